@@ -1,0 +1,414 @@
+"""The domain model: the single source of truth for cases, assets and conferences.
+
+Frozen, slotted dataclasses whose constructors validate every argument and
+name it in the error. ``to_dict``/``from_dict`` give the JSON shape the stores
+persist; a store never invents fields of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from casefiles.errors import ValidationError
+
+JsonDict = dict[str, Any]
+
+
+def new_id() -> str:
+    """A random identifier for a case, asset or conference (never derived from PHI)."""
+    return uuid.uuid4().hex[:12]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _require_str(name: str, value: object, *, allow_empty: bool = True, max_len: int = 20_000) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be text, not {type(value).__name__}.")
+    if not allow_empty and not value.strip():
+        raise ValidationError(f"{name} must not be empty.")
+    if len(value) > max_len:
+        raise ValidationError(f"{name} is too long ({len(value)} characters; the limit is {max_len}).")
+    return value
+
+
+def _require_str_tuple(name: str, values: object) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ValidationError(f"{name} must be a list of texts.")
+    out = tuple(values)
+    for item in out:
+        _require_str(name, item, max_len=2_000)
+    return out
+
+
+class AssetKind(enum.StrEnum):
+    """What an asset holds; exporters and viewers dispatch on it."""
+
+    DICOM_SERIES = "dicom_series"
+    IMAGE = "image"
+    VIDEO = "video"
+    SLIDE_DECK = "slide_deck"
+    DOCUMENT = "document"
+
+
+class Difficulty(enum.StrEnum):
+    UNSET = ""
+    INTRODUCTORY = "introductory"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+class ConferenceKind(enum.StrEnum):
+    TUMOR_BOARD = "tumor_board"
+    GRAND_ROUNDS = "grand_rounds"
+    MORBIDITY_MORTALITY = "morbidity_mortality"
+    TRAINING_SET = "training_set"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A VOI window in modality units (HU for CT): centre and width."""
+
+    center: float
+    width: float
+
+    def __post_init__(self) -> None:
+        for name in ("center", "width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValidationError(f"Window {name} must be a finite number.")
+        if self.width < 1:
+            raise ValidationError(f"Window width must be at least 1 (got {self.width}).")
+
+    def to_dict(self) -> JsonDict:
+        return {"center": float(self.center), "width": float(self.width)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Window:
+        return cls(center=float(data["center"]), width=float(data["width"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One stored, de-identified DICOM instance of a series.
+
+    ``blob`` is the content address (SHA-256) of the de-identified file in the
+    blob store; ``position`` is the slice location along the stack normal.
+    """
+
+    sop_instance_uid: str
+    blob: str
+    instance_number: int | None = None
+    position: float | None = None
+    frames: int = 1
+
+    def __post_init__(self) -> None:
+        _require_str("sop_instance_uid", self.sop_instance_uid, allow_empty=False, max_len=64)
+        _require_str("blob", self.blob, allow_empty=False, max_len=128)
+        if not isinstance(self.frames, int) or self.frames < 1:
+            raise ValidationError(f"Instance frames must be a positive whole number (got {self.frames!r}).")
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "sop_instance_uid": self.sop_instance_uid,
+            "blob": self.blob,
+            "instance_number": self.instance_number,
+            "position": self.position,
+            "frames": self.frames,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Instance:
+        return cls(
+            sop_instance_uid=data["sop_instance_uid"],
+            blob=data["blob"],
+            instance_number=data.get("instance_number"),
+            position=data.get("position"),
+            frames=int(data.get("frames", 1)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """Something shown in a case: a DICOM series, an image, a video, slides or a document.
+
+    A DICOM series lists its instances in display order; single-file media
+    keep their (scrubbed) file in ``blob``. ``thumbnail`` is a PNG blob.
+    """
+
+    id: str
+    kind: AssetKind
+    label: str = ""
+    modality: str = ""
+    instances: tuple[Instance, ...] = ()
+    blob: str | None = None
+    media_type: str = ""
+    thumbnail: str | None = None
+    study_uid: str = ""
+    series_uid: str = ""
+    body_part: str = ""
+    default_window: Window | None = None
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        _require_str("asset id", self.id, allow_empty=False, max_len=64)
+        if not isinstance(self.kind, AssetKind):
+            raise ValidationError(f"Asset kind must be one of {[k.value for k in AssetKind]}.")
+        _require_str("asset label", self.label, max_len=500)
+        _require_str("caption", self.caption, max_len=2_000)
+        if self.kind is AssetKind.DICOM_SERIES:
+            if not self.instances:
+                raise ValidationError("A DICOM series asset needs at least one instance.")
+        elif self.blob is None:
+            raise ValidationError(f"A {self.kind.value} asset needs its file (blob).")
+
+    @property
+    def frame_count(self) -> int:
+        """Number of displayable frames: slices of a stack, or frames of a multi-frame image."""
+        if self.kind is AssetKind.DICOM_SERIES:
+            return sum(i.frames for i in self.instances)
+        return 1
+
+    def locate_frame(self, index: int) -> tuple[Instance, int]:
+        """Map a stack-wide frame index to (instance, frame within instance)."""
+        if index < 0:
+            raise ValidationError(f"Frame index must not be negative (got {index}).")
+        remaining = index
+        for inst in self.instances:
+            if remaining < inst.frames:
+                return inst, remaining
+            remaining -= inst.frames
+        raise ValidationError(f"Frame {index + 1} does not exist; this series has {self.frame_count} frames.")
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "label": self.label,
+            "modality": self.modality,
+            "instances": [i.to_dict() for i in self.instances],
+            "blob": self.blob,
+            "media_type": self.media_type,
+            "thumbnail": self.thumbnail,
+            "study_uid": self.study_uid,
+            "series_uid": self.series_uid,
+            "body_part": self.body_part,
+            "default_window": self.default_window.to_dict() if self.default_window else None,
+            "caption": self.caption,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Asset:
+        window = data.get("default_window")
+        return cls(
+            id=data["id"],
+            kind=AssetKind(data["kind"]),
+            label=data.get("label", ""),
+            modality=data.get("modality", ""),
+            instances=tuple(Instance.from_dict(i) for i in data.get("instances", ())),
+            blob=data.get("blob"),
+            media_type=data.get("media_type", ""),
+            thumbnail=data.get("thumbnail"),
+            study_uid=data.get("study_uid", ""),
+            series_uid=data.get("series_uid", ""),
+            body_part=data.get("body_part", ""),
+            default_window=Window.from_dict(window) if window else None,
+            caption=data.get("caption", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyImage:
+    """A frame of an asset chosen for presentation, with the window the presenter set."""
+
+    asset_id: str
+    frame: int = 0
+    window: Window | None = None
+    caption: str = ""
+
+    def __post_init__(self) -> None:
+        _require_str("key image asset id", self.asset_id, allow_empty=False, max_len=64)
+        if isinstance(self.frame, bool) or not isinstance(self.frame, int) or self.frame < 0:
+            raise ValidationError(f"Key image frame must be a whole number ≥ 0 (got {self.frame!r}).")
+        _require_str("key image caption", self.caption, max_len=2_000)
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "asset_id": self.asset_id,
+            "frame": self.frame,
+            "window": self.window.to_dict() if self.window else None,
+            "caption": self.caption,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KeyImage:
+        window = data.get("window")
+        return cls(
+            asset_id=data["asset_id"],
+            frame=int(data.get("frame", 0)),
+            window=Window.from_dict(window) if window else None,
+            caption=data.get("caption", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A teaching case: the clinical story, the images and what to learn from them."""
+
+    id: str
+    title: str
+    history: str = ""
+    findings: str = ""
+    diagnosis: str = ""
+    differential: tuple[str, ...] = ()
+    teaching_points: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    modality: str = ""
+    body_part: str = ""
+    difficulty: Difficulty = Difficulty.UNSET
+    author: str = ""
+    created: dt.datetime = field(default_factory=utcnow)
+    updated: dt.datetime = field(default_factory=utcnow)
+    assets: tuple[Asset, ...] = ()
+    key_images: tuple[KeyImage, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_str("case id", self.id, allow_empty=False, max_len=64)
+        _require_str("title", self.title, allow_empty=False, max_len=300)
+        for name in ("history", "findings", "diagnosis"):
+            _require_str(name, getattr(self, name))
+        _require_str("modality", self.modality, max_len=64)
+        _require_str("body part", self.body_part, max_len=64)
+        _require_str("author", self.author, max_len=200)
+        object.__setattr__(self, "differential", _require_str_tuple("differential", self.differential))
+        object.__setattr__(self, "teaching_points", _require_str_tuple("teaching points", self.teaching_points))
+        tags = _require_str_tuple("tags", self.tags)
+        object.__setattr__(self, "tags", tuple(dict.fromkeys(t.strip().lower() for t in tags if t.strip())))
+        if not isinstance(self.difficulty, Difficulty):
+            raise ValidationError(f"Difficulty must be one of {[d.value for d in Difficulty]}.")
+        asset_ids = [a.id for a in self.assets]
+        if len(set(asset_ids)) != len(asset_ids):
+            raise ValidationError("Two assets of a case share one id.")
+        by_id = {a.id: a for a in self.assets}
+        for key in self.key_images:
+            asset = by_id.get(key.asset_id)
+            if asset is None:
+                raise ValidationError("A key image points at an asset that is not in this case.")
+            if key.frame >= asset.frame_count:
+                raise ValidationError(
+                    f"A key image points at frame {key.frame + 1}, but that series has {asset.frame_count} frames."
+                )
+
+    def asset(self, asset_id: str) -> Asset:
+        for asset in self.assets:
+            if asset.id == asset_id:
+                return asset
+        raise ValidationError("That asset is not part of this case.")
+
+    def edited(self, **changes: Any) -> Case:
+        """A copy with ``changes`` applied and ``updated`` set to now."""
+        changes.setdefault("updated", utcnow())
+        return replace(self, **changes)
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "history": self.history,
+            "findings": self.findings,
+            "diagnosis": self.diagnosis,
+            "differential": list(self.differential),
+            "teaching_points": list(self.teaching_points),
+            "tags": list(self.tags),
+            "modality": self.modality,
+            "body_part": self.body_part,
+            "difficulty": self.difficulty.value,
+            "author": self.author,
+            "created": self.created.isoformat(),
+            "updated": self.updated.isoformat(),
+            "assets": [a.to_dict() for a in self.assets],
+            "key_images": [k.to_dict() for k in self.key_images],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Case:
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            history=data.get("history", ""),
+            findings=data.get("findings", ""),
+            diagnosis=data.get("diagnosis", ""),
+            differential=tuple(data.get("differential", ())),
+            teaching_points=tuple(data.get("teaching_points", ())),
+            tags=tuple(data.get("tags", ())),
+            modality=data.get("modality", ""),
+            body_part=data.get("body_part", ""),
+            difficulty=Difficulty(data.get("difficulty", "")),
+            author=data.get("author", ""),
+            created=dt.datetime.fromisoformat(data["created"]),
+            updated=dt.datetime.fromisoformat(data["updated"]),
+            assets=tuple(Asset.from_dict(a) for a in data.get("assets", ())),
+            key_images=tuple(KeyImage.from_dict(k) for k in data.get("key_images", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Conference:
+    """An ordered set of cases presented together: a tumor board, grand rounds, a training set."""
+
+    id: str
+    title: str
+    kind: ConferenceKind = ConferenceKind.TUMOR_BOARD
+    date: dt.date | None = None
+    presenters: tuple[str, ...] = ()
+    case_ids: tuple[str, ...] = ()
+    created: dt.datetime = field(default_factory=utcnow)
+    updated: dt.datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        _require_str("conference id", self.id, allow_empty=False, max_len=64)
+        _require_str("conference title", self.title, allow_empty=False, max_len=300)
+        if not isinstance(self.kind, ConferenceKind):
+            raise ValidationError(f"Conference kind must be one of {[k.value for k in ConferenceKind]}.")
+        object.__setattr__(self, "presenters", _require_str_tuple("presenters", self.presenters))
+        ids = _require_str_tuple("case ids", self.case_ids)
+        if len(set(ids)) != len(ids):
+            raise ValidationError("A case appears twice in the conference.")
+        object.__setattr__(self, "case_ids", ids)
+
+    def edited(self, **changes: Any) -> Conference:
+        changes.setdefault("updated", utcnow())
+        return replace(self, **changes)
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind.value,
+            "date": self.date.isoformat() if self.date else None,
+            "presenters": list(self.presenters),
+            "case_ids": list(self.case_ids),
+            "created": self.created.isoformat(),
+            "updated": self.updated.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Conference:
+        date = data.get("date")
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            kind=ConferenceKind(data.get("kind", ConferenceKind.TUMOR_BOARD.value)),
+            date=dt.date.fromisoformat(date) if date else None,
+            presenters=tuple(data.get("presenters", ())),
+            case_ids=tuple(data.get("case_ids", ())),
+            created=dt.datetime.fromisoformat(data["created"]),
+            updated=dt.datetime.fromisoformat(data["updated"]),
+        )

@@ -1,0 +1,23 @@
+"""Small helpers tests import (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_STUDIES = ROOT / "sample_data" / "studies"
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool the test needs. In CI a missing tool fails; locally it skips."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (scripts/test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -1,0 +1,1 @@
+"""Synthetic sample studies with fake PHI (``synth``), and the script that writes the shipped set (``generate``)."""

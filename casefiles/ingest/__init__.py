@@ -1,0 +1,20 @@
+"""DICOM import: files, folders, zips, DICOMDIRs and uploads -> quarantine -> de-identify -> store -> cases.
+
+Raw input only ever exists inside a fresh folder in the quarantine, removed
+whatever happens; what reaches the library has been through the
+de-identifier. Problems with single files are reported, never raised.
+"""
+
+from casefiles.ingest.pipeline import import_sources, wipe_quarantine
+from casefiles.ingest.report import ImportProblem, ImportReport, Upload
+from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
+
+__all__ = [
+    "DEFAULT_ZIP_LIMITS",
+    "ImportProblem",
+    "ImportReport",
+    "Upload",
+    "ZipLimits",
+    "import_sources",
+    "wipe_quarantine",
+]

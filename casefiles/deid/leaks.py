@@ -1,0 +1,160 @@
+"""The leak check: hunt the input's identifiers in every element of the output.
+
+It runs after the actions, on the dataset that would be stored, and looks at
+the encoded bytes of elements still raw as well as at converted values, in every
+VR that can carry characters (OB, OW and UN included), in private blocks, nested
+sequences and the file meta. Pixel data is not scanned: image samples would give
+false hits, and burned-in text is the business of the burned-in checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import cast
+
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+from casefiles.deid.access import DEFAULT_ENCODING, Encoding, convert, encoding_of, get_element, vr_of
+from casefiles.deid.identifiers import LONG_NEEDLE, PatientIdentifiers
+
+# Bulk image samples: never text, and large enough to hold any byte pattern by chance.
+PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+# Binary numbers cannot spell an identifier.
+_NUMBER_VRS = frozenset({"AT", "FD", "FL", "OD", "OF", "OL", "OV", "SL", "SS", "SV", "UL", "US", "UV"})
+_NUMERIC_STRING_VRS = frozenset({"IS", "DS"})
+_TEXT_BOUNDARY = r"(?<![^\W_])(?:{})(?![^\W_])"
+_BYTES_BOUNDARY = rb"(?<![A-Za-z0-9])(?:%s)(?![A-Za-z0-9])"
+
+
+def _alternation(terms: Iterable[str]) -> str:
+    return "|".join(re.escape(t) for t in sorted(set(terms), key=lambda t: (-len(t), t)))
+
+
+def _bytes_alternation(terms: Iterable[str]) -> bytes:
+    encoded: set[bytes] = set()
+    for term in terms:
+        encoded.add(term.encode("utf-8"))
+        encoded.add(term.encode("latin-1", "ignore"))
+    encoded.discard(b"")
+    return b"|".join(re.escape(t) for t in sorted(encoded, key=lambda t: (-len(t), t)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    text: re.Pattern[str]
+    data: re.Pattern[bytes]
+
+
+@lru_cache(maxsize=256)
+def _patterns(words: frozenset[str], substrings: frozenset[str]) -> _Patterns | None:
+    """Compiled once per set of terms: all instances of one patient share them."""
+    if not words and not substrings:
+        return None
+    text_parts, data_parts = [], []
+    if words:
+        text_parts.append(_TEXT_BOUNDARY.format(_alternation(words)))
+        data_parts.append(_BYTES_BOUNDARY % _bytes_alternation(words))
+    if substrings:
+        text_parts.append(_alternation(substrings))
+        data_parts.append(_bytes_alternation(substrings))
+    return _Patterns(re.compile("|".join(text_parts), re.IGNORECASE), re.compile(b"|".join(data_parts), re.IGNORECASE))
+
+
+@dataclass(frozen=True, slots=True)
+class LeakNeedles:
+    """What to hunt: identifiers of the input, and the original UIDs that were replaced."""
+
+    everywhere: _Patterns | None
+    numeric: _Patterns | None  # IS/DS values: only long needles (a short ID would hit instance numbers)
+    uids: frozenset[str]
+    embedded_uids: tuple[str, ...]  # a few key UIDs, hunted inside any text (plain substring search)
+
+    @classmethod
+    def build(
+        cls, identifiers: PatientIdentifiers, uids: Iterable[str] = (), embedded_uids: Iterable[str] = ()
+    ) -> LeakNeedles:
+        """``uids`` are matched as whole UI values; ``embedded_uids`` (a few key ones) anywhere in text."""
+        words, substrings = identifiers.leak_terms()
+        uid_set = frozenset(u for u in uids if u)
+        key_uids = frozenset(u for u in embedded_uids if len(u) >= LONG_NEEDLE)
+        long_words = frozenset(w for w in words if len(w) >= LONG_NEEDLE)
+        long_subs = frozenset(s for s in substrings if len(s) >= LONG_NEEDLE)
+        return cls(
+            everywhere=_patterns(words, substrings),
+            numeric=_patterns(long_words, long_subs),
+            uids=uid_set,
+            embedded_uids=tuple(sorted(key_uids)),
+        )
+
+
+def _location(path: tuple[str, ...], tag: int) -> str:
+    name = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return " > ".join((*path, name))
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, list | tuple | MultiValue):
+        return "\\".join(_as_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _hits(elem: DataElement | RawDataElement, vr: str, patterns: _Patterns, needles: LeakNeedles) -> bool:
+    value = elem.value
+    if isinstance(value, bytes | bytearray):
+        text = value.decode("latin-1")
+        if vr == "UI" and any(u.strip("\x00 ") in needles.uids for u in text.split("\\")):
+            return True
+        return any(u in text for u in needles.embedded_uids) or patterns.data.search(value) is not None
+    text = _as_text(value)
+    if vr == "UI" and any(u.strip("\x00 ") in needles.uids for u in text.split("\\")):
+        return True
+    return any(u in text for u in needles.embedded_uids) or patterns.text.search(text) is not None
+
+
+def iter_leaks(
+    ds: Dataset,
+    needles: LeakNeedles,
+    *,
+    skip: frozenset[int] = frozenset(),
+    encoding: Encoding = DEFAULT_ENCODING,
+    path: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Yield the location (keyword or tag number, never a value) of every element holding a needle."""
+    encoding = encoding_of(ds, encoding)
+    for tag, item in list(ds.items()):
+        if tag in skip or tag in PIXEL_TAGS:
+            continue
+        elem: DataElement | RawDataElement = item
+        if isinstance(elem, RawDataElement) and elem.value is None and elem.length:
+            elem = cast("DataElement | RawDataElement", get_element(ds, tag))  # a deferred read
+        vr = vr_of(elem)
+        if vr == "SQ":
+            items = convert(elem, encoding, ds).value or []
+            for index, child in enumerate(items):
+                yield from iter_leaks(child, needles, encoding=encoding, path=(*path, f"{_location((), tag)}[{index}]"))
+            continue
+        if vr in _NUMBER_VRS:
+            continue
+        patterns = needles.numeric if vr in _NUMERIC_STRING_VRS else needles.everywhere
+        if patterns is None and not needles.uids and not needles.embedded_uids:
+            continue
+        if _hits(elem, vr, patterns or _EMPTY, needles):
+            yield _location(path, tag)
+
+
+_EMPTY = _Patterns(re.compile(r"(?!x)x"), re.compile(rb"(?!x)x"))
+
+
+def find_leaks(dataset: Dataset, needles: LeakNeedles, *, skip: frozenset[int] = frozenset()) -> tuple[str, ...]:
+    """Locations of every surviving identifier in ``dataset`` and its file meta (empty when clean)."""
+    found = list(iter_leaks(dataset, needles, skip=skip))
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None:
+        found += iter_leaks(meta, needles)
+    return tuple(found)

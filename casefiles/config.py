@@ -1,7 +1,8 @@
 """Where CaseDeck keeps its data, read once from the environment.
 
 ``CASEDECK_DATA`` names the data directory (default ``./data``); tests and
-benchmarks point it at a temporary directory. Settings are a value passed
+benchmarks point it at a temporary directory. ``CASEDECK_SAMPLES=0`` starts the
+app with an empty library instead of loading the sample cases. Settings are a value passed
 around, never a process-wide mutable global.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
+    seed_samples: bool = True
 
     @property
     def db_path(self) -> Path:
@@ -37,4 +39,7 @@ class Settings:
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    return Settings(data_dir=Path(env.get("CASEDECK_DATA", "data")).resolve())
+    return Settings(
+        data_dir=Path(env.get("CASEDECK_DATA", "data")).resolve(),
+        seed_samples=env.get("CASEDECK_SAMPLES", "1") != "0",
+    )

@@ -44,8 +44,8 @@ GENERIC = re.compile(
         (
             r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b",
             r"\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b",
-            rf"\b\d{{1,2}}\.?\s*(?:{_MONTHS})[a-z]*\.?,?\s*\d{{2,4}}\b",
-            rf"\b(?:{_MONTHS})[a-z]*\.?\s*\d{{1,2}},?\s*\d{{4}}\b",
+            rf"\b\d{{1,2}}[-\s./]*(?:{_MONTHS})[a-z]*\.?[-\s./,]*\d{{2,4}}\b",
+            rf"\b(?:{_MONTHS})[a-z]*\.?[-\s./]*\d{{1,2}},?[-\s./]*\d{{4}}\b",
             r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?!\w)",
             r"[\w.+-]+@[\w-]+\.[\w.-]+",
             r"\d{6,}",
@@ -64,6 +64,11 @@ def birth_date_forms(value: str) -> tuple[str, ...]:
     forms = {text, f"{y}-{m}-{d}", f"{y}/{m}/{d}", f"{y}.{m}.{d}"}
     for sep in "/.-":
         forms |= {f"{d}{sep}{m}{sep}{y}", f"{m}{sep}{d}{sep}{y}"}
+    if 1 <= int(m) <= 12:
+        month = _MONTHS.split("|")[int(m) - 1]
+        for mon in (month.upper(), month.title()):
+            forms |= {f"{d}-{mon}-{y}", f"{d} {mon} {y}", f"{d}{mon}{y}", f"{mon} {d}, {y}", f"{mon} {int(d)}, {y}"}
+            forms |= {f"{int(d)} {mon} {y}", f"{int(d)}-{mon}-{y}"}
     return tuple(sorted(forms))
 
 

@@ -185,3 +185,28 @@ def test_secret_is_created_once_private_and_then_reused(tmp_path: Path) -> None:
     path.write_bytes(b"tiny")
     with pytest.raises(StorageError, match="damaged"):
         load_or_create_secret(path)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["DOB 14-MAR-1958.", "born 14 Mar 1958", "dob: Mar 14, 1958", "14MAR1958", "14/03/1958", "1958-03-14"],
+)
+def test_birth_date_in_any_common_form_is_cleaned_from_free_text(written):
+    """A birth date typed into a kept descriptor (sample data writes DD-MON-YYYY) must not survive."""
+    from pydicom.dataset import Dataset
+
+    from casefiles.deid import Deidentifier
+
+    ds = Dataset()
+    ds.PatientName = "QUIMBY^EUSTACE"
+    ds.PatientID = "MRN77120934"
+    ds.PatientBirthDate = "19580314"
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPInstanceUID = "1.2.3.4.5.6"
+    ds.StudyInstanceUID = "1.2.3.4.5"
+    ds.SeriesInstanceUID = "1.2.3.4.5.1"
+    ds.Modality = "CT"
+    ds.AdditionalPatientHistory = f"Pt QUIMBY, {written} Smoker."
+    out = Deidentifier(b"k" * 32).deidentify(ds).dataset
+    history = str(out.get("AdditionalPatientHistory", ""))
+    assert "1958" not in history and "QUIMBY" not in history

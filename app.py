@@ -1,0 +1,19 @@
+"""CaseDeck's Streamlit entry point: page setup and routing only."""
+
+import streamlit as st
+
+from pages.ui import get_services, init_session
+
+st.set_page_config(page_title="CaseDeck", page_icon="🩻", layout="wide")
+init_session()
+get_services()
+
+navigation = st.navigation(
+    [
+        st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
+        st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
+        st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
+        st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,168 @@
+"""The CLI: ``python -m casefiles COMMAND ...`` for batch work and scripts.
+
+Every command calls the same :mod:`casefiles.services` functions as the pages.
+Errors print one plain line to stderr and exit non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from casefiles.config import Settings, settings_from_env
+from casefiles.errors import CaseDeckError
+from casefiles.progress import ProgressFn
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_QUARANTINED = 3
+
+
+def _progress_printer(enabled: bool) -> ProgressFn:
+    def report(done: int, total: int, message: str) -> None:
+        if enabled and total:
+            print(f"\r{message} ({done}/{total})", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.data:
+        return Settings(data_dir=Path(args.data).resolve())
+    return settings_from_env()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    report = services.import_dicom(
+        [Path(p) for p in args.paths],
+        title=args.title,
+        author=args.author or "",
+        progress=_progress_printer(sys.stderr.isatty()),
+    )
+    for case_id in report.case_ids:
+        print(case_id)
+    print(
+        f"{report.instances_imported} instance(s) imported from {report.files_seen} file(s); "
+        f"{report.duplicates_skipped} duplicate(s) skipped; {len(report.problems)} problem(s); "
+        f"{report.burned_in_flagged} image(s) flagged for possible burned-in text.",
+        file=sys.stderr,
+    )
+    for problem in report.problems:
+        print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+    return EXIT_OK if report.case_ids or not report.problems else EXIT_FAILED
+
+
+def cmd_deid(args: argparse.Namespace) -> int:
+    from casefiles.batch_deid import deidentify_tree
+    from casefiles.deid import PROFILES, Deidentifier, load_or_create_secret
+
+    profile = PROFILES.get(args.profile)
+    if profile is None:
+        print(f"Unknown profile {args.profile!r}; choose one of: {', '.join(PROFILES)}.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    deidentifier = Deidentifier(load_or_create_secret(settings.secret_path), profile)
+    report = deidentify_tree(
+        Path(args.src), Path(args.dst), deidentifier, progress=_progress_printer(sys.stderr.isatty())
+    )
+    if args.report:
+        Path(args.report).write_text(report.to_json(), encoding="utf-8")
+    print(
+        f"{report.written} of {report.files_seen} file(s) de-identified; {report.quarantined} quarantined; "
+        f"{len(report.problems) - report.quarantined} skipped.",
+        file=sys.stderr,
+    )
+    for problem in report.problems:
+        print(f"  file {problem.ordinal}: {problem.reason}", file=sys.stderr)
+    return EXIT_QUARANTINED if report.quarantined else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    if args.format != "pptx":
+        print(f"Export format {args.format!r} is not available yet; use pptx.", file=sys.stderr)
+        return EXIT_USAGE
+    out = services.export_case_pptx(args.id, Path(args.out), progress=_progress_printer(sys.stderr.isatty()))
+    print(out)
+    return EXIT_OK
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from casefiles.samples import seed_samples
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    created = seed_samples(services, force=args.force)
+    for case_id in created:
+        print(case_id)
+    print(f"{len(created)} sample case(s) added.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from casefiles.services import CaseFilter, open_services
+
+    services = open_services(_settings(args))
+    for case in services.list_cases(CaseFilter(text=args.text or "", modality=args.modality or "")):
+        print(f"{case.id}\t{case.modality}\t{case.title}\t{len(case.key_images)} key image(s)")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m casefiles", description="CaseDeck command line.")
+    parser.add_argument("--data", help="data directory (default: $CASEDECK_DATA or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="de-identify and import DICOM files, folders, zips or a DICOMDIR")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--title", help="title for the new case (default: from modality and body part)")
+    p.add_argument("--author")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("deid", help="de-identify a folder tree to DST without importing")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument("--profile", default="teaching-file")
+    p.add_argument("--report", metavar="FILE", help="write a JSON report (counts and reasons, no PHI)")
+    p.set_defaults(func=cmd_deid)
+
+    p = sub.add_parser("export", help="export a case as a deck")
+    p.add_argument("id", metavar="CASE_ID")
+    p.add_argument("--format", default="pptx", choices=["pptx", "pdf", "html", "package"])
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("seed", help="load the sample cases into the library (once)")
+    p.add_argument("--force", action="store_true", help="seed again even if samples were loaded before")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("list", help="list cases")
+    p.add_argument("--text")
+    p.add_argument("--modality")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CaseDeckError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

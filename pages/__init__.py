@@ -1,0 +1,1 @@
+"""Thin Streamlit views. Each page describes the UI and calls casefiles.services."""

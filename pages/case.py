@@ -1,0 +1,128 @@
+"""Case: edit the teaching content, scroll the series, set window/level, pick key images."""
+
+import streamlit as st
+
+from casefiles.imaging import presets_for
+from casefiles.model import AssetKind, Difficulty, Window
+from pages.ui import SELECTED_CASE, get_services, user_errors
+
+services = get_services()
+cases = services.list_cases()
+if not cases:
+    st.info("The library is empty. Import a study first.")
+    st.stop()
+
+ids = [c.id for c in cases]
+titles = {c.id: c.title for c in cases}
+selected = st.session_state.get(SELECTED_CASE)
+case_id = st.selectbox(
+    "Case",
+    ids,
+    index=ids.index(selected) if selected in ids else 0,
+    format_func=lambda i: titles[i],
+    key="case_picker",
+)
+st.session_state[SELECTED_CASE] = case_id
+case = services.get_case(case_id)
+st.title(case.title)
+
+viewer_col, form_col = st.columns([3, 2])
+
+with form_col, st.form(f"case_form_{case.id}"):
+    st.subheader("Teaching content")
+    title = st.text_input("Title", case.title, key="case_title")
+    history = st.text_area("Clinical history", case.history, key="case_history")
+    findings = st.text_area("Findings", case.findings, key="case_findings")
+    diagnosis = st.text_input("Diagnosis", case.diagnosis, key="case_diagnosis")
+    differential = st.text_area("Differential (one per line)", "\n".join(case.differential), key="case_ddx")
+    teaching = st.text_area("Teaching points (one per line)", "\n".join(case.teaching_points), key="case_teaching")
+    tags = st.text_input("Tags (comma separated)", ", ".join(case.tags), key="case_tags")
+    c1, c2, c3 = st.columns(3)
+    modality = c1.text_input("Modality", case.modality, key="case_modality")
+    body_part = c2.text_input("Body part", case.body_part, key="case_body_part")
+    levels = list(Difficulty)
+    difficulty = c3.selectbox(
+        "Difficulty",
+        levels,
+        index=levels.index(case.difficulty),
+        format_func=lambda d: d.value.capitalize() or "Not set",
+        key="case_difficulty",
+    )
+    author = st.text_input("Author", case.author, key="case_author")
+    if st.form_submit_button("Save case", type="primary"):
+        with user_errors("Saving the case"):
+            case = services.update_case(
+                case.id,
+                {
+                    "title": title.strip() or case.title,
+                    "history": history,
+                    "findings": findings,
+                    "diagnosis": diagnosis,
+                    "differential": differential,
+                    "teaching_points": teaching,
+                    "tags": tags,
+                    "modality": modality,
+                    "body_part": body_part,
+                    "difficulty": difficulty,
+                    "author": author,
+                },
+            )
+            st.success("Saved.")
+
+with viewer_col:
+    series = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
+    if not series:
+        st.info("This case has no images yet.")
+        st.stop()
+    labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
+    thumbs = st.columns(min(len(series), 6))
+    for column, asset in zip(thumbs, series[:6], strict=False):
+        thumb = services.thumbnail(asset)
+        if thumb:
+            column.image(thumb, caption=labels[asset.id], width="stretch")
+    asset_id = st.radio(
+        "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
+    )
+    asset = case.asset(asset_id)
+    frame = 0
+    if asset.frame_count > 1:
+        frame = st.slider("Image", 1, asset.frame_count, (asset.frame_count + 1) // 2, key=f"slice_{asset.id}") - 1
+
+    with user_errors("Reading the window"):
+        image_window = services.asset_window(asset, frame)
+    presets = dict(presets_for(asset.modality))
+    options = ["Image default", *presets, "Custom"]
+    w1, w2, w3 = st.columns([2, 1, 1])
+    choice = w1.selectbox("Window preset", options, key=f"preset_{asset.id}")
+    base = presets.get(choice) or image_window or Window(center=128, width=256)
+    center = w2.number_input("Level (centre)", value=float(base.center), step=10.0, key=f"wl_c_{asset.id}_{choice}")
+    width = w3.number_input(
+        "Window (width)", value=float(base.width), min_value=1.0, step=10.0, key=f"wl_w_{asset.id}_{choice}"
+    )
+    window = None if (choice == "Image default" and image_window is None) else Window(center=center, width=width)
+
+    with user_errors("Rendering the image"):
+        st.image(services.render_frame_png(asset, frame, window), width="stretch")
+
+    is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
+    label = "★ Remove from key images" if is_key else "☆ Mark as key image"
+    if st.button(label, key=f"key_toggle_{asset.id}_{frame}", type="secondary" if is_key else "primary"):
+        with user_errors("Updating key images"):
+            case = services.toggle_key_image(case.id, asset.id, frame, window)
+            st.rerun()
+
+    st.subheader(f"Key images ({len(case.key_images)})")
+    if not case.key_images:
+        st.caption("None yet: scroll to a slice and press “Mark as key image”.")
+    key_cols = st.columns(4)
+    for index, key in enumerate(case.key_images):
+        col = key_cols[index % 4]
+        with user_errors("Showing a key image"):
+            key_asset = case.asset(key.asset_id)
+            col.image(
+                services.render_frame_png(key_asset, key.frame, key.window or services.asset_window(key_asset), 256),
+                caption=f"{key_asset.label} · {key.frame + 1}/{key_asset.frame_count}",
+            )
+        if col.button("Remove", key=f"key_remove_{index}_{key.asset_id}_{key.frame}"):
+            services.set_key_images(case.id, [k for k in case.key_images if k != key])
+            st.rerun()

@@ -1,0 +1,48 @@
+"""Export: a case as a conference-ready PowerPoint deck."""
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from pages.ui import SELECTED_CASE, get_services, progress_bar, user_errors
+
+services = get_services()
+st.title("Export")
+cases = services.list_cases()
+if not cases:
+    st.info("The library is empty. Import a study first.")
+    st.stop()
+
+ids = [c.id for c in cases]
+titles = {c.id: c.title for c in cases}
+selected = st.session_state.get(SELECTED_CASE)
+case_id = st.selectbox(
+    "Case",
+    ids,
+    index=ids.index(selected) if selected in ids else 0,
+    format_func=lambda i: titles[i],
+    key="export_case",
+)
+case = services.get_case(case_id)
+st.caption(f"{len(case.key_images)} key image(s) · format: PowerPoint (16:9)")
+if not case.key_images:
+    st.warning("This case has no key images yet: the deck will have text slides only. Pick them on the Case page.")
+
+if st.button("Build PowerPoint deck", type="primary", key="export_build"):
+    report_progress, clear = progress_bar("Building slides…")
+    with user_errors("Export"), tempfile.TemporaryDirectory() as tmp:
+        out = services.export_case_pptx(case.id, Path(tmp) / "case.pptx", progress=report_progress)
+        st.session_state["export_bytes"] = (case.id, out.read_bytes())
+    clear()
+
+ready = st.session_state.get("export_bytes")
+if ready and ready[0] == case.id:
+    st.success("The deck is ready.")
+    st.download_button(
+        "Download deck (.pptx)",
+        ready[1],
+        file_name=f"casedeck-{case.id}.pptx",
+        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        key="export_download",
+    )

@@ -1,0 +1,79 @@
+"""What every page shares: the services object, session keys, and error display.
+
+Not a page itself (app.py does not route to it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from casefiles.config import Settings, settings_from_env
+from casefiles.errors import CaseDeckError
+from casefiles.progress import ProgressFn
+from casefiles.services import Services, open_services
+
+log = logging.getLogger("casedeck.ui")
+
+#: Session keys, initialised in one place.
+SELECTED_CASE = "selected_case_id"
+LAST_IMPORT = "last_import_report"
+SESSION_DEFAULTS: dict[str, object] = {SELECTED_CASE: None, LAST_IMPORT: None}
+
+
+def init_session() -> None:
+    for key, value in SESSION_DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def get_services() -> Services:
+    """The thread-safe Services for the configured data directory (``CASEDECK_DATA``)."""
+    return _services_for(settings_from_env())
+
+
+@st.cache_resource(show_spinner="Opening the case library…")
+def _services_for(settings: Settings) -> Services:
+    """One Services per data directory per process; seeds the sample cases on first start."""
+    from casefiles.samples import seed_samples
+
+    services = open_services(settings)
+    if settings.seed_samples:
+        try:
+            seed_samples(services)
+        except CaseDeckError:
+            log.warning("Sample cases could not be loaded; the library starts empty.")
+    return services
+
+
+@contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Show a failure as a message the user can act on; never a traceback on screen."""
+    try:
+        yield
+    except CaseDeckError as exc:
+        st.error(f"{action} failed: {exc}")
+    except Exception as exc:
+        # Only the exception type is logged: messages from libraries may quote data.
+        log.error("Unexpected %s while %s", type(exc).__name__, action.lower())
+        st.error(
+            f"{action} failed because of an unexpected problem ({type(exc).__name__}). "
+            "Nothing in the library was changed. Please try again; if it keeps happening, report it."
+        )
+
+
+def progress_bar(label: str) -> tuple[ProgressFn, Callable[[], None]]:
+    """A progress callback drawing an st.progress bar, and a function that removes the bar."""
+    bar = st.progress(0.0, text=label)
+
+    def report(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message or label)
+
+    return report, bar.empty
+
+
+def open_case(case_id: str) -> None:
+    st.session_state[SELECTED_CASE] = case_id
+    st.switch_page("pages/case.py")

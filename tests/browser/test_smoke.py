@@ -1,0 +1,123 @@
+"""One real-browser pass over the first slice: Debian's Chromium driven by Playwright
+against `streamlit run app.py` on 127.0.0.1. Upload a zip -> case -> key image -> PPTX download."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+
+from tests.dicom_factory import FAKE_PHI, ct_slice, zip_bytes
+from tests.helpers import ROOT, require_tool
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "CASEDECK_DATA": str(tmp_path / "data"), "CASEDECK_SAMPLES": "0"}
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def study_zip() -> bytes:
+    from pydicom.uid import generate_uid
+
+    study, series = generate_uid(), generate_uid()
+    files = {}
+    for i in range(3):
+        buffer = io.BytesIO()
+        ct_slice(study, series, i, size=128).save_as(buffer, enforce_file_format=True)
+        files[f"QUIMBY_EUSTACE/IM{i}.dcm"] = buffer.getvalue()
+    return zip_bytes(files)
+
+
+def test_upload_to_pptx_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+    chromium = require_tool("chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    upload = tmp_path / "study.zip"
+    upload.write_bytes(study_zip())
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        expect(page.get_by_text("Case library")).to_be_visible()
+
+        page.get_by_role("link", name="Import").click()
+        expect(page.get_by_text("Import studies")).to_be_visible()
+        page.locator("input[type=file]").first.set_input_files(str(upload))
+        expect(page.get_by_text("study.zip")).to_be_visible()
+        page.get_by_role("button", name="Import uploaded files").click()
+        expect(page.get_by_text("Import report")).to_be_visible()
+        body = page.inner_text("body")
+        assert all(phi not in body for phi in FAKE_PHI)
+
+        page.get_by_role("button", name="Open case").click()
+        expect(page.get_by_text("Teaching content")).to_be_visible()
+        page.get_by_role("button", name="Mark as key image").click()
+        expect(page.get_by_text("Key images (1)")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "case.png"))
+
+        page.get_by_role("link", name="Export").click()
+        page.get_by_role("button", name="Build PowerPoint deck").click()
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download deck (.pptx)").click()
+        deck = tmp_path / "deck.pptx"
+        download_info.value.save_as(deck)
+        browser.close()
+
+    slides = Presentation(str(deck)).slides
+    assert sum(1 for s in slides for shape in s.shapes if shape.shape_type == 13) == 1  # one picture

@@ -1,0 +1,35 @@
+"""Seeding the shipped samples: the cases a newcomer sees first, and proof that no fake PHI is stored."""
+
+from casefiles.model import AssetKind
+from casefiles.samples import seed_samples
+from sample_data.synth import FAKE_PHI
+
+
+def test_seeded_library_has_authored_cases_with_key_images(services):
+    created = seed_samples(services)
+    assert len(created) == 4
+    cases = services.list_cases()
+    assert {c.modality for c in cases} == {"CT", "MR", "CR", "US"}
+    for case in cases:
+        assert case.history and case.diagnosis and case.teaching_points
+        assert case.key_images, case.title
+        for key in case.key_images:
+            assert services.render_key_image(case, key)[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb")
+    ct = next(c for c in cases if c.modality == "CT")
+    assert len([a for a in ct.assets if a.kind is AssetKind.DICOM_SERIES]) == 2
+
+
+def test_seeding_happens_once(services):
+    assert len(seed_samples(services)) == 4
+    assert seed_samples(services) == []
+
+
+def test_no_planted_identifier_survives_anywhere_in_the_data_dir(services, data_dir):
+    seed_samples(services)
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert len(files) > 70
+    for path in files:
+        data = path.read_bytes().lower()
+        for phi in FAKE_PHI:
+            assert phi.lower().encode() not in data, f"{phi!r} found in {path.relative_to(data_dir)}"
+        assert not any(phi.lower() in str(path).lower() for phi in FAKE_PHI)

@@ -75,11 +75,11 @@ with viewer_col:
         st.info("This case has no images yet.")
         st.stop()
     labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
-    thumbs = st.columns(min(len(series), 6))
+    thumbs = st.columns(6)
     for column, asset in zip(thumbs, series[:6], strict=False):
         thumb = services.thumbnail(asset)
         if thumb:
-            column.image(thumb, caption=labels[asset.id], width="stretch")
+            column.image(thumb, caption=labels[asset.id], width=110)
     asset_id = st.radio(
         "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
     )

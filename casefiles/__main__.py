@@ -13,6 +13,7 @@ from pathlib import Path
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
+from casefiles.logsafety import silence_value_logging
 from casefiles.progress import ProgressFn
 
 EXIT_OK = 0
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    silence_value_logging()
     try:
         return int(args.func(args))
     except CaseDeckError as exc:

@@ -31,6 +31,7 @@ from casefiles.imaging import (
     to_display,
 )
 from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quarantine
+from casefiles.logsafety import silence_value_logging
 from casefiles.model import Asset, AssetKind, Case, Difficulty, KeyImage, Window
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
@@ -98,6 +99,7 @@ class Services:
         blobs: BlobStore | None = None,
         deidentifier: Deidentifier | None = None,
     ) -> None:
+        silence_value_logging()
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: CaseStore = store or open_tinydb_store(settings.db_path)

@@ -95,6 +95,42 @@ class Window:
         return cls(center=float(data["center"]), width=float(data["width"]))
 
 
+class Review(enum.StrEnum):
+    """Whether a person must look at an image for burned-in text before it is presented."""
+
+    NOT_NEEDED = ""
+    NEEDS_REVIEW = "needs_review"
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A rectangle in image pixels (e.g. a blanked text box): origin top-left, size in pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f"Region {name} must be a whole number of pixels.")
+        if self.x < 0 or self.y < 0:
+            raise ValidationError("A region must start inside the image (x and y ≥ 0).")
+        if self.width < 1 or self.height < 1:
+            raise ValidationError("A region must be at least 1 pixel wide and high.")
+
+    def to_list(self) -> list[int]:
+        return [self.x, self.y, self.width, self.height]
+
+    @classmethod
+    def from_list(cls, values: Iterable[int]) -> Region:
+        x, y, width, height = (int(v) for v in values)
+        return cls(x, y, width, height)
+
+
 @dataclass(frozen=True, slots=True)
 class Instance:
     """One stored, de-identified DICOM instance of a series.
@@ -108,12 +144,19 @@ class Instance:
     instance_number: int | None = None
     position: float | None = None
     frames: int = 1
+    review: Review = Review.NOT_NEEDED
+    redacted: tuple[Region, ...] = ()
 
     def __post_init__(self) -> None:
         _require_str("sop_instance_uid", self.sop_instance_uid, allow_empty=False, max_len=64)
         _require_str("blob", self.blob, allow_empty=False, max_len=128)
         if not isinstance(self.frames, int) or self.frames < 1:
             raise ValidationError(f"Instance frames must be a positive whole number (got {self.frames!r}).")
+        if not isinstance(self.review, Review):
+            raise ValidationError(f"Instance review must be one of {[r.value for r in Review]}.")
+        object.__setattr__(self, "redacted", tuple(self.redacted))
+        if not all(isinstance(r, Region) for r in self.redacted):
+            raise ValidationError("Instance redacted regions must be Region values.")
 
     def to_dict(self) -> JsonDict:
         return {
@@ -122,6 +165,8 @@ class Instance:
             "instance_number": self.instance_number,
             "position": self.position,
             "frames": self.frames,
+            "review": self.review.value,
+            "redacted": [r.to_list() for r in self.redacted],
         }
 
     @classmethod
@@ -132,6 +177,8 @@ class Instance:
             instance_number=data.get("instance_number"),
             position=data.get("position"),
             frames=int(data.get("frames", 1)),
+            review=Review(data.get("review", "")),
+            redacted=tuple(Region.from_list(r) for r in data.get("redacted", ())),
         )
 
 

@@ -51,6 +51,7 @@ from casefiles.deid.profiles import BASIC_PROFILE_CODE, OPTION_CODES, TEACHING_F
 from casefiles.deid.table import Action, Option, compile_table
 from casefiles.deid.values import DUMMIES, MAX_LENGTH, age_string, parse_da, shift_da, shift_dt
 from casefiles.errors import DeidentificationError, ValidationError
+from casefiles.model import Region
 
 # Our own implementation class UID: a fixed 2.25 UUID-derived UID (PS3.5 B.2).
 IMPLEMENTATION_CLASS_UID = "2.25.196536124953470939214431069862128624385"
@@ -103,6 +104,9 @@ class DeidReport:
     uids_remapped: int = 0
     dates_shifted: int = 0
     private_removed: int = 0
+    regions_redacted: int = 0  # text boxes blanked in pixel data
+    pixels_cleaned: int = 0  # instances whose burned-in text was blanked and a second OCR pass found none
+    needs_review: int = 0  # instances a person should look at for burned-in text
     burned_in_suspected: bool = False
     reasons_burned_in: tuple[str, ...] = ()
 
@@ -131,6 +135,7 @@ DeidReport.EMPTY = DeidReport()
 class DeidResult:
     dataset: Dataset
     report: DeidReport
+    redacted: tuple[Region, ...] = ()  # where text was blanked in the pixels (image coordinates)
 
 
 @dataclass(slots=True)
@@ -170,12 +175,8 @@ class Deidentifier:
         self._secret = keys.validate_secret(secret)
         if not isinstance(profile, Profile):
             raise ValidationError(f"profile must be a Profile, not {type(profile).__name__}.")
-        if Option.CLEAN_PIXEL_DATA in profile.options:
-            raise ValidationError(
-                f"Profile {profile.name!r} asks for Clean Pixel Data, which CaseDeck cannot do yet; "
-                "choose a profile without it (burned-in text is flagged in the report instead)."
-            )
         self._profile = profile
+        self._clean_pixels = Option.CLEAN_PIXEL_DATA in profile.options
         self._options = profile.options
         self._table = compile_table(profile.options)
         self._retain_uids = Option.RETAIN_UIDS in profile.options
@@ -191,6 +192,14 @@ class Deidentifier:
         else:
             temporal = "REMOVED"
         self._record = _record_elements(method, codes, temporal)
+        # For an image whose burned-in text could not be shown to be gone, the record must not claim
+        # the Clean Pixel Data option (PS3.15 E.1.1: the codes say what was actually done).
+        unclean = sorted(profile.options - {Option.CLEAN_PIXEL_DATA})
+        self._record_pixels_not_cleaned = _record_elements(
+            [*method[:2], *(OPTION_CODES[o][1] for o in unclean)],
+            [BASIC_PROFILE_CODE] + [OPTION_CODES[o] for o in unclean],
+            temporal,
+        )
 
     @property
     def profile(self) -> Profile:
@@ -266,6 +275,14 @@ class Deidentifier:
                 f"This instance could not be made safe: an identifier survived in {leaks[0]}. It was not stored."
             )
         reasons = burned_in_reasons(ds, encoding)
+        redacted: tuple[Region, ...] = ()
+        cleaned_pixels = False
+        if reasons and self._clean_pixels and PIXEL_DATA in ds:
+            where.append("the pixel data")
+            out, redacted, cleaned_pixels = _clean_burned_in_text(out)
+        if reasons and not cleaned_pixels:
+            for tag, raw in self._record_pixels_not_cleaned.items():
+                out[tag] = raw
         report = DeidReport(
             removed=run.removed,
             emptied=run.emptied,
@@ -274,10 +291,13 @@ class Deidentifier:
             uids_remapped=run.uids_remapped,
             dates_shifted=run.dates_shifted,
             private_removed=run.private_removed,
+            regions_redacted=len(redacted),
+            pixels_cleaned=int(cleaned_pixels),
+            needs_review=int(bool(reasons)),
             burned_in_suspected=bool(reasons),
             reasons_burned_in=reasons,
         )
-        return DeidResult(out, report)
+        return DeidResult(out, report, redacted)
 
     def _patient_key(self, ds: Dataset, encoding: Encoding) -> tuple[str, str]:
         """Who the patient is, for pseudonym and date offset: ID + issuer, else name + birth date, else study.
@@ -465,6 +485,29 @@ class Deidentifier:
         ):
             meta[tag] = _element(tag, vr, value)
         return meta
+
+
+def _clean_burned_in_text(out: Dataset) -> tuple[Dataset, tuple[Region, ...], bool]:
+    """Blank text found by OCR in every frame; (dataset, regions, verified clean).
+
+    Burned In Annotation becomes NO only when a second OCR pass over the
+    redacted pixels finds no text: otherwise the image keeps its flag and waits
+    for a person's review. When OCR finds nothing, nothing is claimed either.
+    """
+    from casefiles.redaction import find_burned_in_text, redact
+
+    boxes = [finding.box for finding in find_burned_in_text(out)]
+    if not boxes:
+        return out, (), False
+    meta = out.file_meta
+    cleaned = redact(out, boxes)
+    cleaned.file_meta = meta
+    cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    verified = not find_burned_in_text(cleaned)
+    if verified:
+        cleaned.BurnedInAnnotation = "NO"
+    regions = tuple(Region(b.x, b.y, b.width, b.height) for b in boxes)
+    return cleaned, regions, verified
 
 
 def _record_elements(method: list[str], codes: list[tuple[str, str]], temporal: str) -> dict[BaseTag, AnyElement]:

@@ -56,23 +56,35 @@ BASIC = Profile(
     description="The Basic Profile alone: removes or blanks every listed identifier, descriptions and dates.",
 )
 
-TEACHING_FILE = Profile(
-    name="teaching-file",
-    options=frozenset(
-        {
-            Option.RETAIN_LONG_MODIFIED_DATES,
-            Option.RETAIN_PATIENT_CHARACTERISTICS,
-            Option.CLEAN_DESCRIPTORS,
-            Option.CLEAN_STRUCTURED_CONTENT,
-            Option.CLEAN_GRAPHICS,
-        }
-    ),
-    description=(
-        "Keeps what teaching needs: modality, anatomy, sequence names, age, sex, size and weight, and the "
-        "intervals between a patient's exams (dates shifted by a per-patient offset). Descriptions are kept "
-        "with this patient's identifiers cut out. Overlays and curves are removed: they can hold burned-in "
-        "text, and cleaning them comes with pixel cleaning."
-    ),
+_TEACHING_OPTIONS = frozenset(
+    {
+        Option.RETAIN_LONG_MODIFIED_DATES,
+        Option.RETAIN_PATIENT_CHARACTERISTICS,
+        Option.CLEAN_DESCRIPTORS,
+        Option.CLEAN_STRUCTURED_CONTENT,
+        Option.CLEAN_GRAPHICS,
+    }
+)
+_TEACHING_DESCRIPTION = (
+    "Keeps what teaching needs: modality, anatomy, sequence names, age, sex, size and weight, and the "
+    "intervals between a patient's exams (dates shifted by a per-patient offset). Descriptions are kept "
+    "with this patient's identifiers cut out. Overlays and curves are removed: they can hold burned-in text."
 )
 
-PROFILES: Mapping[str, Profile] = MappingProxyType({p.name: p for p in (BASIC, TEACHING_FILE)})
+TEACHING_FILE = Profile(
+    name="teaching-file",
+    options=_TEACHING_OPTIONS | {Option.CLEAN_PIXEL_DATA},
+    description=_TEACHING_DESCRIPTION
+    + " Images likely to carry burned-in text (ultrasound, secondary captures, radiographs, Burned In "
+    "Annotation YES) are read with OCR, the text is blanked in every frame, and each is flagged for review.",
+)
+
+TEACHING_FILE_NO_OCR = Profile(
+    name="teaching-file-no-ocr",
+    options=_TEACHING_OPTIONS,
+    description=_TEACHING_DESCRIPTION
+    + " No OCR: images likely to carry burned-in text are only flagged for review (faster, for studies "
+    "known to have none).",
+)
+
+PROFILES: Mapping[str, Profile] = MappingProxyType({p.name: p for p in (BASIC, TEACHING_FILE, TEACHING_FILE_NO_OCR)})

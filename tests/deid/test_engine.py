@@ -51,7 +51,8 @@ def test_deidentification_is_recorded_in_the_dataset(teaching: Deidentifier) -> 
     assert out.PatientIdentityRemoved == "YES"
     assert "teaching-file" in out.DeidentificationMethod[0]
     codes = {item.CodeValue for item in out.DeidentificationMethodCodeSequence}
-    assert codes == {"113100", "113103", "113104", "113105", "113107", "113108"}
+    # A CT is not suspected of burned-in text, so Clean Pixel Data (113101) applies without any OCR.
+    assert codes == {"113100", "113101", "113103", "113104", "113105", "113107", "113108"}
     assert all(item.CodingSchemeDesignator == "DCM" for item in out.DeidentificationMethodCodeSequence)
     assert out.LongitudinalTemporalInformationModified == "MODIFIED"
     assert (
@@ -165,13 +166,13 @@ def test_profiles_and_arguments_are_validated() -> None:
         Option.CLEAN_DESCRIPTORS,
         Option.CLEAN_STRUCTURED_CONTENT,
         Option.CLEAN_GRAPHICS,
+        Option.CLEAN_PIXEL_DATA,
     }
+    assert PROFILES["teaching-file-no-ocr"].options == TEACHING_FILE.options - {Option.CLEAN_PIXEL_DATA}
     with pytest.raises(ValidationError, match="too short"):
         Deidentifier(b"short")
     with pytest.raises(ValidationError, match="full dates or modified"):
         Profile("both", frozenset({Option.RETAIN_LONG_FULL_DATES, Option.RETAIN_LONG_MODIFIED_DATES}), "x")
-    with pytest.raises(ValidationError, match="Clean Pixel Data"):
-        Deidentifier(SECRET, Profile("pixels", frozenset({Option.CLEAN_PIXEL_DATA}), "x"))
     with pytest.raises(DeidentificationError):
         Deidentifier(SECRET).deidentify("not a dataset")  # type: ignore[arg-type]
 

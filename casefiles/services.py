@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
@@ -28,11 +30,12 @@ from casefiles.imaging import (
     encode_png,
     fit_within,
     modality_frame,
+    thumbnail_png,
     to_display,
 )
 from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quarantine
 from casefiles.logsafety import silence_value_logging
-from casefiles.model import Asset, AssetKind, Case, Difficulty, KeyImage, Window
+from casefiles.model import Asset, AssetKind, Case, Difficulty, Instance, KeyImage, Region, Review, Window
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
@@ -255,6 +258,93 @@ class Services:
                 return thumb
         return None
 
+    # -- burned-in text review ----------------------------------------------------
+    def images_for_review(self, case: Case) -> list[tuple[Asset, int, Instance]]:
+        """(series, first frame index, instance) of every image still waiting for a burned-in text review."""
+        pending: list[tuple[Asset, int, Instance]] = []
+        for asset in case.assets:
+            first_frame = 0
+            for instance in asset.instances:
+                if instance.review is Review.NEEDS_REVIEW:
+                    pending.append((asset, first_frame, instance))
+                first_frame += instance.frames
+        return pending
+
+    def confirm_reviewed(self, case_id: str, asset_id: str, sop_instance_uid: str) -> Case:
+        """A person looked at the image and found no identifying text left."""
+        return self._replace_instance(
+            case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
+        )
+
+    def blank_region(self, case_id: str, asset_id: str, sop_instance_uid: str, region: Region) -> Case:
+        """Blank ``region`` in every frame of a stored image, replacing the stored file.
+
+        The previous file is deleted (unless another case shares it): it held the text just removed.
+        """
+        from casefiles.redaction import Box, redact
+
+        case = self.store.get_case(case_id)
+        instance = _find_instance(case.asset(asset_id), sop_instance_uid)
+        ds = self.dataset(instance.blob)
+        if region.x >= int(ds.Columns) or region.y >= int(ds.Rows):
+            raise ValidationError(f"That region lies outside the image ({ds.Columns} × {ds.Rows} pixels).")
+        cleaned = redact(ds, [Box(region.x, region.y, region.width, region.height)])
+        cleaned.file_meta = ds.file_meta
+        cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        buffer = io.BytesIO()
+        cleaned.save_as(buffer, enforce_file_format=True)
+        new_blob = self.blobs.put(buffer.getvalue())
+        old_blob = instance.blob
+        updated = self._replace_instance(
+            case_id,
+            asset_id,
+            sop_instance_uid,
+            lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=Review.NEEDS_REVIEW),
+        )
+        updated = self._refresh_thumbnail(updated, asset_id)
+        if old_blob != new_blob and not self._blob_in_use(old_blob):
+            self.blobs.delete(old_blob)
+            with self._datasets_lock:
+                self._datasets.pop(old_blob, None)
+        return updated
+
+    def _replace_instance(
+        self, case_id: str, asset_id: str, sop_instance_uid: str, change: Callable[[Instance], Instance]
+    ) -> Case:
+        case = self.store.get_case(case_id)
+        asset = case.asset(asset_id)
+        target = _find_instance(asset, sop_instance_uid)
+        instances = tuple(change(i) if i is target else i for i in asset.instances)
+        assets = tuple(replace(a, instances=instances) if a.id == asset_id else a for a in case.assets)
+        updated = case.edited(assets=assets)
+        self.store.save_case(updated)
+        return updated
+
+    def _refresh_thumbnail(self, case: Case, asset_id: str) -> Case:
+        asset = case.asset(asset_id)
+        middle = asset.instances[len(asset.instances) // 2]
+        thumb = self.blobs.put(thumbnail_png(self.dataset(middle.blob)))
+        assets = tuple(replace(a, thumbnail=thumb) if a.id == asset_id else a for a in case.assets)
+        updated = case.edited(assets=assets)
+        self.store.save_case(updated)
+        return updated
+
+    def _blob_in_use(self, digest: str) -> bool:
+        for case in self.store.list_cases():
+            for asset in case.assets:
+                if digest in (asset.blob, asset.thumbnail) or any(i.blob == digest for i in asset.instances):
+                    return True
+        return False
+
+    def review_overlay_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
+        """The frame as it is stored, with the blanked regions outlined, for the reviewer."""
+        image = self.render_frame(asset, frame, self.asset_window(asset, frame))
+        rgb = np.ascontiguousarray(np.stack([image] * 3, axis=-1) if image.ndim == 2 else image.copy())
+        thickness = max(2, max(rgb.shape[:2]) // 300)
+        for r in instance.redacted:
+            cv2.rectangle(rgb, (r.x, r.y), (r.x + r.width - 1, r.y + r.height - 1), (255, 80, 40), thickness)
+        return encode_png(fit_within(rgb, max_side, max_side))
+
     # -- export -------------------------------------------------------------------
     def export_case_pptx(
         self,
@@ -274,6 +364,13 @@ class Services:
             progress=progress,
             cancel=cancel,
         )
+
+
+def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:
+    for instance in asset.instances:
+        if instance.sop_instance_uid == sop_instance_uid:
+            return instance
+    raise NotFoundError("That image is no longer part of this series.")
 
 
 def _as_text_list(value: object, *, split_commas: bool) -> tuple[str, ...]:

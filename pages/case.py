@@ -3,7 +3,7 @@
 import streamlit as st
 
 from casefiles.imaging import presets_for
-from casefiles.model import AssetKind, Difficulty, Window
+from casefiles.model import AssetKind, Difficulty, Region, Window
 from pages.ui import SELECTED_CASE, get_services, user_errors
 
 services = get_services()
@@ -25,6 +25,38 @@ case_id = st.selectbox(
 st.session_state[SELECTED_CASE] = case_id
 case = services.get_case(case_id)
 st.title(case.title)
+
+pending = services.images_for_review(case)
+if pending:
+    st.warning(
+        f"{len(pending)} image(s) may show patient details burned into the pixels. Text found by OCR has "
+        "been blanked (outlined in orange); check each image, blank anything left, then confirm."
+    )
+    with st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True):
+        review_asset, review_frame, review_instance = pending[0]
+        st.caption(
+            f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} region(s) blanked"
+        )
+        with user_errors("Showing the image for review"):
+            st.image(services.review_overlay_png(review_asset, review_frame, review_instance), width="stretch")
+        ds = services.dataset(review_instance.blob)
+        st.caption(f"Image size: {ds.Columns} × {ds.Rows} pixels (x to the right, y down, from the top-left corner)")
+        r1, r2, r3, r4 = st.columns(4)
+        x = r1.number_input("x", min_value=0, max_value=int(ds.Columns) - 1, value=0, key="redact_x")
+        y = r2.number_input("y", min_value=0, max_value=int(ds.Rows) - 1, value=0, key="redact_y")
+        w = r3.number_input("width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key="redact_w")
+        h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key="redact_h")
+        b1, b2 = st.columns(2)
+        if b1.button("Blank this region in every frame", key="redact_apply"):
+            with user_errors("Blanking the region"):
+                services.blank_region(
+                    case.id, review_asset.id, review_instance.sop_instance_uid, Region(int(x), int(y), int(w), int(h))
+                )
+                st.rerun()
+        if b2.button("No identifying text left: confirm", type="primary", key="review_confirm"):
+            with user_errors("Confirming the review"):
+                services.confirm_reviewed(case.id, review_asset.id, review_instance.sop_instance_uid)
+                st.rerun()
 
 viewer_col, form_col = st.columns([3, 2])
 

@@ -26,6 +26,11 @@ case_id = st.selectbox(
 )
 case = services.get_case(case_id)
 st.caption(f"{len(case.key_images)} key image(s) · format: PowerPoint (16:9)")
+if services.images_for_review(case):
+    st.warning(
+        "Some images of this case have not been reviewed for burned-in patient details yet. "
+        "Review them on the Case page before presenting."
+    )
 if not case.key_images:
     st.warning("This case has no key images yet: the deck will have text slides only. Pick them on the Case page.")
 

@@ -66,4 +66,7 @@ class BlobStore(Protocol):
 
     def exists(self, digest: str) -> bool: ...
 
+    def delete(self, digest: str) -> None:
+        """Remove a blob (e.g. an image replaced by its redacted version); missing is not an error."""
+
     def digests(self) -> Iterator[str]: ...

@@ -80,6 +80,12 @@ class LocalBlobStore:
     def exists(self, digest: str) -> bool:
         return self._path_for(digest).is_file()
 
+    def delete(self, digest: str) -> None:
+        try:
+            self._path_for(digest).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot remove a stored file ({exc.strerror}).") from exc
+
     def digests(self) -> Iterator[str]:
         for sub in sorted(self.root.iterdir()):
             if sub.is_dir():

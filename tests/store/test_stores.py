@@ -78,3 +78,11 @@ def test_blob_lookups_refuse_malformed_and_missing(tmp_path):
         blobs.get("../../etc/passwd")
     with pytest.raises(NotFoundError, match="missing"):
         blobs.get("0" * 64)
+
+
+def test_deleted_blob_is_gone_and_deleting_twice_is_harmless(tmp_path):
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    digest = blobs.put(b"unredacted pixels")
+    blobs.delete(digest)
+    assert not blobs.exists(digest)
+    blobs.delete(digest)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.support.office import is_blank, render_deck_to_pngs, soffice_available
+from tests.helpers import require_tool
+from tests.support.office import is_blank, render_deck_to_pngs
 
 
 def save(tmp_path: Path, pixels: np.ndarray, name: str) -> Path:
@@ -33,8 +34,8 @@ def test_rendering_a_missing_deck_fails_loudly(tmp_path: Path) -> None:
 
 
 @pytest.mark.soffice
-@pytest.mark.skipif(not soffice_available(), reason="LibreOffice (soffice) and pdftoppm are not installed")
 def test_a_file_that_is_not_a_deck_is_an_error_not_an_empty_list(tmp_path: Path) -> None:
+    require_tool("soffice")
     fake = tmp_path / "fake.pptx"
     fake.write_bytes(b"this is not a presentation")
     with pytest.raises(RuntimeError):

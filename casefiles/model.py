@@ -70,6 +70,17 @@ class ConferenceKind(enum.StrEnum):
     GRAND_ROUNDS = "grand_rounds"
     MORBIDITY_MORTALITY = "morbidity_mortality"
     TRAINING_SET = "training_set"
+    UNKNOWN_CASE_QUIZ = "unknown_case_quiz"
+
+    @property
+    def label(self) -> str:
+        return {
+            "tumor_board": "Tumor board",
+            "grand_rounds": "Grand rounds",
+            "morbidity_mortality": "Morbidity & mortality",
+            "training_set": "Teaching / training set",
+            "unknown_case_quiz": "Unknown-case quiz",
+        }[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,15 +418,68 @@ class Case:
 
 
 @dataclass(frozen=True, slots=True)
+class CasePlan:
+    """How one case is shown in a conference.
+
+    ``key_images`` picks key images by their index in ``Case.key_images``
+    (``None``: all of them, in the case's order). ``reveal``: images and
+    history first, the diagnosis on the following slide (unknown-case quiz).
+    ``stacks``: also show each key image's series as a scrollable clip.
+    """
+
+    case_id: str
+    key_images: tuple[int, ...] | None = None
+    reveal: bool = False
+    stacks: bool = False
+
+    def __post_init__(self) -> None:
+        _require_str("case id", self.case_id, allow_empty=False, max_len=64)
+        if self.key_images is not None:
+            picked = tuple(self.key_images)
+            if any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in picked):
+                raise ValidationError("Key images of a case plan are picked by index (whole numbers ≥ 0).")
+            if len(set(picked)) != len(picked):
+                raise ValidationError("A key image is picked twice in a case plan.")
+            object.__setattr__(self, "key_images", picked)
+
+    def chosen(self, case: Case) -> tuple[KeyImage, ...]:
+        """The key images of ``case`` this plan shows (indexes past the end are skipped)."""
+        if self.key_images is None:
+            return case.key_images
+        return tuple(case.key_images[i] for i in self.key_images if i < len(case.key_images))
+
+    def to_dict(self) -> JsonDict:
+        return {
+            "case_id": self.case_id,
+            "key_images": None if self.key_images is None else list(self.key_images),
+            "reveal": self.reveal,
+            "stacks": self.stacks,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CasePlan:
+        picked = data.get("key_images")
+        return cls(
+            case_id=data["case_id"],
+            key_images=None if picked is None else tuple(int(i) for i in picked),
+            reveal=bool(data.get("reveal", False)),
+            stacks=bool(data.get("stacks", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Conference:
-    """An ordered set of cases presented together: a tumor board, grand rounds, a training set."""
+    """An ordered set of cases presented together: a tumor board, grand rounds, a training set.
+
+    ``items`` is the single source of order; ``case_ids`` is derived from it.
+    """
 
     id: str
     title: str
     kind: ConferenceKind = ConferenceKind.TUMOR_BOARD
     date: dt.date | None = None
     presenters: tuple[str, ...] = ()
-    case_ids: tuple[str, ...] = ()
+    items: tuple[CasePlan, ...] = ()
     created: dt.datetime = field(default_factory=utcnow)
     updated: dt.datetime = field(default_factory=utcnow)
 
@@ -425,10 +489,23 @@ class Conference:
         if not isinstance(self.kind, ConferenceKind):
             raise ValidationError(f"Conference kind must be one of {[k.value for k in ConferenceKind]}.")
         object.__setattr__(self, "presenters", _require_str_tuple("presenters", self.presenters))
-        ids = _require_str_tuple("case ids", self.case_ids)
+        items = tuple(self.items)
+        if not all(isinstance(i, CasePlan) for i in items):
+            raise ValidationError("Conference items must be case plans.")
+        ids = [i.case_id for i in items]
         if len(set(ids)) != len(ids):
             raise ValidationError("A case appears twice in the conference.")
-        object.__setattr__(self, "case_ids", ids)
+        object.__setattr__(self, "items", items)
+
+    @property
+    def case_ids(self) -> tuple[str, ...]:
+        return tuple(i.case_id for i in self.items)
+
+    def plan(self, case_id: str) -> CasePlan:
+        for item in self.items:
+            if item.case_id == case_id:
+                return item
+        raise ValidationError("That case is not part of this conference.")
 
     def edited(self, **changes: Any) -> Conference:
         changes.setdefault("updated", utcnow())
@@ -441,7 +518,7 @@ class Conference:
             "kind": self.kind.value,
             "date": self.date.isoformat() if self.date else None,
             "presenters": list(self.presenters),
-            "case_ids": list(self.case_ids),
+            "items": [i.to_dict() for i in self.items],
             "created": self.created.isoformat(),
             "updated": self.updated.isoformat(),
         }
@@ -455,7 +532,7 @@ class Conference:
             kind=ConferenceKind(data.get("kind", ConferenceKind.TUMOR_BOARD.value)),
             date=dt.date.fromisoformat(date) if date else None,
             presenters=tuple(data.get("presenters", ())),
-            case_ids=tuple(data.get("case_ids", ())),
+            items=tuple(CasePlan.from_dict(i) for i in data.get("items", ())),
             created=dt.datetime.fromisoformat(data["created"]),
             updated=dt.datetime.fromisoformat(data["updated"]),
         )

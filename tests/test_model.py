@@ -7,6 +7,7 @@ from casefiles.model import (
     Asset,
     AssetKind,
     Case,
+    CasePlan,
     Conference,
     ConferenceKind,
     Difficulty,
@@ -98,7 +99,27 @@ def test_edited_updates_timestamp_and_keeps_created():
 
 
 def test_conference_keeps_order_and_refuses_duplicates():
-    conf = Conference(id="k", title="Tumor board", kind=ConferenceKind.TUMOR_BOARD, case_ids=("b", "a"))
-    assert Conference.from_dict(conf.to_dict()).case_ids == ("b", "a")
+    conf = Conference(
+        id="k",
+        title="Tumor board",
+        kind=ConferenceKind.TUMOR_BOARD,
+        items=(CasePlan("b", key_images=(1, 0), reveal=True), CasePlan("a")),
+    )
+    again = Conference.from_dict(conf.to_dict())
+    assert again == conf and again.case_ids == ("b", "a")
+    assert again.plan("b").key_images == (1, 0) and again.plan("b").reveal
     with pytest.raises(ValidationError, match="twice"):
-        Conference(id="k", title="x", case_ids=("a", "a"))
+        Conference(id="k", title="x", items=(CasePlan("a"), CasePlan("a")))
+    with pytest.raises(ValidationError, match="picked twice"):
+        CasePlan("a", key_images=(0, 0))
+
+
+def test_case_plan_picks_key_images_in_its_own_order():
+    case = Case(
+        id="c1",
+        title="t",
+        assets=(series(),),
+        key_images=(KeyImage("s1", 0), KeyImage("s1", 1), KeyImage("s1", 2)),
+    )
+    assert CasePlan("c1").chosen(case) == case.key_images
+    assert [k.frame for k in CasePlan("c1", key_images=(2, 0, 7)).chosen(case)] == [2, 0]

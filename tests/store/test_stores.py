@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from casefiles.errors import NotFoundError, ValidationError
-from casefiles.model import Case, Conference
+from casefiles.model import Case, CasePlan, Conference
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import TinyDBCaseStore, open_tinydb_store
@@ -38,7 +38,7 @@ def test_missing_case_raises_not_found(tmp_path):
 
 def test_conferences_and_meta(tmp_path):
     store = TinyDBCaseStore(tmp_path / "db.json")
-    store.save_conference(Conference(id="k1", title="Grand rounds", case_ids=("c2", "c1")))
+    store.save_conference(Conference(id="k1", title="Grand rounds", items=(CasePlan("c2"), CasePlan("c1"))))
     assert store.get_conference("k1").case_ids == ("c2", "c1")
     assert store.get_meta("seeded") is None
     store.set_meta("seeded", "yes")

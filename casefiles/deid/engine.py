@@ -180,6 +180,7 @@ class Deidentifier:
         self._options = profile.options
         self._table = compile_table(profile.options)
         self._retain_uids = Option.RETAIN_UIDS in profile.options
+        self._full_dates = Option.RETAIN_LONG_FULL_DATES in profile.options
         self._safe_private = Option.RETAIN_SAFE_PRIVATE in profile.options
         self._safe_creators = frozenset(creator for creator, _, _ in SAFE_PRIVATE)
         method = [f"CaseDeck {profile.name} profile"[:64], BASIC_PROFILE_CODE[1]]
@@ -340,12 +341,19 @@ class Deidentifier:
                 self._apply(level, tag, elem, vr=vr_of(elem), action=action)
             elif _curve_or_overlay(group):
                 run.removed += 1
-            else:  # not in the table: kept, except UIDs, dates under a shift and free text being cleaned
+            else:  # not in the table: kept, except UIDs, names, dates and free text being cleaned
                 vr = vr_of(elem)
                 if vr == "SQ":
                     self._apply(level, tag, elem, vr=vr, action=Action.KEEP)
                 elif vr == "UI":
                     self._apply(level, tag, elem, vr=vr, action=Action.KEEP if self._retain_uids else Action.REMAP)
+                elif vr == "PN":
+                    # Every person name is someone's identity (reviewers, evaluators, authors added to
+                    # the standard after this table's edition): never kept, whatever the table lists.
+                    self._apply(level, tag, elem, vr=vr, action=Action.EMPTY)
+                elif vr in ("DA", "DT") and not (shifting or self._full_dates):
+                    # Without a retain-dates option the record says dates were REMOVED: make it true.
+                    self._apply(level, tag, elem, vr=vr, action=Action.EMPTY)
                 elif (vr in ("DA", "DT") and shifting) or (free_text and vr in _CLEANABLE_VRS):
                     self._clean(level, tag, elem, vr)
                 else:

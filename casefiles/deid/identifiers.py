@@ -36,6 +36,9 @@ PLACEHOLDERS = frozenset(
     {"ANON", "ANONYMOUS", "ANONYMIZED", "NONE", "NULL", "N/A", "PATIENT", "REMOVED", "TEST", "UNKNOWN"}
 )
 
+#: Birth dates that mean "unknown" (vendor exports, and the dummy DA this engine writes).
+PLACEHOLDER_DATES = frozenset({"19000101", "00000000", "18991231", "19010101"})
+
 _SPLIT_NAME = re.compile(r"[\^=\s,]+")
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 # Generic patterns cleaned from every descriptor: dates, phone numbers, e-mail, MRN-like numbers.
@@ -58,6 +61,8 @@ GENERIC = re.compile(
 def birth_date_forms(value: str) -> tuple[str, ...]:
     """19610312 -> the ways people write it: 1961-03-12, 12/03/1961, 03/12/1961, 12.03.1961..."""
     text = value.strip()
+    if text in PLACEHOLDER_DATES:
+        return ()  # "unknown" placeholders identify nobody, and the engine writes 19000101 as its own dummy
     if len(text) != 8 or not text.isdigit():
         return (text,) if len(text) >= MIN_LEAK_LENGTH else ()
     y, m, d = text[:4], text[4:6], text[6:]

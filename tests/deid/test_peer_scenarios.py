@@ -8,7 +8,7 @@ with pydicom; no peer code is copied. Where CaseDeck deliberately differs (it ke
 and sex for teaching, shifts dates by whole days, cleans descriptors rather than blanking
 them) the test asserts CaseDeck's behaviour and says why. The last tests run the peers on
 the same synthetic study and record what CaseDeck removes that they leave; the strict
-xfails are gaps a peer covers and CaseDeck does not yet (they fail loudly once fixed).
+The last three tests are gaps a peer covered that this comparison found in CaseDeck (now fixed).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pydicom.multival import MultiValue
 
 from casefiles.deid import PROFILES, TEACHING_FILE, Deidentifier
 from casefiles.deid.profiles import BASIC
-from casefiles.errors import DeidentificationError
 from sample_data.synth import FAKE_PHI, make_ct_series
 
 from .conftest import OTHER_SECRET, SECRET, reread, written
@@ -507,10 +506,9 @@ def test_casedeck_removes_what_deids_default_recipe_leaves(synthetic_ct):
     assert any(where.startswith("(0009,10") for where in left)
 
 
-# -- gaps a peer covers and CaseDeck does not (yet): strict xfails, reported to the lead ------------
+# -- gaps a peer covered and CaseDeck did not, found by this comparison and since fixed -------------
 
 
-@pytest.mark.xfail(strict=True, reason="PN elements outside Annex E's table are kept; dicognito replaces every PN")
 @BOTH
 def test_person_names_outside_the_annex_e_table_do_not_survive(profile):
     ds = peer_style_instance()
@@ -521,7 +519,6 @@ def test_person_names_outside_the_annex_e_table_do_not_survive(profile):
     assert [n for n in (b"reviewsky", b"evaluon", b"authorly") if n in data] == []
 
 
-@pytest.mark.xfail(strict=True, reason="basic keeps DA/DT outside the table, yet records dates as REMOVED")
 def test_basic_profile_leaves_no_date_outside_the_table():
     ds = peer_style_instance()
     ds.StudyUpdateDateTime = "20040901120000"
@@ -530,7 +527,6 @@ def test_basic_profile_leaves_no_date_outside_the_table():
     assert out.get("StudyUpdateDateTime", "") in ("", None)
 
 
-@pytest.mark.xfail(strict=True, raises=DeidentificationError, reason="dummy date 19000101 trips the leak check")
 def test_basic_profile_accepts_the_placeholder_birth_date_19000101():
     # Anonymised vendor exports (deid-data's ultrasound-multiframe.dcm) write 19000101 for an unknown
     # birth date; the basic profile's dummy date is the same string, so the leak check refuses the file.

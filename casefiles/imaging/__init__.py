@@ -5,6 +5,7 @@ touches files: callers pass de-identified datasets in and get arrays or bytes ba
 """
 
 from casefiles.imaging.cache import FrameCache
+from casefiles.imaging.cine import encode_mp4, ffmpeg_exe, sample_indices
 from casefiles.imaging.encode import encode_jpeg, encode_png
 from casefiles.imaging.pixels import frame_count, modality_frame
 from casefiles.imaging.presets import PRESETS, presets_for
@@ -17,12 +18,15 @@ __all__ = [
     "auto_window",
     "default_window",
     "encode_jpeg",
+    "encode_mp4",
     "encode_png",
+    "ffmpeg_exe",
     "fit_within",
     "frame_count",
     "modality_frame",
     "presets_for",
     "render_frame",
+    "sample_indices",
     "thumbnail_png",
     "to_display",
 ]

@@ -156,5 +156,10 @@ def find_leaks(dataset: Dataset, needles: LeakNeedles, *, skip: frozenset[int] =
     found = list(iter_leaks(dataset, needles, skip=skip))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found += iter_leaks(meta, needles)
+        found += iter_leaks(meta, needles, skip=META_WRITTEN_BY_ENGINE)
     return tuple(found)
+
+
+#: File meta values the engine writes itself ("CASEDECK_…" version name): hunting the word of a
+#: CaseDeck pseudonym there would refuse every file CaseDeck exported when it is imported again.
+META_WRITTEN_BY_ENGINE = frozenset({0x00020012, 0x00020013})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import os
 import stat
 from pathlib import Path
@@ -211,3 +212,18 @@ def test_birth_date_in_any_common_form_is_cleaned_from_free_text(written):
     out = Deidentifier(b"k" * 32).deidentify(ds).dataset
     history = str(out.get("AdditionalPatientHistory", ""))
     assert "1958" not in history and "QUIMBY" not in history
+
+
+def test_a_file_casedeck_exported_can_be_deidentified_again():
+    """Re-importing CaseDeck's own output (a package, a shared file) must not trip the leak check
+    on the engine's own words (the pseudonym's CASEDECK and the file meta's version name)."""
+    from pydicom.data import get_testdata_file
+
+    from casefiles.deid import Deidentifier
+
+    first = Deidentifier(b"a" * 32).deidentify(pydicom.dcmread(get_testdata_file("CT_small.dcm"))).dataset
+    buffer = io.BytesIO()
+    first.save_as(buffer, enforce_file_format=True)
+    again = Deidentifier(b"b" * 32).deidentify(pydicom.dcmread(io.BytesIO(buffer.getvalue())))
+    assert str(again.dataset.PatientName).startswith("CASEDECK^")
+    assert again.dataset.SOPInstanceUID != first.SOPInstanceUID

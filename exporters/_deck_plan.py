@@ -75,7 +75,7 @@ def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _lines(text: str) -> list[str]:
+def lines(text: str) -> list[str]:
     """Non-empty lines of free text, each with its whitespace collapsed."""
     return [line for line in (normalise(part) for part in safe_text(text).splitlines()) if line]
 
@@ -84,11 +84,12 @@ def plan_deck(case: Case) -> tuple[SlideSpec, ...]:
     """The slides for ``case``, in presentation order."""
     findings = safe_text(case.findings).strip() or NO_FINDINGS
     slides: list[SlideSpec] = [_title_slide(case)]
-    history = [Para(line) for line in _lines(case.history)] or [Para(NO_HISTORY)]
+    history = [Para(line) for line in lines(case.history)] or [Para(NO_HISTORY)]
     slides += _text_slides(HISTORY_HEADING, history)
     if case.key_images:
         total = len(case.key_images)
-        slides += [_image_slide(case, key, n, total, findings) for n, key in enumerate(case.key_images, 1)]
+        notes = f"Findings:\n{findings}"
+        slides += [image_slide(case, key, n, total, notes) for n, key in enumerate(case.key_images, 1)]
     else:
         slides += _text_slides(IMAGES_HEADING, [Para(NO_KEY_IMAGES)], notes=findings)
     slides += _text_slides(DIAGNOSIS_HEADING, _diagnosis_paras(case))
@@ -126,7 +127,7 @@ def _text_slides(heading: str, paras: list[Para], notes: str = "") -> list[Slide
 
 def _diagnosis_paras(case: Case) -> list[Para]:
     paras: list[Para] = []
-    diagnosis = _lines(case.diagnosis)
+    diagnosis = lines(case.diagnosis)
     if diagnosis:
         paras.append(Para("Diagnosis", Role.SUBHEAD))
         paras += [Para(line) for line in diagnosis]
@@ -139,7 +140,7 @@ def _diagnosis_paras(case: Case) -> list[Para]:
     return paras or [Para(NO_DIAGNOSIS)]
 
 
-def _image_slide(case: Case, key: KeyImage, n: int, total: int, findings: str) -> ImageSlide:
+def image_slide(case: Case, key: KeyImage, n: int, total: int, notes: str) -> ImageSlide:
     asset = case.asset(key.asset_id)
     default = f"{normalise(safe_text(asset.label)) or 'Key image'} — image {n} of {total}"
     full_caption = normalise(safe_text(key.caption)) or default
@@ -149,7 +150,50 @@ def _image_slide(case: Case, key: KeyImage, n: int, total: int, findings: str) -
     caption, cut = full_caption, False
     if len(fitted.pages) > 1:
         caption, cut = truncate_to_fit(full_caption, fitted.size, rect.text_box)
-    notes = f"Findings:\n{findings}"
     if cut:
         notes = f"Caption: {full_caption}\n\n{notes}"
     return ImageSlide(key, caption, fitted.size, window, notes, alt_text=full_caption)
+
+
+@dataclass(frozen=True, slots=True)
+class DividerSlide:
+    """A section divider (one per case) or the closing slide: a small kicker line above a big title."""
+
+    kicker: str
+    title: str
+    title_size: float
+    subtitle: tuple[Para, ...]
+    subtitle_size: float
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    key: KeyImage
+    caption: str
+    caption_size: float
+    alt_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridSlide:
+    """Two to four key images in a 2x2 grid, each with its caption under it."""
+
+    cells: tuple[GridCell, ...]
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSlide:
+    """A whole series as a scrollable (playable) clip with its poster frame."""
+
+    asset_id: str
+    window: Window | None
+    window_label: str
+    caption: str
+    caption_size: float
+    notes: str
+    alt_text: str
+
+
+DeckSlide = TitleSlide | TextSlide | ImageSlide | DividerSlide | GridSlide | ClipSlide

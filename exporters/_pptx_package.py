@@ -16,21 +16,33 @@ relationship map); requirements.txt pins it and the tests reopen every deck.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import tempfile
+import uuid
 import zipfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
+from lxml import etree
 from pptx import Presentation as _PresentationFactory
 from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.opc.packuri import PackURI
 from pptx.opc.serialized import PackageWriter, _PhysPkgWriter
+from pptx.oxml import parse_xml
+from pptx.oxml.ns import qn
 from pptx.presentation import Presentation
+
+from casefiles.errors import CaseDeckError, ExportError
 
 #: The time stamped on the deck and on every zip entry (no clock, no correlation with a study date).
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _STORED_PREFIX = "ppt/media/"
+_MAX_PROPERTY = 255
 
 _APP_XML = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -54,7 +66,8 @@ def set_metadata(prs: Presentation, *, title: str, app_name: str = "CaseDeck") -
     application, and times are a fixed constant.
     """
     core = prs.core_properties
-    core.title = title
+    # Core properties hold at most 255 characters; a case title may have 300.
+    core.title = title if len(title) <= _MAX_PROPERTY else title[: _MAX_PROPERTY - 1].rstrip() + "…"
     core.author = app_name
     core.last_modified_by = app_name
     core.subject = ""
@@ -76,7 +89,8 @@ def set_metadata(prs: Presentation, *, title: str, app_name: str = "CaseDeck") -
     package.part_related_by(RT.EXTENDED_PROPERTIES).blob = app_xml.encode("utf-8")
     # The template's thumbnail shows an empty 4:3 slide; no thumbnail is better than a wrong one.
     rels = package._rels
-    for r_id in [r_id for r_id, rel in rels.items() if rel.reltype == RT.THUMBNAIL]:
+    # Custom properties of a template may say anything (its author's name, say): dropped too.
+    for r_id in [r_id for r_id, rel in rels.items() if rel.reltype in (RT.THUMBNAIL, RT.CUSTOM_PROPERTIES)]:
         package.drop_rel(r_id)
 
 
@@ -107,3 +121,85 @@ def save_presentation(prs: Presentation, stream: IO[bytes]) -> None:
     """Serialise ``prs`` to ``stream`` (an open binary file) with stored media."""
     package = prs.part.package
     _PackageWriter(stream, package._rels, tuple(package.iter_parts())).write_to(stream)
+
+
+_FILE_MODE = 0o644
+_SECTIONS_URI = "{521415D9-36F7-43E2-AB2F-B90AF26B5E84}"
+_P14 = "http://schemas.microsoft.com/office/powerpoint/2010/main"
+_SECTION_NAMESPACE = uuid.UUID("0b5c8a52-6a43-4f0e-8f3c-52c1d6a3f1a7")
+
+
+def check_target(out: object) -> Path:
+    """``out`` as a Path, or an ExportError saying what is wrong with it (never the path itself)."""
+    if not isinstance(out, str | os.PathLike):
+        raise ExportError("The deck's destination must be a file path.")
+    target = Path(out)
+    if target.suffix.lower() != ".pptx":
+        raise ExportError("A PowerPoint deck must be saved with the .pptx extension.")
+    if target.is_dir():
+        raise ExportError("The deck's destination is a folder; choose a file name ending in .pptx.")
+    if not target.parent.is_dir():
+        raise ExportError("The folder chosen for the deck does not exist.")
+    return target
+
+
+def write_atomically(prs: Presentation, target: Path) -> None:
+    """Save to a hidden temporary file beside ``target``, then rename it into place."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=".pptx.part", dir=target.parent)
+    except OSError as exc:
+        raise ExportError(f"The deck could not be saved in the chosen folder: {_reason(exc)}.") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            save_presentation(prs, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(_FILE_MODE)
+        tmp.replace(target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise ExportError(f"The deck could not be saved: {_reason(exc)}.") from exc
+        if isinstance(exc, Exception) and not isinstance(exc, CaseDeckError):
+            raise ExportError(f"The deck could not be saved ({type(exc).__name__}).") from exc
+        raise
+
+
+def _reason(exc: OSError) -> str:
+    """The operating system's reason without the path (paths may name a patient)."""
+    return (exc.strerror or "the disk refused the write").lower()
+
+
+def set_sections(prs: Presentation, sections: Sequence[tuple[str, Sequence[int]]]) -> None:
+    """Write PowerPoint sections (``p14:sectionLst``): a name and its slide ids, in order.
+
+    PowerPoint shows them in the slide sorter; LibreOffice ignores them. Ids are
+    derived from the position so the same conference gives the same bytes.
+    """
+    root = prs.part._element
+    ext_lst = root.find(qn("p:extLst"))
+    if ext_lst is None:
+        ext_lst = etree.SubElement(root, qn("p:extLst"))
+    for ext in ext_lst.findall(qn("p:ext")):
+        if ext.get("uri") == _SECTIONS_URI:
+            ext_lst.remove(ext)
+    parts = []
+    for n, (name, slide_ids) in enumerate(sections):
+        if not slide_ids:
+            continue
+        section_id = "{" + str(uuid.uuid5(_SECTION_NAMESPACE, str(n))).upper() + "}"
+        ids = "".join(f'<p14:sldId id="{i}"/>' for i in slide_ids)
+        parts.append(
+            f'<p14:section name={quoteattr(name)} id="{section_id}"><p14:sldIdLst>{ids}</p14:sldIdLst></p14:section>'
+        )
+    if not parts:
+        return
+    section_lst = f'<p14:sectionLst xmlns:p14="{_P14}">{"".join(parts)}</p14:sectionLst>'
+    ext = parse_xml(f'<p:ext {_nsdecl_p()} uri="{_SECTIONS_URI}">{section_lst}</p:ext>')
+    ext_lst.insert(0, ext)
+
+
+def _nsdecl_p() -> str:
+    return 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'

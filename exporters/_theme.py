@@ -83,3 +83,33 @@ UNAVAILABLE_PANEL = Rect(2.4, 1.4, 8.533, 4.0)
 
 # Every slide but the title slide.
 NUMBER = Rect(11.93, 6.75, 1.1, 0.6)
+
+# Section dividers and the closing slide: a kicker ("Case 2 of 5") above a large title.
+KICKER = Rect(1.1, 1.3, 11.4, 0.8)
+DIVIDER_TITLE = Rect(1.1, 2.1, 11.4, 2.5)
+DIVIDER_SUBTITLE = Rect(1.1, 4.7, 11.4, 1.5)
+KICKER_SIZE = 24.0
+
+# 2x2 grids: four cells above the slide number, each an image area over a caption band.
+GRID_LEFT, GRID_TOP = 0.15, 0.15
+GRID_GAP = 0.2
+GRID_CELL_W = (13.033 - GRID_GAP) / 2
+GRID_CELL_H = (6.5 - GRID_GAP) / 2
+GRID_CAPTION_H = 0.55
+GRID_CAPTION_SIZES = (16.0, 14.0)
+
+
+def grid_cell(index: int) -> tuple[Rect, Rect]:
+    """The image area and the caption band of grid cell ``index`` (0..3, row by row)."""
+    row, col = divmod(index, 2)
+    left = GRID_LEFT + col * (GRID_CELL_W + GRID_GAP)
+    top = GRID_TOP + row * (GRID_CELL_H + GRID_GAP)
+    image = Rect(left, top, GRID_CELL_W, GRID_CELL_H - GRID_CAPTION_H)
+    caption = Rect(left, top + GRID_CELL_H - GRID_CAPTION_H, GRID_CELL_W, GRID_CAPTION_H)
+    return image, caption
+
+
+#: Scale bars: the largest of these lengths that spans at most this fraction of the image width.
+SCALE_BAR_MM = (100.0, 50.0, 20.0, 10.0, 5.0, 2.0, 1.0)
+SCALE_BAR_MAX_FRACTION = 0.25
+SCALE_BAR_SIZE = 12.0

@@ -12,29 +12,19 @@ image metadata is stripped and document properties are set explicitly.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pptx.presentation import Presentation
-
-from casefiles.errors import Cancelled, CaseDeckError, ExportError
-from casefiles.model import Case, KeyImage
+from casefiles.errors import ExportError
+from casefiles.model import Asset, Case, Instance, KeyImage, Window
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from exporters import _theme as theme
-from exporters._deck_plan import ImageSlide, SlideSpec, TextSlide, TitleSlide, plan_deck
-from exporters._image_clean import CleanImage, clean_image
-from exporters._pptx_draw import Unavailable, draw_image, draw_text, draw_title
-from exporters._pptx_package import new_presentation, save_presentation, set_metadata
+from exporters._conference_plan import Section
+from exporters._deck_plan import plan_deck
+from exporters._pptx_package import check_target
+from exporters.pptx_conference import build_deck
 
 __all__ = ["SlideImageSource", "export_case_pptx"]
-
-logger = logging.getLogger(__name__)
-
-_FILE_MODE = 0o644
 
 
 class SlideImageSource(Protocol):
@@ -59,101 +49,53 @@ def export_case_pptx(
 ) -> Path:
     """Write ``case`` as a .pptx deck to ``out`` and return the path written.
 
-    Progress is reported once per slide and once when the file is saved.
-    Raises Cancelled (nothing written) when ``cancel`` is set between slides,
-    and ExportError when the deck cannot be built or saved.
+    Built by the conference exporter's machinery as a one-case deck: the case's
+    own title slide instead of a conference title, agenda and dividers, and
+    every key image on a slide of its own. Progress is reported once per slide
+    and once when the file is saved. Raises Cancelled (nothing written) when
+    ``cancel`` is set between slides, and ExportError when the deck cannot be
+    built or saved.
     """
     if not isinstance(case, Case):
         raise ExportError(f"A deck can only be made from a case, not from {type(case).__name__}.")
     if not callable(images):
         raise ExportError("The key-image source given to the PowerPoint export cannot be called.")
-    target = _check_target(out)
-    plan = plan_deck(case)
-    total = len(plan) + 1
-    prs = new_presentation()
-    prs.slide_width = theme.SLIDE_WIDTH
-    prs.slide_height = theme.SLIDE_HEIGHT
-    for number, spec in enumerate(plan, 1):
-        cancel.raise_if_cancelled()
-        _draw(prs, spec, images, number)
-        progress(number, total, f"Built slide {number} of {len(plan)}")
-    cancel.raise_if_cancelled()
-    try:
-        set_metadata(prs, title=case.title)
-    except Exception as exc:
-        raise ExportError("The deck could not be finished (its document properties could not be set).") from exc
-    _write_atomically(prs, target)
-    progress(total, total, "Deck saved")
-    return target
+    target = check_target(out)
+    section = Section("Case", plan_deck(case))
+    return build_deck(
+        [(section, case)],
+        _KeyImagesOnly(images),
+        target,
+        title=case.title,
+        template=None,
+        progress=progress,
+        cancel=cancel,
+        with_sections=False,
+    )
 
 
-def _check_target(out: Path) -> Path:
-    if not isinstance(out, str | os.PathLike):
-        raise ExportError("The deck's destination must be a file path.")
-    target = Path(out)
-    if target.suffix.lower() != ".pptx":
-        raise ExportError("A PowerPoint deck must be saved with the .pptx extension.")
-    if target.is_dir():
-        raise ExportError("The deck's destination is a folder; choose a file name ending in .pptx.")
-    if not target.parent.is_dir():
-        raise ExportError("The folder chosen for the deck does not exist.")
-    return target
+class _KeyImagesOnly:
+    """A media source that only knows key images (a single-case deck shows nothing else)."""
 
+    def __init__(self, images: SlideImageSource) -> None:
+        self._images = images
 
-def _draw(prs: Presentation, spec: SlideSpec, images: SlideImageSource, number: int) -> None:
-    try:
-        if isinstance(spec, TitleSlide):
-            draw_title(prs, spec)
-        elif isinstance(spec, TextSlide):
-            draw_text(prs, spec)
-        else:
-            draw_image(prs, spec, _fetch(images, spec, number))
-    except (Cancelled, ExportError):
-        raise
-    except Exception as exc:
-        raise ExportError(f"Slide {number} of the deck could not be built ({type(exc).__name__}).") from exc
+    def key_image(self, case: Case, key: KeyImage, /) -> bytes:
+        return self._images(key)
 
+    def pixel_spacing_mm(self, case: Case, key: KeyImage, /) -> float | None:
+        return None
 
-def _fetch(images: SlideImageSource, spec: ImageSlide, number: int) -> CleanImage | Unavailable:
-    """The key image, cleaned; or why it is unavailable (never the source's own message: it may hold PHI)."""
-    try:
-        data = images(spec.key)
-    except Cancelled:
-        raise
-    except Exception as exc:
-        logger.warning("Key image for slide %d could not be produced (%s).", number, type(exc).__name__)
-        return Unavailable("the image could not be produced from the stored series.")
-    try:
-        return clean_image(data)
-    except CaseDeckError as exc:
-        logger.warning("Key image for slide %d is not a readable PNG or JPEG (%s).", number, type(exc).__name__)
-        return Unavailable("the image data was not a readable PNG or JPEG.")
+    def stack_frames(
+        self, case: Case, asset: Asset, window: Window | None, /, *, max_frames: int = 300, max_side: int = 768
+    ) -> Sequence[bytes]:
+        raise ExportError("A single-case deck has no stack clips.")
 
+    def stack_video(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        raise ExportError("A single-case deck has no stack clips.")
 
-def _write_atomically(prs: Presentation, target: Path) -> None:
-    """Save to a hidden temporary file beside ``target``, then rename it into place."""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=".pptx.part", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"The deck could not be saved in the chosen folder: {_reason(exc)}.") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            save_presentation(prs, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(_FILE_MODE)
-        tmp.replace(target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise ExportError(f"The deck could not be saved: {_reason(exc)}.") from exc
-        if isinstance(exc, Exception) and not isinstance(exc, CaseDeckError):
-            raise ExportError(f"The deck could not be saved ({type(exc).__name__}).") from exc
-        raise
+    def stack_poster(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        raise ExportError("A single-case deck has no stack clips.")
 
-
-def _reason(exc: OSError) -> str:
-    """The operating system's reason without the path (paths may name a patient)."""
-    return (exc.strerror or "the disk refused the write").lower()
+    def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
+        raise ExportError("A single-case deck has no DICOM files.")

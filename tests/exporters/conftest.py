@@ -139,3 +139,15 @@ def kit() -> SimpleNamespace:
         png_chunk_types=png_chunk_types,
         make_case=make_case,
     )
+
+
+@pytest.fixture(scope="session")
+def clip_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real 30-frame H.264 MP4 of test scenes, made once with Debian's ffmpeg; fake PHI in its metadata."""
+    from tests.exporters.media_double import make_mp4
+    from tests.helpers import require_tool
+
+    ffmpeg = require_tool("ffmpeg")
+    frames = [scene(160, 128, seed=i) for i in range(30)]
+    out = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    return make_mp4(ffmpeg, frames, out, metadata={"title": FAKE_PHI[0], "comment": f"{FAKE_PHI[2]} {FAKE_PHI[3]}"})

@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
         st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
         st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
+        st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
         st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
     ]
 )

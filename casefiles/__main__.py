@@ -7,9 +7,11 @@ Errors print one plain line to stderr and exit non-zero; never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
@@ -89,11 +91,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     from casefiles.services import open_services
 
     services = open_services(_settings(args))
-    if args.format != "pptx":
-        print(f"Export format {args.format!r} is not available yet; use pptx.", file=sys.stderr)
-        return EXIT_USAGE
-    out = services.export_case_pptx(args.id, Path(args.out), progress=_progress_printer(sys.stderr.isatty()))
+    out = services.export(
+        args.id,
+        args.format,
+        Path(args.out),
+        template=Path(args.template) if args.template else None,
+        pdf_layout=args.layout,
+        progress=_progress_printer(sys.stderr.isatty()),
+    )
     print(out)
+    return EXIT_OK
+
+
+def cmd_import_package(args: argparse.Namespace) -> int:
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    result = services.import_package(Path(args.path), progress=_progress_printer(sys.stderr.isatty()))
+    for case_id in result.case_ids:
+        print(case_id)
+    print(f"conference {result.conference_id}: {len(result.case_ids)} case(s) imported", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+    return EXIT_OK if result.case_ids else EXIT_FAILED
+
+
+def cmd_conference(args: argparse.Namespace) -> int:
+    from casefiles.model import ConferenceKind
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    if args.action == "list":
+        for conference in services.list_conferences():
+            print(f"{conference.id}\t{conference.kind.value}\t{conference.title}\t{len(conference.items)} case(s)")
+        return EXIT_OK
+    if not args.title:
+        print("conference create needs --title.", file=sys.stderr)
+        return EXIT_USAGE
+    created = services.create_conference(
+        args.title,
+        ConferenceKind(args.kind),
+        date=dt.date.fromisoformat(args.date) if args.date else None,
+        presenters=args.presenter or (),
+        case_ids=args.case or (),
+    )
+    print(created.id)
     return EXIT_OK
 
 
@@ -118,6 +160,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _conference_kinds() -> list[Any]:
+    from casefiles.model import ConferenceKind
+
+    return list(ConferenceKind)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m casefiles", description="CaseDeck command line.")
     parser.add_argument("--data", help="data directory (default: $CASEDECK_DATA or ./data)")
@@ -136,11 +184,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="write a JSON report (counts and reasons, no PHI)")
     p.set_defaults(func=cmd_deid)
 
-    p = sub.add_parser("export", help="export a case as a deck")
-    p.add_argument("id", metavar="CASE_ID")
+    p = sub.add_parser("export", help="export a conference or a case: pptx, pdf, html or package")
+    p.add_argument("id", metavar="CONFERENCE_OR_CASE_ID")
     p.add_argument("--format", default="pptx", choices=["pptx", "pdf", "html", "package"])
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--template", metavar="POTX", help="institution template for pptx (.potx or .pptx)")
+    p.add_argument(
+        "--layout", default="case-per-page", choices=["case-per-page", "slides-2-per-page", "slides-6-per-page"]
+    )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import-package", help="import a CaseDeck teaching-file package (.zip)")
+    p.add_argument("path", metavar="PACKAGE")
+    p.set_defaults(func=cmd_import_package)
+
+    p = sub.add_parser("conference", help="create or list conferences")
+    p.add_argument("action", choices=["create", "list"])
+    p.add_argument("--title")
+    p.add_argument("--kind", default="tumor_board", choices=[k.value for k in _conference_kinds()])
+    p.add_argument("--date", help="YYYY-MM-DD")
+    p.add_argument("--presenter", action="append")
+    p.add_argument("--case", action="append", metavar="CASE_ID", help="add a case (repeat, in order)")
+    p.set_defaults(func=cmd_conference)
 
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")
     p.add_argument("--force", action="store_true", help="seed again even if samples were loaded before")

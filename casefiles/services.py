@@ -7,9 +7,10 @@ never touch those directly.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,35 @@ from casefiles.imaging import (
 )
 from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quarantine
 from casefiles.logsafety import silence_value_logging
-from casefiles.model import Asset, AssetKind, Case, Difficulty, Instance, KeyImage, Region, Review, Window
+from casefiles.model import (
+    Asset,
+    AssetKind,
+    Case,
+    CasePlan,
+    Conference,
+    ConferenceKind,
+    Difficulty,
+    Instance,
+    KeyImage,
+    Region,
+    Review,
+    Window,
+    new_id,
+)
+from casefiles.package_import import PackageImportResult
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import open_tinydb_store
+from exporters.bundle import ConferenceBundle
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
 SLIDE_IMAGE_MAX = 1920
+
+EXPORT_FORMATS = ("pptx", "pdf", "html", "package")
+
+#: Frames per second of a stack played as a clip: a smooth scroll through a CT.
+STACK_CLIP_FPS = 12.0
 
 EDITABLE_FIELDS = frozenset(
     {
@@ -137,6 +159,26 @@ class Services:
             cancel=cancel,
             title=title,
             author=author,
+        )
+
+    def import_package(
+        self,
+        path: Path,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> PackageImportResult:
+        """Recreate the cases and conference of a CaseDeck teaching-file package (re-de-identified)."""
+        from casefiles.package_import import import_package
+
+        return import_package(
+            Path(path),
+            store=self.store,
+            blobs=self.blobs,
+            deidentifier=self.deidentifier,
+            quarantine_dir=self.settings.quarantine_dir,
+            progress=progress,
+            cancel=cancel,
         )
 
     # -- library ------------------------------------------------------------------
@@ -345,7 +387,143 @@ class Services:
             cv2.rectangle(rgb, (r.x, r.y), (r.x + r.width - 1, r.y + r.height - 1), (255, 80, 40), thickness)
         return encode_png(fit_within(rgb, max_side, max_side))
 
+    # -- conferences --------------------------------------------------------------
+    def list_conferences(self) -> list[Conference]:
+        return self.store.list_conferences()
+
+    def get_conference(self, conference_id: str) -> Conference:
+        return self.store.get_conference(conference_id)
+
+    def create_conference(
+        self,
+        title: str,
+        kind: ConferenceKind = ConferenceKind.TUMOR_BOARD,
+        *,
+        date: dt.date | None = None,
+        presenters: Sequence[str] = (),
+        case_ids: Sequence[str] = (),
+    ) -> Conference:
+        for case_id in case_ids:
+            self.store.get_case(case_id)  # NotFoundError names a missing case before anything is saved
+        reveal = kind is ConferenceKind.UNKNOWN_CASE_QUIZ
+        conference = Conference(
+            id=new_id(),
+            title=title.strip(),
+            kind=kind,
+            date=date,
+            presenters=tuple(p.strip() for p in presenters if p.strip()),
+            items=tuple(CasePlan(case_id, reveal=reveal) for case_id in case_ids),
+        )
+        self.store.save_conference(conference)
+        return conference
+
+    def update_conference(self, conference_id: str, changes: Mapping[str, Any]) -> Conference:
+        allowed = {"title", "kind", "date", "presenters"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValidationError(f"These conference fields cannot be edited: {', '.join(sorted(unknown))}.")
+        values = dict(changes)
+        if "presenters" in values:
+            values["presenters"] = _as_text_list(values["presenters"], split_commas=True)
+        conference = self.store.get_conference(conference_id).edited(**values)
+        self.store.save_conference(conference)
+        return conference
+
+    def add_cases(self, conference_id: str, case_ids: Sequence[str]) -> Conference:
+        """Append cases (those already in the conference are left where they are)."""
+        conference = self.store.get_conference(conference_id)
+        reveal = conference.kind is ConferenceKind.UNKNOWN_CASE_QUIZ
+        new = [c for c in dict.fromkeys(case_ids) if c not in conference.case_ids]
+        for case_id in new:
+            self.store.get_case(case_id)
+        updated = conference.edited(items=(*conference.items, *(CasePlan(c, reveal=reveal) for c in new)))
+        self.store.save_conference(updated)
+        return updated
+
+    def remove_case(self, conference_id: str, case_id: str) -> Conference:
+        conference = self.store.get_conference(conference_id)
+        updated = conference.edited(items=tuple(i for i in conference.items if i.case_id != case_id))
+        self.store.save_conference(updated)
+        return updated
+
+    def move_case(self, conference_id: str, case_id: str, new_index: int) -> Conference:
+        """Put a case at ``new_index`` (clamped to the list), keeping the others in order."""
+        conference = self.store.get_conference(conference_id)
+        plan = conference.plan(case_id)
+        rest = [i for i in conference.items if i.case_id != case_id]
+        rest.insert(max(0, min(new_index, len(rest))), plan)
+        updated = conference.edited(items=tuple(rest))
+        self.store.save_conference(updated)
+        return updated
+
+    def set_plan(self, conference_id: str, plan: CasePlan) -> Conference:
+        conference = self.store.get_conference(conference_id)
+        conference.plan(plan.case_id)
+        updated = conference.edited(items=tuple(plan if i.case_id == plan.case_id else i for i in conference.items))
+        self.store.save_conference(updated)
+        return updated
+
+    def delete_conference(self, conference_id: str) -> None:
+        self.store.delete_conference(conference_id)
+
+    def bundle(self, target_id: str) -> ConferenceBundle:
+        """A conference with its cases, or a single case wrapped as a one-case conference."""
+        try:
+            conference = self.store.get_conference(target_id)
+        except NotFoundError:
+            case = self.store.get_case(target_id)  # NotFoundError if neither exists
+            conference = Conference(id=new_id(), title=case.title, items=(CasePlan(case.id),))
+            return ConferenceBundle(conference, (case,))
+        missing = [c for c in conference.case_ids if not self._case_exists(c)]
+        if missing:
+            conference = conference.edited(items=tuple(i for i in conference.items if i.case_id not in missing))
+        return ConferenceBundle(conference, tuple(self.store.get_case(c) for c in conference.case_ids))
+
+    def _case_exists(self, case_id: str) -> bool:
+        try:
+            self.store.get_case(case_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def media(self) -> ServicesMedia:
+        return ServicesMedia(self)
+
     # -- export -------------------------------------------------------------------
+    def export(
+        self,
+        target_id: str,
+        export_format: str,
+        out: Path,
+        *,
+        template: Path | None = None,
+        pdf_layout: str = "case-per-page",
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> Path:
+        """Export a conference or a case as pptx, pdf, html or package."""
+        if export_format not in EXPORT_FORMATS:
+            raise ValidationError(
+                f"Unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}."
+            )
+        bundle = self.bundle(target_id)
+        media = self.media()
+        out = Path(out)
+        import exporters
+
+        if export_format == "pptx":
+            return exporters.export_conference_pptx(
+                bundle, media, out, template=template, progress=progress, cancel=cancel
+            )
+        if template is not None:
+            raise ValidationError("An institution template applies to PowerPoint exports only.")
+        if export_format == "pdf":
+            return exporters.export_conference_pdf(
+                bundle, media, out, layout=pdf_layout, progress=progress, cancel=cancel
+            )
+        writer = exporters.export_conference_html if export_format == "html" else exporters.export_conference_package
+        return writer(bundle, media, out, progress=progress, cancel=cancel)
+
     def export_case_pptx(
         self,
         case_id: str,
@@ -354,16 +532,60 @@ class Services:
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
-        from exporters import export_case_pptx
+        return self.export(case_id, "pptx", out, progress=progress, cancel=cancel)
 
-        case = self.store.get_case(case_id)
-        return export_case_pptx(
-            case,
-            lambda key: self.render_key_image(case, key),
-            Path(out),
-            progress=progress,
-            cancel=cancel,
-        )
+
+class ServicesMedia:
+    """The real :class:`exporters.bundle.MediaSource`: renders from the de-identified store."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def key_image(self, case: Case, key: KeyImage, /) -> bytes:
+        return self._services.render_key_image(case, key)
+
+    def pixel_spacing_mm(self, case: Case, key: KeyImage, /) -> float | None:
+        asset = case.asset(key.asset_id)
+        if asset.kind is not AssetKind.DICOM_SERIES:
+            return None
+        instance, _ = asset.locate_frame(key.frame)
+        ds = self._services.dataset(instance.blob)
+        spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+        if not spacing or len(spacing) < 2:
+            return None
+        try:
+            column_mm = float(spacing[1])
+        except (TypeError, ValueError):
+            return None
+        longest = max(int(ds.Rows), int(ds.Columns))
+        shrink = longest / min(longest, SLIDE_IMAGE_MAX)
+        return column_mm * shrink if column_mm > 0 else None
+
+    def _frames(self, asset: Asset, window: Window | None, indices: Sequence[int], max_side: int) -> list[np.ndarray]:
+        use = window or self._services.asset_window(asset, indices[len(indices) // 2])
+        return [fit_within(self._services.render_frame(asset, i, use), max_side, max_side) for i in indices]
+
+    def stack_frames(
+        self, case: Case, asset: Asset, window: Window | None, /, *, max_frames: int = 300, max_side: int = 768
+    ) -> Sequence[bytes]:
+        from casefiles.imaging.cine import sample_indices
+
+        indices = sample_indices(asset.frame_count, max_frames)
+        return [encode_jpeg(frame, quality=85) for frame in self._frames(asset, window, indices, max_side)]
+
+    def stack_video(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        from casefiles.imaging.cine import encode_mp4, sample_indices
+
+        indices = sample_indices(asset.frame_count, 300)
+        return encode_mp4(self._frames(asset, window, indices, 1024), fps=STACK_CLIP_FPS)
+
+    def stack_poster(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        middle = asset.frame_count // 2
+        return encode_png(self._frames(asset, window, [middle], 1024)[0])
+
+    def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
+        for instance in asset.instances:
+            yield instance, self._services.blobs.get(instance.blob)
 
 
 def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:

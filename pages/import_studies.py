@@ -1,5 +1,6 @@
 """Import: upload files or a zip, or name a folder / CD on the server; everything is de-identified."""
 
+import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -14,7 +15,9 @@ st.caption(
     "Identifiable originals are never kept."
 )
 
-upload_tab, folder_tab = st.tabs(["Upload files or a zip", "Folder or CD on this computer"])
+upload_tab, folder_tab, package_tab = st.tabs(
+    ["Upload files or a zip", "Folder or CD on this computer", "CaseDeck teaching-file package"]
+)
 with upload_tab:
     uploaded = st.file_uploader("DICOM files or a zip of a study", accept_multiple_files=True, key="import_uploads")
     upload_clicked = st.button("Import uploaded files", type="primary", key="import_upload_button")
@@ -23,6 +26,18 @@ with folder_tab:
         "Folder, zip or DICOMDIR path", placeholder="/media/cdrom or /home/me/study.zip", key="import_folder"
     )
     folder_clicked = st.button("Import from folder", type="primary", key="import_folder_button")
+with package_tab:
+    package = st.file_uploader("A package exported by CaseDeck (.zip)", type=["zip"], key="import_package")
+    if st.button("Import package", type="primary", key="import_package_button", disabled=package is None):
+        report_progress, clear = progress_bar("Reading the package…")
+        with user_errors("Package import"), tempfile.TemporaryDirectory(dir=services.settings.quarantine_dir) as tmp:
+            path = Path(tmp) / "package.zip"
+            path.write_bytes(package.getvalue())
+            result = services.import_package(path, progress=report_progress)
+            st.success(f"{len(result.case_ids)} case(s) imported, in a new conference.")
+            for problem in result.problems:
+                st.warning(f"{problem.item}: {problem.reason}")
+        clear()
 title = st.text_input("Case title (optional)", key="import_title")
 
 sources: list[Path | Upload] = []

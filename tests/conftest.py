@@ -21,3 +21,25 @@ def services(data_dir: Path) -> Iterator[object]:
     from casefiles.services import Services
 
     yield Services(Settings(data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample cases seeded once per test worker (seeding runs OCR on the US and CR samples)."""
+    from casefiles.config import Settings
+    from casefiles.samples import seed_samples
+    from casefiles.services import Services
+
+    path = tmp_path_factory.mktemp("seeded-template")
+    seed_samples(Services(Settings(data_dir=path)))
+    return path
+
+
+@pytest.fixture
+def seeded_data_dir(_seeded_template: Path, tmp_path: Path) -> Path:
+    """A private copy of a data dir holding the four seeded sample cases."""
+    import shutil
+
+    path = tmp_path / "seeded-data"
+    shutil.copytree(_seeded_template, path, ignore=shutil.ignore_patterns("quarantine"))
+    return path

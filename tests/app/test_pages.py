@@ -93,8 +93,8 @@ def test_folder_path_that_does_not_exist_is_a_clear_message(monkeypatch, data_di
     assert any("does not exist" in e.value for e in at.error)
 
 
-def test_sample_cases_are_in_the_library_on_first_start(monkeypatch, data_dir):
-    at = start_app(monkeypatch, data_dir, samples=True)
+def test_sample_cases_are_in_the_library(monkeypatch, seeded_data_dir):
+    at = start_app(monkeypatch, seeded_data_dir, samples=True)
     captions = [c.value for c in at.caption]
     assert any(c.startswith("4 case") for c in captions), captions
     at.text_input(key="library_search").input("nodule").run()

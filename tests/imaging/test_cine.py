@@ -412,11 +412,14 @@ def test_chromium_plays_the_clip(clip30: Path, tmp_path: Path, served: str) -> N
             # Scrub to the last frame, as a viewer dragging through the stack would, and look at it.
             # (A blob URL: seekable whatever the server, and its pixels readable by the page.)
             column = page.evaluate(
-                """async () => { const v = document.getElementById('v'); v.pause();
+                """async () => { const v = document.getElementById('v'); v.pause(); v.autoplay = false;
                     const blob = await (await fetch('clip.mp4')).blob();
                     await new Promise(done => { v.onloadeddata = done; v.src = URL.createObjectURL(blob); });
                     v.pause();
                     await new Promise(done => { v.onseeked = done; v.currentTime = 2.95; });
+                    // Under load the seeked frame can reach the compositor a little later: let it land.
+                    await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+                    await new Promise(done => setTimeout(done, 300));
                     const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
                     const g = c.getContext('2d'); g.drawImage(v, 0, 0);
                     const row = g.getImageData(0, c.height / 2, c.width, 1).data;

@@ -1,0 +1,416 @@
+"""Export a conference as a teaching-file package: one zip another CaseDeck can import.
+
+The zip holds ``manifest.json`` (the conference and every case exactly as
+:meth:`~casefiles.model.Case.to_dict` gives them, plus which file holds which
+DICOM instance), the de-identified DICOM files, the key images and series
+thumbnails as presented, one RSNA MIRC ``MIRCdocument.xml`` per case, and a
+README. Member names are generic counters (``dicom/case-01/series-02/0003.dcm``),
+never taken from anything in the data. Every member carries one fixed
+timestamp, so the same conference gives the same bytes; the zip is written
+beside ``out`` and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from xml.etree import ElementTree as ET
+
+from PIL import Image
+
+from casefiles.errors import Cancelled, CaseDeckError, ExportError
+from casefiles.model import Asset, AssetKind, Case, KeyImage
+from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from exporters._deck_plan import format_window, safe_text
+from exporters._image_clean import CleanImage, clean_image
+from exporters.bundle import ConferenceBundle, MediaSource
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "export_conference_package",
+    "write_atomically",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "casedeck-package"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+README_NAME = "README.txt"
+#: Every zip entry's timestamp: no clock, no correlation with a study or export date.
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+THUMBNAIL_SIDE = 256
+_FILE_MODE = 0o644
+_DICOM_MAGIC_OFFSET = 128
+
+
+def export_conference_package(
+    bundle: ConferenceBundle,
+    media: MediaSource,
+    out: Path,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> Path:
+    """Write ``bundle`` as a teaching-file package (.zip) to ``out`` and return the path written.
+
+    A key image or thumbnail the media source cannot render is left out (the
+    manifest says so); a series whose DICOM files cannot all be read is marked
+    incomplete, and an import leaves it out with a message. Raises
+    :class:`~casefiles.errors.Cancelled` (nothing written) and
+    :class:`~casefiles.errors.ExportError` when the zip cannot be written.
+    """
+    if not isinstance(bundle, ConferenceBundle):
+        raise ExportError(f"A package can only be made from a conference bundle, not from {type(bundle).__name__}.")
+    target = check_target(out, ".zip", "teaching-file package")
+    total = _step_count(bundle)
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        done += 1
+        progress(min(done, total), total, message)
+
+    def write(stream: IO[bytes]) -> None:
+        with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            writer = _Writer(zf)
+            writer.text(README_NAME, _readme(bundle))
+            packer = _Packer(writer, media, cancel, step)
+            contents = [packer.case(number, case) for number, (case, _plan) in enumerate(bundle.entries(), 1)]
+            cancel.raise_if_cancelled()
+            writer.text(MANIFEST_NAME, _manifest(bundle, contents))
+
+    write_atomically(target, write, "package")
+    progress(total, total, "Package saved")
+    return target
+
+
+# -- what goes into the zip -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _CaseContents:
+    """Where one case's files went in the zip (for the manifest)."""
+
+    case_id: str
+    folder: str
+    series: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    mircdocument: str = ""
+
+
+class _Writer:
+    """Adds members with fixed timestamps; already-compressed images are stored, not deflated."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self._zf = zf
+
+    def add(self, name: str, data: bytes, *, compress: bool = True) -> None:
+        info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        info.external_attr = _FILE_MODE << 16
+        info.create_system = 3  # Unix, whatever machine writes it: the same bytes everywhere
+        self._zf.writestr(info, data)
+
+    def text(self, name: str, text: str) -> None:
+        self.add(name, text.encode("utf-8"))
+
+
+def _step_count(bundle: ConferenceBundle) -> int:
+    steps = 1
+    for case, _plan in bundle.entries():
+        steps += len(case.key_images) + 1
+        for asset in case.assets:
+            if asset.kind is AssetKind.DICOM_SERIES:
+                steps += len(asset.instances) + 1
+    return steps
+
+
+@dataclass(slots=True)
+class _Packer:
+    """Puts one case after another into the zip, reporting each step."""
+
+    writer: _Writer
+    media: MediaSource
+    cancel: CancelToken
+    step: Callable[[str], None]
+
+    def case(self, number: int, case: Case) -> _CaseContents:
+        folder = f"cases/case-{number:02d}"
+        contents = _CaseContents(case_id=case.id, folder=folder)
+        series_number = 0
+        for asset in case.assets:
+            if asset.kind is not AssetKind.DICOM_SERIES:
+                logger.warning("Case %d: a %s asset cannot go into a package yet; left out.", number, asset.kind.value)
+                continue
+            series_number += 1
+            entry = self.series(number, series_number, case, asset)
+            entry["thumbnail"] = self.thumbnail(f"{folder}/thumbnails/series-{series_number:02d}.png", case, asset)
+            contents.series.append(entry)
+            self.step(f"Case {number}: series {series_number} packed")
+        for index, key in enumerate(case.key_images):
+            self.cancel.raise_if_cancelled()
+            path = self.key_image(f"{folder}/images/key-{index + 1:02d}", number, case, key)
+            contents.images.append({"key_image": index, "path": path})
+            self.step(f"Case {number}: key image {index + 1} of {len(case.key_images)}")
+        contents.mircdocument = f"{folder}/MIRCdocument.xml"
+        self.writer.text(contents.mircdocument, mirc_document(case, contents.images))
+        self.step(f"Case {number} packed")
+        return contents
+
+    def series(self, case_number: int, series_number: int, case: Case, asset: Asset) -> dict[str, Any]:
+        """The series' files, named by their place in ``asset.instances`` (which the import relies on)."""
+        folder = f"dicom/case-{case_number:02d}/series-{series_number:02d}"
+        index_of = {(inst.sop_instance_uid, inst.blob): n for n, inst in enumerate(asset.instances)}
+        written: dict[int, str] = {}
+        complete = True
+        try:
+            for instance, data in self.media.dicom_instances(case, asset):
+                self.cancel.raise_if_cancelled()
+                n = index_of.get((instance.sop_instance_uid, instance.blob))
+                if n is None or n in written:
+                    continue
+                if not _looks_like_dicom(data):
+                    complete = False
+                    logger.warning(
+                        "Case %d, series %d: a stored file is not DICOM; left out.", case_number, series_number
+                    )
+                    continue
+                name = f"{folder}/{n + 1:04d}.dcm"
+                self.writer.add(name, bytes(data))
+                written[n] = name
+                self.step(f"Case {case_number}: series {series_number}, file {len(written)} of {len(asset.instances)}")
+        except Cancelled:
+            raise
+        except CaseDeckError as exc:
+            complete = False
+            logger.warning(
+                "Case %d, series %d: stored files unavailable (%s).", case_number, series_number, type(exc).__name__
+            )
+        return {
+            "case_id": case.id,
+            "asset_id": asset.id,
+            "complete": complete and len(written) == len(asset.instances),
+            "files": [written.get(n) for n in range(len(asset.instances))],
+        }
+
+    def thumbnail(self, name: str, case: Case, asset: Asset) -> str | None:
+        try:
+            image = clean_image(self.media.stack_poster(case, asset, asset.default_window))
+            self.writer.add(name, _thumbnail(image), compress=False)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            logger.warning("A series thumbnail could not be made (%s); left out.", type(exc).__name__)
+            return None
+        return name
+
+    def key_image(self, stem: str, case_number: int, case: Case, key: KeyImage) -> str | None:
+        try:
+            image = clean_image(self.media.key_image(case, key))
+        except Cancelled:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "Case %d: a key image could not be produced (%s); left out.", case_number, type(exc).__name__
+            )
+            return None
+        name = f"{stem}.{'png' if image.format == 'png' else 'jpg'}"
+        self.writer.add(name, image.data, compress=False)
+        return name
+
+
+def _looks_like_dicom(data: object) -> bool:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return False
+    return bytes(data[_DICOM_MAGIC_OFFSET : _DICOM_MAGIC_OFFSET + 4]) == b"DICM"
+
+
+def _thumbnail(image: CleanImage) -> bytes:
+    """A small bare PNG (Pillow writes no text chunks unless asked)."""
+    with Image.open(io.BytesIO(image.data)) as im:
+        im.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        small = im.convert("L") if im.mode in ("I;16", "I") else im.copy()
+    small.info.clear()
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _manifest(bundle: ConferenceBundle, contents: list[_CaseContents]) -> str:
+    """The conference and its cases as the model writes them, and where their files are."""
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "generator": "CaseDeck",
+        "conference": bundle.conference.to_dict(),
+        "cases": [case.to_dict() for case in bundle.cases],
+        "contents": [
+            {
+                "case_id": c.case_id,
+                "folder": c.folder,
+                "series": c.series,
+                "key_images": c.images,
+                "mircdocument": c.mircdocument,
+            }
+            for c in contents
+        ],
+    }
+    return json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+
+
+def _readme(bundle: ConferenceBundle) -> str:
+    cases = len(bundle.cases)
+    return f"""CaseDeck teaching-file package (format "{FORMAT_NAME}", version {FORMAT_VERSION})
+{"=" * 72}
+
+This zip holds {cases} teaching case{"" if cases == 1 else "s"} of one conference. Every image in it
+was de-identified by CaseDeck before it was stored; CaseDeck de-identifies
+them again when the package is imported.
+
+To import it into CaseDeck, use "Import teaching-file package" and choose this
+zip as it is (do not unpack it).
+
+Layout
+------
+manifest.json
+    The conference and every case (title, history, findings, diagnosis,
+    differential, teaching points, tags, key images with their windows and
+    captions, series), and which file holds which DICOM instance. This is
+    the file an import reads.
+dicom/case-NN/series-MM/KKKK.dcm
+    The de-identified DICOM files of each series, in display order
+    (KKKK is the position in the series, starting at 0001).
+cases/case-NN/MIRCdocument.xml
+    The case as an RSNA MIRC teaching-file document (MIRCdocument schema),
+    for MIRC / RSNA Teaching File System sites. Its images are the key images
+    in cases/case-NN/images/.
+cases/case-NN/images/key-KK.png (or .jpg)
+    The key images as the presenter set them (window applied).
+cases/case-NN/thumbnails/series-MM.png
+    A small picture of each series' middle image.
+
+File names are counters only; they carry nothing from the images.
+"""
+
+
+# -- MIRCdocument -------------------------------------------------------------------------------
+
+
+def mirc_document(case: Case, images: list[dict[str, Any]]) -> str:
+    """The case as an RSNA MIRCdocument (display "mstf"), with relative links to its key images.
+
+    ``images`` pairs each key image index with the package path of its image
+    (``None`` when it could not be rendered; such images are left out).
+    """
+    root = ET.Element("MIRCdocument", {"display": "mstf"})
+    _sub(root, "title", case.title)
+    if case.author.strip():
+        author = ET.SubElement(root, "author")
+        _sub(author, "name", case.author)
+    abstract = ET.SubElement(root, "abstract")
+    _sub(abstract, "p", case.history.strip().splitlines()[0] if case.history.strip() else case.title)
+    if case.tags:
+        _sub(root, "keywords", " ".join(case.tags))
+    _section(root, "History", [case.history])
+    _section(root, "Findings", [case.findings])
+    _section(root, "Diagnosis", [case.diagnosis])
+    _section(root, "DDx", list(case.differential))
+    _section(root, "Discussion", list(case.teaching_points))
+    image_section = ET.SubElement(root, "image-section", {"heading": "Images", "image-pane-width": "700"})
+    for entry in images:
+        path = entry.get("path")
+        if not path:
+            continue
+        key = case.key_images[int(entry["key_image"])]
+        relative = path.split("/", 2)[2]  # "cases/case-01/images/key-01.png" -> "images/key-01.png"
+        image = ET.SubElement(image_section, "image", {"src": relative})
+        note = key.caption.strip()
+        if key.window is not None:
+            note = f"{note} ({format_window(key.window)})" if note else format_window(key.window)
+        if note:
+            _sub(image, "annotation", note)
+    if case.modality:
+        _sub(root, "modality", case.modality)
+    if case.body_part:
+        _sub(root, "anatomy", case.body_part)
+    _sub(root, "document-type", "Radiologic Teaching File")
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = safe_text(text)
+    return element
+
+
+def _section(root: ET.Element, heading: str, paragraphs: list[str]) -> None:
+    section = ET.SubElement(root, "section", {"heading": heading})
+    texts = [line.strip() for para in paragraphs for line in safe_text(para).splitlines() if line.strip()]
+    if not texts:
+        ET.SubElement(section, "p")
+    for text in texts:
+        _sub(section, "p", text)
+
+
+# -- writing a file safely (shared with the PDF handout) --------------------------------------------
+
+
+def check_target(out: Path, suffix: str, what: str) -> Path:
+    """``out`` as a Path if it can take a file of this kind; ExportError with a plain reason otherwise."""
+    if not isinstance(out, str | os.PathLike):
+        raise ExportError(f"The {what}'s destination must be a file path.")
+    target = Path(out)
+    if target.suffix.lower() != suffix:
+        raise ExportError(f"A {what} must be saved with the {suffix} extension.")
+    if target.is_dir():
+        raise ExportError(f"The {what}'s destination is a folder; choose a file name ending in {suffix}.")
+    if not target.parent.is_dir():
+        raise ExportError(f"The folder chosen for the {what} does not exist.")
+    return target
+
+
+def write_atomically(target: Path, write: Callable[[IO[bytes]], None], what: str) -> None:
+    """Run ``write`` on a hidden temporary file beside ``target``, then rename it into place.
+
+    On any failure or cancel the temporary file is removed and ``target`` is
+    left as it was. Unexpected errors become ExportError naming only their type
+    (messages from libraries may quote data).
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=f"{target.suffix}.part", dir=target.parent)
+    except OSError as exc:
+        raise ExportError(f"The {what} could not be saved in the chosen folder: {_reason(exc)}.") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(_FILE_MODE)
+        tmp.replace(target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise ExportError(f"The {what} could not be saved: {_reason(exc)}.") from exc
+        if isinstance(exc, Exception) and not isinstance(exc, CaseDeckError):
+            raise ExportError(f"The {what} could not be written ({type(exc).__name__}).") from exc
+        raise
+
+
+def _reason(exc: OSError) -> str:
+    """The operating system's reason without the path (paths may name a patient)."""
+    return (exc.strerror or "the disk refused the write").lower()

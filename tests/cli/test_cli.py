@@ -69,3 +69,28 @@ def test_errors_are_one_line_without_traceback(tmp_path, data_dir):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     result = run_cli(data_dir, "deid", str(tmp_path), str(tmp_path / "o"), "--profile", "nope")
     assert result.returncode == 2 and "Unknown profile" in result.stderr
+
+
+def test_conference_create_and_export_every_format(tmp_path, seeded_data_dir):
+    listed = run_cli(seeded_data_dir, "list").stdout.strip().splitlines()
+    case_ids = [line.split("\t")[0] for line in listed][:2]
+    created = run_cli(
+        seeded_data_dir, "conference", "create", "--title", "Tumor board", "--kind", "unknown_case_quiz",
+        "--date", "2026-11-26", "--case", case_ids[0], "--case", case_ids[1],
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    conference_id = created.stdout.strip()
+    assert conference_id in run_cli(seeded_data_dir, "conference", "list").stdout
+
+    for fmt, suffix, magic in (("pptx", "pptx", b"PK"), ("pdf", "pdf", b"%PDF"), ("html", "html", b"<!"),
+                               ("package", "zip", b"PK")):  # fmt: skip
+        out = tmp_path / f"conference.{suffix}"
+        result = run_cli(seeded_data_dir, "export", conference_id, "--format", fmt, "--out", str(out))
+        assert result.returncode == 0, (fmt, result.stderr)
+        assert out.read_bytes()[:4].startswith(magic), fmt
+    assert len(Presentation(str(tmp_path / "conference.pptx")).slides) > 8
+
+    imported = run_cli(data_dir := tmp_path / "other", "import-package", str(tmp_path / "conference.zip"))
+    assert imported.returncode == 0, imported.stderr
+    assert len(imported.stdout.split()) == 2
+    assert "Tumor board" in run_cli(data_dir, "conference", "list").stdout

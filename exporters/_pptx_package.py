@@ -16,10 +16,7 @@ relationship map); requirements.txt pins it and the tests reopen every deck.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -36,7 +33,7 @@ from pptx.oxml import parse_xml
 from pptx.oxml.ns import qn
 from pptx.presentation import Presentation
 
-from casefiles.errors import CaseDeckError, ExportError
+from exporters import _atomic as atomic
 
 #: The time stamped on the deck and on every zip entry (no clock, no correlation with a study date).
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -123,53 +120,19 @@ def save_presentation(prs: Presentation, stream: IO[bytes]) -> None:
     _PackageWriter(stream, package._rels, tuple(package.iter_parts())).write_to(stream)
 
 
-_FILE_MODE = 0o644
 _SECTIONS_URI = "{521415D9-36F7-43E2-AB2F-B90AF26B5E84}"
 _P14 = "http://schemas.microsoft.com/office/powerpoint/2010/main"
 _SECTION_NAMESPACE = uuid.UUID("0b5c8a52-6a43-4f0e-8f3c-52c1d6a3f1a7")
 
 
 def check_target(out: object) -> Path:
-    """``out`` as a Path, or an ExportError saying what is wrong with it (never the path itself)."""
-    if not isinstance(out, str | os.PathLike):
-        raise ExportError("The deck's destination must be a file path.")
-    target = Path(out)
-    if target.suffix.lower() != ".pptx":
-        raise ExportError("A PowerPoint deck must be saved with the .pptx extension.")
-    if target.is_dir():
-        raise ExportError("The deck's destination is a folder; choose a file name ending in .pptx.")
-    if not target.parent.is_dir():
-        raise ExportError("The folder chosen for the deck does not exist.")
-    return target
+    """``out`` as a .pptx destination, or an ExportError saying what is wrong with it."""
+    return atomic.check_target(out, ".pptx", "deck")
 
 
 def write_atomically(prs: Presentation, target: Path) -> None:
     """Save to a hidden temporary file beside ``target``, then rename it into place."""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=".pptx.part", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"The deck could not be saved in the chosen folder: {_reason(exc)}.") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            save_presentation(prs, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(_FILE_MODE)
-        tmp.replace(target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise ExportError(f"The deck could not be saved: {_reason(exc)}.") from exc
-        if isinstance(exc, Exception) and not isinstance(exc, CaseDeckError):
-            raise ExportError(f"The deck could not be saved ({type(exc).__name__}).") from exc
-        raise
-
-
-def _reason(exc: OSError) -> str:
-    """The operating system's reason without the path (paths may name a patient)."""
-    return (exc.strerror or "the disk refused the write").lower()
+    atomic.write_atomically(target, lambda fh: save_presentation(prs, fh), "deck")
 
 
 def set_sections(prs: Presentation, sections: Sequence[tuple[str, Sequence[int]]]) -> None:

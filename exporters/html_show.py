@@ -17,15 +17,12 @@ pixels from the media source go in; no ids, file names or image metadata.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import html
 import io
 import json
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -38,6 +35,7 @@ from casefiles.errors import Cancelled, ExportError
 from casefiles.model import Case, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from exporters import _theme as theme
+from exporters._atomic import check_target, write_atomically
 from exporters._conference_plan import plan_conference
 from exporters._deck_plan import (
     ClipSlide,
@@ -78,7 +76,6 @@ STACK_UNAVAILABLE_DETAIL = "This series could not be produced when the presentat
 _KICKER = theme.Rect(0.8, 0.12, 11.0, 0.36)
 _KICKER_SIZE = 14.0
 _STACK_CONTROLS_IN = 0.6
-_FILE_MODE = 0o644
 _T = TypeVar("_T")
 
 
@@ -496,12 +493,13 @@ def export_conference_html(
     partial file (and an existing file at ``out`` untouched).
     """
     _check_inputs(bundle, media)
-    target = _check_target(out)
+    target = check_target(out, (".html", ".htm"), "HTML presentation")
     plan = _plan(bundle)
     total = len(plan) + 1
     document = _build(bundle, media, plan, total=total, progress=progress, cancel=cancel)
     cancel.raise_if_cancelled()
-    _write_atomically(document.encode("utf-8"), target)
+    data = document.encode("utf-8")
+    write_atomically(target, lambda fh: fh.write(data), "presentation")
     progress(total, total, "Presentation saved")
     return target
 
@@ -558,43 +556,3 @@ def _slide_html(slide: _Slide, media: MediaSource, number: int, stack_id: int, c
     start = next((key.frame for key in slide.keys if key.asset_id == spec.asset_id), 0)
     fetched = _fetch_frames(media, case, spec, start_frame=start, number=number, cancel=cancel)
     return _stack_html(spec, fetched, stack_id), isinstance(fetched, _Frames)
-
-
-def _check_target(out: object) -> Path:
-    if not isinstance(out, str | os.PathLike):
-        raise ExportError("The presentation's destination must be a file path.")
-    target = Path(out)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ExportError("An HTML presentation must be saved with the .html extension.")
-    if target.is_dir():
-        raise ExportError("The presentation's destination is a folder; choose a file name ending in .html.")
-    if not target.parent.is_dir():
-        raise ExportError("The folder chosen for the presentation does not exist.")
-    return target
-
-
-def _write_atomically(data: bytes, target: Path) -> None:
-    """Write to a hidden temporary file beside ``target``, then rename it into place."""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=".html.part", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"The presentation could not be saved in the chosen folder: {_reason(exc)}.") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(_FILE_MODE)
-        tmp.replace(target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise ExportError(f"The presentation could not be saved: {_reason(exc)}.") from exc
-        raise
-
-
-def _reason(exc: OSError) -> str:
-    """The operating system's reason without the path (paths may name a patient)."""
-    return (exc.strerror or "the disk refused the write").lower()

@@ -12,12 +12,9 @@ beside ``out`` and renamed into place only when complete.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from PIL import Image
 from casefiles.errors import Cancelled, CaseDeckError, ExportError
 from casefiles.model import Asset, AssetKind, Case, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from exporters._atomic import check_target, write_atomically
 from exporters._deck_plan import format_window, safe_text
 from exporters._image_clean import CleanImage, clean_image
 from exporters.bundle import ConferenceBundle, MediaSource
@@ -39,7 +37,6 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "export_conference_package",
-    "write_atomically",
 ]
 
 logger = logging.getLogger(__name__)
@@ -363,54 +360,3 @@ def _section(root: ET.Element, heading: str, paragraphs: list[str]) -> None:
         ET.SubElement(section, "p")
     for text in texts:
         _sub(section, "p", text)
-
-
-# -- writing a file safely (shared with the PDF handout) --------------------------------------------
-
-
-def check_target(out: Path, suffix: str, what: str) -> Path:
-    """``out`` as a Path if it can take a file of this kind; ExportError with a plain reason otherwise."""
-    if not isinstance(out, str | os.PathLike):
-        raise ExportError(f"The {what}'s destination must be a file path.")
-    target = Path(out)
-    if target.suffix.lower() != suffix:
-        raise ExportError(f"A {what} must be saved with the {suffix} extension.")
-    if target.is_dir():
-        raise ExportError(f"The {what}'s destination is a folder; choose a file name ending in {suffix}.")
-    if not target.parent.is_dir():
-        raise ExportError(f"The folder chosen for the {what} does not exist.")
-    return target
-
-
-def write_atomically(target: Path, write: Callable[[IO[bytes]], None], what: str) -> None:
-    """Run ``write`` on a hidden temporary file beside ``target``, then rename it into place.
-
-    On any failure or cancel the temporary file is removed and ``target`` is
-    left as it was. Unexpected errors become ExportError naming only their type
-    (messages from libraries may quote data).
-    """
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".casedeck-", suffix=f"{target.suffix}.part", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"The {what} could not be saved in the chosen folder: {_reason(exc)}.") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(_FILE_MODE)
-        tmp.replace(target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise ExportError(f"The {what} could not be saved: {_reason(exc)}.") from exc
-        if isinstance(exc, Exception) and not isinstance(exc, CaseDeckError):
-            raise ExportError(f"The {what} could not be written ({type(exc).__name__}).") from exc
-        raise
-
-
-def _reason(exc: OSError) -> str:
-    """The operating system's reason without the path (paths may name a patient)."""
-    return (exc.strerror or "the disk refused the write").lower()

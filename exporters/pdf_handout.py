@@ -49,10 +49,10 @@ from reportlab.platypus import (
 from casefiles.errors import Cancelled, ExportError
 from casefiles.model import Case, CasePlan, Conference, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from exporters._atomic import check_target, write_atomically
 from exporters._deck_plan import format_window, safe_text
 from exporters._image_clean import CleanImage, clean_image
 from exporters.bundle import ConferenceBundle, MediaSource
-from exporters.package import check_target, write_atomically
 
 __all__ = ["LAYOUTS", "PAPER_SIZES", "export_conference_pdf"]
 

@@ -4,26 +4,10 @@ import streamlit as st
 
 from casefiles.imaging import presets_for
 from casefiles.model import AssetKind, Difficulty, Region, Window
-from pages.ui import SELECTED_CASE, get_services, user_errors
+from pages.ui import get_services, pick_case, user_errors
 
 services = get_services()
-cases = services.list_cases()
-if not cases:
-    st.info("The library is empty. Import a study first.")
-    st.stop()
-
-ids = [c.id for c in cases]
-titles = {c.id: c.title for c in cases}
-selected = st.session_state.get(SELECTED_CASE)
-case_id = st.selectbox(
-    "Case",
-    ids,
-    index=ids.index(selected) if selected in ids else 0,
-    format_func=lambda i: titles[i],
-    key="case_picker",
-)
-st.session_state[SELECTED_CASE] = case_id
-case = services.get_case(case_id)
+case = pick_case(services, key="case_picker")
 st.title(case.title)
 
 pending = services.images_for_review(case)

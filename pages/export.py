@@ -5,26 +5,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import SELECTED_CASE, get_services, progress_bar, user_errors
+from pages.ui import get_services, pick_case, progress_bar, user_errors
 
 services = get_services()
 st.title("Export")
-cases = services.list_cases()
-if not cases:
-    st.info("The library is empty. Import a study first.")
-    st.stop()
-
-ids = [c.id for c in cases]
-titles = {c.id: c.title for c in cases}
-selected = st.session_state.get(SELECTED_CASE)
-case_id = st.selectbox(
-    "Case",
-    ids,
-    index=ids.index(selected) if selected in ids else 0,
-    format_func=lambda i: titles[i],
-    key="export_case",
-)
-case = services.get_case(case_id)
+case = pick_case(services, key="export_case")
 st.caption(f"{len(case.key_images)} key image(s) · format: PowerPoint (16:9)")
 if services.images_for_review(case):
     st.warning(

@@ -13,6 +13,7 @@ import streamlit as st
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
+from casefiles.model import Case
 from casefiles.progress import ProgressFn
 from casefiles.services import Services, open_services
 
@@ -77,3 +78,26 @@ def progress_bar(label: str) -> tuple[ProgressFn, Callable[[], None]]:
 def open_case(case_id: str) -> None:
     st.session_state[SELECTED_CASE] = case_id
     st.switch_page("pages/case.py")
+
+
+def pick_case(services: Services, *, key: str) -> Case:
+    """The case picker shared by the Case and Export pages; remembers the choice across pages.
+
+    Stops the page with a hint when the library is empty.
+    """
+    cases = services.list_cases()
+    if not cases:
+        st.info("The library is empty. Import a study first.")
+        st.stop()
+    ids = [c.id for c in cases]
+    titles = {c.id: c.title for c in cases}
+    selected = st.session_state.get(SELECTED_CASE)
+    case_id = st.selectbox(
+        "Case",
+        ids,
+        index=ids.index(selected) if selected in ids else 0,
+        format_func=lambda i: titles[i],
+        key=key,
+    )
+    st.session_state[SELECTED_CASE] = case_id
+    return services.get_case(case_id)

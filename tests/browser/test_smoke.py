@@ -17,20 +17,9 @@ import pytest
 from pptx import Presentation
 
 from tests.dicom_factory import FAKE_PHI, ct_slice, zip_bytes
-from tests.helpers import ROOT, require_tool
+from tests.helpers import CHROMIUM_ARGS, ROOT, require_tool
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def free_port() -> int:

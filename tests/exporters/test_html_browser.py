@@ -25,20 +25,10 @@ from tests.exporters.html_media import (
     text_only_case,
     two_case_bundle,
 )
-from tests.helpers import require_tool
+from tests.helpers import CHROMIUM_ARGS, require_tool
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 # Every text box and caption: does its content fit inside it?
 OVERFLOWS = """() => {

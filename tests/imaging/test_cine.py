@@ -22,7 +22,7 @@ from casefiles.errors import Cancelled, RenderError, ValidationError
 from casefiles.imaging import cine
 from casefiles.imaging.cine import encode_mp4, ffmpeg_exe, sample_indices
 from casefiles.progress import CancelToken
-from tests.helpers import require_tool
+from tests.helpers import CHROMIUM_ARGS, require_tool
 
 MARKER = 24  # side of the bright square that moves across the stack
 
@@ -355,17 +355,6 @@ def test_sampling_refuses_nonsense(total: int, max_frames: int) -> None:
 
 
 # --- a real browser plays it -----------------------------------------------------------------
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture

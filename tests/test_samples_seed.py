@@ -5,10 +5,17 @@ from casefiles.samples import seed_samples
 from sample_data.synth import FAKE_PHI
 
 
-def test_seeded_library_has_authored_cases_with_key_images(services):
-    created = seed_samples(services)
-    assert len(created) == 4
+def open_seeded(path):
+    from casefiles.config import Settings
+    from casefiles.services import Services
+
+    return Services(Settings(data_dir=path))
+
+
+def test_seeded_library_has_authored_cases_with_key_images(seeded_data_dir):
+    services = open_seeded(seeded_data_dir)
     cases = services.list_cases()
+    assert len(cases) == 4
     assert {c.modality for c in cases} == {"CT", "MR", "CR", "US"}
     for case in cases:
         assert case.history and case.diagnosis and case.teaching_points
@@ -24,8 +31,8 @@ def test_seeding_happens_once(services):
     assert seed_samples(services) == []
 
 
-def test_no_planted_identifier_survives_anywhere_in_the_data_dir(services, data_dir):
-    seed_samples(services)
+def test_no_planted_identifier_survives_anywhere_in_the_data_dir(seeded_data_dir):
+    data_dir = seeded_data_dir
     files = [p for p in data_dir.rglob("*") if p.is_file()]
     assert len(files) > 70
     for path in files:
@@ -33,3 +40,15 @@ def test_no_planted_identifier_survives_anywhere_in_the_data_dir(services, data_
         for phi in FAKE_PHI:
             assert phi.lower().encode() not in data, f"{phi!r} found in {path.relative_to(data_dir)}"
         assert not any(phi.lower() in str(path).lower() for phi in FAKE_PHI)
+
+
+def test_burned_in_banner_of_the_ultrasound_sample_is_blanked_and_flagged(seeded_data_dir):
+    from casefiles.model import Review
+
+    services = open_seeded(seeded_data_dir)
+    us = next(c for c in services.list_cases() if c.modality == "US")
+    instance = us.assets[0].instances[0]
+    assert instance.redacted, "OCR found and blanked the banner"
+    assert instance.review is Review.NEEDS_REVIEW
+    assert services.dataset(instance.blob).BurnedInAnnotation == "NO"
+    assert services.images_for_review(us)

@@ -5,16 +5,19 @@ whatever happens; what reaches the library has been through the
 de-identifier. Problems with single files are reported, never raised.
 """
 
-from casefiles.ingest.pipeline import import_sources, wipe_quarantine
+from casefiles.ingest.pipeline import POOL_THRESHOLD, import_sources, wipe_quarantine
+from casefiles.ingest.pool import warm_up_workers
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 
 __all__ = [
     "DEFAULT_ZIP_LIMITS",
+    "POOL_THRESHOLD",
     "ImportProblem",
     "ImportReport",
     "Upload",
     "ZipLimits",
     "import_sources",
+    "warm_up_workers",
     "wipe_quarantine",
 ]

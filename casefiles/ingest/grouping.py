@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
-from casefiles.model import Instance
+from casefiles.ingest.reading import peek
+from casefiles.model import Instance, Region, Review
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -27,6 +29,23 @@ _BODY_PARTS = {
     "LSPINE": "L-spine",
     "WHOLEBODY": "Whole body",
 }
+
+_KEYWORDS = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "Modality",
+    "BodyPartExamined",
+    "StudyDescription",
+    "SeriesDescription",
+    "SeriesNumber",
+    "InstanceNumber",
+    "NumberOfFrames",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "SliceLocation",
+)
+_TAGS: dict[str, int] = {k: int(tag_for_keyword(k) or 0) for k in _KEYWORDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +65,8 @@ class Summary:
     normal_position: float | None = None
     slice_location: float | None = None
     frames: int = 1
+    review: Review = Review.NOT_NEEDED  # burned-in text suspected: a person must look before it is shown
+    redacted: tuple[Region, ...] = ()  # text boxes the de-identifier blanked in the pixels
 
     def to_instance(self) -> Instance:
         position = self.normal_position if self.normal_position is not None else self.slice_location
@@ -55,6 +76,8 @@ class Summary:
             instance_number=self.instance_number,
             position=position,
             frames=self.frames,
+            review=self.review,
+            redacted=self.redacted,
         )
 
 
@@ -160,9 +183,9 @@ def body_part_name(value: object) -> str:
 
 
 def _get(ds: Dataset, keyword: str) -> object:
-    """A header value, or ``None`` if it is absent or cannot be decoded."""
+    """A header value, or ``None`` if it is absent or cannot be decoded (the element stays raw)."""
     try:
-        return ds.get(keyword)
+        return peek(ds, _TAGS[keyword])
     except Exception:  # a malformed value must not stop the import of a stored instance
         return None
 

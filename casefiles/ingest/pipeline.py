@@ -3,16 +3,21 @@
 Raw input exists only in a fresh directory inside the quarantine, which is
 removed whatever happens. Each file is read once, de-identified, written once
 to the blob store and dropped; only a small summary is kept for grouping.
+A large import does that per-file work in worker processes
+(:mod:`casefiles.ingest.pool`), which read raw files where they are and
+write nothing but de-identified blobs; grouping, thumbnails and the case
+store stay in this process.
 Cases are saved at the very end, so a cancelled or failed import leaves the
 library as it was (de-identified blobs written so far may stay, unreferenced).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,8 +25,6 @@ import pydicom
 
 from casefiles.deid import Deidentifier, DeidReport
 from casefiles.errors import (
-    DeidentificationError,
-    ImportFailure,
     NotFoundError,
     RenderError,
     StorageError,
@@ -36,16 +39,27 @@ from casefiles.ingest.grouping import (
     order_instances,
     order_summaries,
     series_label,
-    summarize,
 )
-from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
+from casefiles.ingest.pool import PoolPlan, default_workers, map_in_order
+from casefiles.ingest.prepare import (
+    Job,
+    Prepared,
+    WorkerSetup,
+    prepare_file,
+    prepare_job,
+    start_worker,
+    worker_crashed,
+)
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.sources import Found, gather
-from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, NESTED_ZIP, ZIP_MAGIC, ZipLimits
+from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 from casefiles.model import Asset, AssetKind, Case, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
+from casefiles.store.blobs import LocalBlobStore
 
+POOL_THRESHOLD = 24
+"""Imports of more files than this use worker processes (starting them costs about half a second)."""
 _WORKSPACE_PREFIX = "import-"
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _MAX_TITLE, _MAX_AUTHOR = 300, 200  # as casefiles.model.Case checks them
@@ -63,12 +77,17 @@ def import_sources(
     title: str | None = None,
     author: str = "",
     limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+    workers: int | None = None,
+    pool_threshold: int = POOL_THRESHOLD,
 ) -> ImportReport:
     """Import DICOM from files, folders, zips, DICOMDIRs and uploads into de-identified cases.
 
     One case per study; a study already in the library (same de-identified
     Study Instance UID) receives the new series and instances instead.
-    Problems with single files are reported, not raised. Raises
+    Problems with single files are reported, not raised. An import of more
+    than ``pool_threshold`` files is read and de-identified by ``workers``
+    processes (default: one per CPU, at most 4); ``workers=1`` keeps it in
+    this process. Raises
     :class:`~casefiles.errors.Cancelled` if ``cancel`` fires (nothing saved),
     :class:`~casefiles.errors.StorageError` if the library cannot be written.
     """
@@ -82,6 +101,10 @@ def import_sources(
         )
     if not isinstance(author, str) or len(author) > _MAX_AUTHOR:
         raise ValidationError(f"The author must be text of at most {_MAX_AUTHOR} characters.")
+    workers = default_workers() if workers is None else workers
+    for name, value, least in (("workers", workers, 1), ("pool_threshold", pool_threshold, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValidationError(f"The import's {name} must be a whole number of at least {least} (got {value!r}).")
     run = _Run(store=store, blobs=blobs, deidentifier=deidentifier, cancel=cancel)
     run.existing_by_study()  # what is already in the library, to merge re-imports and skip duplicates
     work = _make_workspace(quarantine_dir)
@@ -92,10 +115,15 @@ def import_sources(
             raise StorageError(f"Cannot unpack into the quarantine folder ({exc.strerror}); is the disk full?") from exc
         run.problems.extend(gathered.problems)
         total = len(gathered.files)
-        for done, found in enumerate(gathered.files):
-            cancel.raise_if_cancelled()
-            progress(done, total, f"De-identifying {done + 1} of {total}")
-            run.import_file(found)
+        cancel.raise_if_cancelled()
+        if total:
+            progress(0, total, f"De-identifying 1 of {total}")
+        # closing(): whatever happens in the loop, worker processes are stopped before the quarantine is wiped
+        with contextlib.closing(run.prepared(gathered.files, workers, pool_threshold)) as outcomes:
+            for done, (found, prepared) in enumerate(outcomes):
+                run.record(found, prepared)
+                if done + 1 < total:
+                    progress(done + 1, total, f"De-identifying {done + 2} of {total}")
         _remove_workspace(work)  # raw input is no longer needed: do not keep it while thumbnails are made
         cancel.raise_if_cancelled()
         progress(total, total, "Making thumbnails and saving cases")
@@ -197,58 +225,54 @@ class _Run:
                     self._seen_sops.update(i.sop_instance_uid for i in asset.instances)
         return self._existing
 
-    def import_file(self, found: Found) -> None:
-        """Read, de-identify and store one file; a problem with it is recorded, not raised."""
-        try:
-            data = found.path.read_bytes()
-        except OSError:
-            self.problems.append(ImportProblem(found.item, "cannot be read (permission denied or a disc error)"))
-            return
-        if data[:4] in ZIP_MAGIC and found.from_zip:
-            self.problems.append(ImportProblem(found.item, NESTED_ZIP))
-            return
-        try:
-            original = read_dataset(data)
-        except ImportFailure as exc:
-            self.problems.append(ImportProblem(found.item, str(exc)))
-            return
-        del data
-        if is_directory(original):
-            return  # an index of a disc, not an instance; its files are found by the walk
-        fallback = source_syntax(original)
-        try:
-            result = self.deidentifier.deidentify(original)
-        except DeidentificationError as exc:
-            self.problems.append(ImportProblem(found.item, f"could not be made safe to store ({exc}); discarded"))
-            return
-        except Exception:  # damaged elements surface only when the de-identifier touches them
-            self.problems.append(
-                ImportProblem(found.item, "could not be made safe to store (damaged data elements); discarded")
+    def prepared(
+        self, files: list[Found], workers: int, pool_threshold: int
+    ) -> Generator[tuple[Found, Prepared], None, None]:
+        """Each file read, de-identified and encoded, in order: in worker processes for a large import.
+
+        Cancellation is checked before each file is handed over; in this
+        process a duplicate is recognised before it is encoded.
+        """
+        if workers > 1 and len(files) > pool_threshold:
+            plan = PoolPlan(
+                task=prepare_job,
+                crashed=worker_crashed,
+                size_of=_job_size,
+                workers=min(workers, len(files)),
+                initializer=start_worker,
+                initargs=(_worker_setup(self.deidentifier, self.blobs),),
+                in_process=self._prepare_here,
+                fatal=(StorageError,),
             )
+            jobs = [Job(found.path, found.from_zip) for found in files]
+            with contextlib.closing(map_in_order(plan, jobs, cancel=self.cancel)) as outcomes:
+                for found, (_job, outcome) in zip(files, outcomes, strict=True):
+                    yield found, outcome
             return
-        del original
-        ds = result.dataset
-        summary = summarize(ds, blob="")
-        if not (summary.study_uid and summary.series_uid and summary.sop_uid):
-            self.problems.append(
-                ImportProblem(
-                    found.item, "has no Study, Series or SOP Instance UID, so it cannot be placed in a case; discarded"
-                )
-            )
-            return
-        self.deid_report = self.deid_report.merged(result.report)
-        if result.report.burned_in_suspected:
-            self.burned_in += 1
-        if summary.sop_uid in self._seen_sops:
+        for found in files:
+            self.cancel.raise_if_cancelled()
+            yield found, self._prepare_here(Job(found.path, found.from_zip))
+
+    def _prepare_here(self, job: Job) -> Prepared:
+        return prepare_file(job.path, from_zip=job.from_zip, deidentifier=self.deidentifier, known=self._seen_sops)
+
+    def record(self, found: Found, prepared: Prepared) -> None:
+        """Store one prepared file (or note its problem); nothing is saved to the case store yet."""
+        summary = prepared.summary
+        if prepared.report is not None:
+            self.deid_report = self.deid_report.merged(prepared.report)
+            if prepared.report.burned_in_suspected:
+                self.burned_in += 1
+        if summary is not None and summary.sop_uid in self._seen_sops:
             self.duplicates += 1
             self._duplicate_studies.add(summary.study_uid)
             return
-        try:
-            encoded = encode(ds, fallback_syntax=fallback)
-        except ImportFailure as exc:
-            self.problems.append(ImportProblem(found.item, str(exc)))
+        if prepared.problem is not None:
+            self.problems.append(ImportProblem(found.item, prepared.problem))
             return
-        digest = self.blobs.put(encoded)
+        if summary is None:
+            return  # a DICOMDIR
+        digest = prepared.blob or self.blobs.put(prepared.encoded)
         self._seen_sops.add(summary.sop_uid)
         self.summaries.append(replace(summary, blob=digest))
 
@@ -350,6 +374,20 @@ class _Run:
             )
             return None, None
         return self.blobs.put(png), window
+
+
+def _job_size(job: Job) -> int:
+    return job.size
+
+
+def _worker_setup(deidentifier: Deidentifier, blobs: BlobStore) -> WorkerSetup:
+    """Workers build the same de-identifier, and write blobs themselves into a local blob store.
+
+    Any other blob store (an object store, an in-memory one in tests) may not
+    be shared between processes: the parent stores what the workers send back.
+    """
+    blob_root = blobs.root if isinstance(blobs, LocalBlobStore) else None
+    return WorkerSetup(deidentifier._secret, deidentifier.profile, blob_root)
 
 
 def _series_sort_key(group: list[Summary]) -> tuple[bool, int, str]:

@@ -1,0 +1,224 @@
+"""Running the per-file step of an import in worker processes, results in input order.
+
+Worker processes come from a "forkserver" (or "spawn") context, never "fork":
+the app runs inside Streamlit, with threads, and a forked child would inherit
+their locks. Work is submitted through a sliding window bounded in files and
+in bytes, so a 2,000-image disc never sits in memory at once. A worker that
+dies (a codec crash, the OOM killer) breaks the pool: the files that were in
+flight are retried one at a time in a fresh pool, so only the file that kills
+a worker again is given up, with a plain reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from casefiles.errors import ValidationError
+from casefiles.progress import NEVER_CANCELLED, CancelToken
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_WORKERS = 4
+"""More workers than this buy little: the parent's blob writes become the limit."""
+WINDOW_PER_WORKER = 3
+"""Files in flight per worker: enough to keep every worker busy while the parent stores results."""
+WINDOW_BYTES = 256 * 1024**2
+"""At most this much input in flight (the first file always goes, however big)."""
+_WORKER_MODULE = "casefiles.ingest.prepare"
+
+
+def _preload() -> list[str]:
+    """What the fork server imports once, so that each worker it forks has it already.
+
+    Our worker module, and (multiprocessing's default) the parent's main
+    script: every worker must otherwise import it itself, which for the
+    Streamlit launcher costs about a second per worker.
+    """
+    return ["__main__", _WORKER_MODULE]
+
+
+def default_workers() -> int:
+    """min(CPUs this process may use, 4)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def start_method() -> str:
+    """ "forkserver" where the platform has it (workers start in milliseconds), else "spawn"."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def warm_up_workers() -> None:
+    """Start the fork server now (it imports pydicom and the de-identifier once, about a second).
+
+    The first large import of a process otherwise pays that; later ones start
+    their workers in milliseconds. Meant for a background thread at app start.
+    Where there is no fork server ("spawn"), every pool pays its own start.
+    """
+    if start_method() != "forkserver":
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_preload())
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
+        executor.submit(_ping).result()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPlan(Generic[T, R]):
+    """How to run ``task`` over items in worker processes.
+
+    ``task`` and ``initializer`` must be module-level functions (they are sent
+    to the workers by name). ``size_of`` weighs an item for the byte window;
+    ``crashed`` turns an item whose worker died twice, or whose task failed
+    outside its own error handling, into a result. ``in_process`` computes an
+    item in this process, for when no worker can be started at all (a
+    sandbox without process support, or a main script that starts an import
+    without an ``if __name__ == "__main__":`` guard). Exceptions of a
+    ``fatal`` type raised by ``task`` are raised to the caller.
+    """
+
+    task: Callable[[T], R]
+    crashed: Callable[[T], R]
+    size_of: Callable[[T], int]
+    workers: int
+    initializer: Callable[..., object] | None = None
+    initargs: tuple[Any, ...] = ()
+    in_process: Callable[[T], R] | None = None
+    fatal: tuple[type[Exception], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ValidationError(f"The number of import workers must be a whole number ≥ 1 (got {self.workers!r}).")
+
+
+def map_in_order(
+    plan: PoolPlan[T, R], items: Sequence[T], *, cancel: CancelToken = NEVER_CANCELLED
+) -> Generator[tuple[T, R], None, None]:
+    """Yield ``(item, plan.task(item))`` in the order of ``items``, computed in worker processes.
+
+    ``cancel`` is checked before each result is handed over; when it fires,
+    queued work is dropped, running work is waited for (one file per worker)
+    and :class:`~casefiles.errors.Cancelled` is raised. Closing the iterator
+    early stops the pool the same way. When this returns or raises, no worker
+    is running.
+    """
+    runner = _Runner(plan)
+    try:
+        if not items:
+            return
+        if runner.started() or plan.in_process is None:
+            yield from runner.run(items, cancel)
+            return
+        for item in items:
+            cancel.raise_if_cancelled()
+            yield item, plan.in_process(item)
+    finally:
+        runner.stop()
+
+
+def _ping() -> int:
+    return os.getpid()
+
+
+class _Runner(Generic[T, R]):
+    def __init__(self, plan: PoolPlan[T, R]) -> None:
+        self.plan = plan
+        self.window = plan.workers * WINDOW_PER_WORKER
+        self.executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            context = multiprocessing.get_context(start_method())
+            if start_method() == "forkserver":
+                context.set_forkserver_preload(_preload())  # imported once in the server, not in every worker
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.plan.workers,
+                mp_context=context,
+                initializer=self.plan.initializer,
+                initargs=self.plan.initargs,
+            )
+        return self.executor
+
+    def started(self) -> bool:
+        """Whether a worker starts and answers (it has run the initializer by then)."""
+        try:
+            self._pool().submit(_ping).result()
+        except (BrokenProcessPool, OSError, RuntimeError):
+            self._restart()
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+    def _restart(self) -> None:
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, item: T) -> Future[R]:
+        try:
+            return self._pool().submit(self.plan.task, item)
+        except BrokenProcessPool:
+            self._restart()
+            return self._pool().submit(self.plan.task, item)
+
+    def run(self, items: Sequence[T], cancel: CancelToken) -> Generator[tuple[T, R], None, None]:
+        flight: deque[tuple[T, Future[R], int]] = deque()
+        flight_bytes = 0
+        submitted = 0
+        while True:
+            while submitted < len(items) and len(flight) < self.window and (not flight or flight_bytes < WINDOW_BYTES):
+                item = items[submitted]
+                submitted += 1
+                size = max(0, self.plan.size_of(item))
+                flight.append((item, self._submit(item), size))
+                flight_bytes += size
+            if not flight:
+                return
+            item, future, size = flight[0]
+            try:
+                result = future.result()
+            except self.plan.fatal:
+                raise
+            except BrokenProcessPool:
+                # A worker died: every file in flight failed with it. Retry them alone.
+                retry = [entry[0] for entry in flight]
+                flight.clear()
+                flight_bytes = 0
+                self._restart()
+                for again in retry:
+                    cancel.raise_if_cancelled()
+                    yield again, self._alone(again)
+                continue
+            except Exception:  # the task failed outside its own handling, or its result could not be sent
+                result = self.plan.crashed(item)
+            flight.popleft()
+            flight_bytes -= size
+            cancel.raise_if_cancelled()
+            yield item, result
+
+    def _alone(self, item: T) -> R:
+        """Run one item in a pool of its own making; a second crash gives up on it."""
+        try:
+            return self._submit(item).result()
+        except self.plan.fatal:
+            raise
+        except BrokenProcessPool:
+            self._restart()
+            return self.plan.crashed(item)
+        except Exception:
+            return self.plan.crashed(item)

@@ -206,6 +206,13 @@ class Deidentifier:
     def profile(self) -> Profile:
         return self._profile
 
+    def __reduce__(self) -> tuple[type[Deidentifier], tuple[bytes, Profile]]:
+        """Pickled as its recipe (secret + profile), so import workers can build their own.
+
+        The secret is as sensitive in a worker's pipe as in the parent's memory; it never goes to disk.
+        """
+        return (Deidentifier, (self._secret, self._profile))
+
     def remap_uid(self, uid: str) -> str:
         """The replacement for ``uid``: the same for every instance and import under this secret."""
         if not isinstance(uid, str) or not uid.strip():

@@ -387,7 +387,7 @@ def _worker_setup(deidentifier: Deidentifier, blobs: BlobStore) -> WorkerSetup:
     be shared between processes: the parent stores what the workers send back.
     """
     blob_root = blobs.root if isinstance(blobs, LocalBlobStore) else None
-    return WorkerSetup(deidentifier._secret, deidentifier.profile, blob_root)
+    return WorkerSetup(deidentifier, blob_root)
 
 
 def _series_sort_key(group: list[Summary]) -> tuple[bool, int, str]:

@@ -13,7 +13,7 @@ from collections.abc import Container
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from casefiles.deid import Deidentifier, DeidReport, Profile
+from casefiles.deid import Deidentifier, DeidReport
 from casefiles.errors import DeidentificationError, ImportFailure
 from casefiles.ingest.grouping import Summary, summarize
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
@@ -117,16 +117,15 @@ class Job:
 class WorkerSetup:
     """What every worker is started with: the de-identifier's recipe and, optionally, where blobs go.
 
-    A :class:`~casefiles.deid.Deidentifier` cannot be pickled whole, so the
-    worker builds its own from the same secret and profile. With
+    The de-identifier travels pickled as its recipe (secret + profile) and
+    each worker builds its own (compiled tables are per process). With
     ``blob_root``, the worker writes each de-identified file into that
     content-addressed store itself (temporary file + rename, safe from
     several processes) and sends back only its digest: shipping ~0.5 MB per
     CT slice back to the parent cost more than the rest of the parent's work.
     """
 
-    secret: bytes
-    profile: Profile
+    deidentifier: Deidentifier
     blob_root: Path | None = None
 
 
@@ -144,7 +143,7 @@ def start_worker(setup: WorkerSetup) -> None:
     global _worker  # noqa: PLW0603 - one per worker process, set once at its start
     silence_value_logging()
     blobs = LocalBlobStore(setup.blob_root) if setup.blob_root is not None else None
-    _worker = _Worker(Deidentifier(setup.secret, setup.profile), blobs)
+    _worker = _Worker(setup.deidentifier, blobs)
 
 
 def prepare_job(job: Job) -> Prepared:

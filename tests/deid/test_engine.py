@@ -227,3 +227,18 @@ def test_a_file_casedeck_exported_can_be_deidentified_again():
     again = Deidentifier(b"b" * 32).deidentify(pydicom.dcmread(io.BytesIO(buffer.getvalue())))
     assert str(again.dataset.PatientName).startswith("CASEDECK^")
     assert again.dataset.SOPInstanceUID != first.SOPInstanceUID
+
+
+def test_a_deidentifier_pickles_as_its_recipe_and_gives_the_same_output():
+    """Import workers receive the de-identifier through a pipe; it must behave identically there."""
+    import pickle
+
+    from pydicom.data import get_testdata_file
+
+    from casefiles.deid import TEACHING_FILE, Deidentifier
+
+    original = Deidentifier(b"p" * 32, TEACHING_FILE)
+    copy_ = pickle.loads(pickle.dumps(original))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    assert copy_.profile == original.profile
+    assert copy_.deidentify(ds).dataset.SOPInstanceUID == original.deidentify(ds).dataset.SOPInstanceUID

@@ -9,7 +9,6 @@ never by path.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,8 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from casefiles.deid import Deidentifier, DeidReport
-from casefiles.errors import DeidentificationError, ValidationError
+from casefiles.errors import DeidentificationError, ImportFailure, ValidationError
+from casefiles.ingest.reading import encode, source_syntax
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "DICOMDIR", "desktop.ini"})
@@ -117,10 +117,13 @@ def deidentify_tree(
             / f"series-{_short(str(out.get('SeriesInstanceUID', 'unknown')))}"
             / f"{_short(str(out.SOPInstanceUID))}.dcm"
         )
-        buffer = io.BytesIO()
-        out.save_as(buffer, enforce_file_format=True)
+        try:
+            data = encode(out, fallback_syntax=source_syntax(ds))
+        except ImportFailure as exc:
+            report.problems.append(TreeProblem(ordinal, str(exc), True))
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(buffer.getvalue())
+        target.write_bytes(data)
         report.written += 1
         report.deid = report.deid.merged(result.report)
     progress(len(files), len(files), "Done")

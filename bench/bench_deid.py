@@ -39,6 +39,7 @@ from pydicom.dataset import Dataset
 
 from casefiles.deid import PROFILES, Deidentifier, Option
 from casefiles.errors import DeidentificationError
+from casefiles.ingest.reading import encode, source_syntax
 from sample_data.synth import FAKE_PHI, make_ct_series, make_mr_series, make_radiograph, make_ultrasound
 
 RESULTS = Path(__file__).resolve().parent / "results" / "deid.json"
@@ -116,15 +117,17 @@ def casedeck_tool(profile_name: str) -> Callable[[Path, Extras], bytes]:
     deidentifier = Deidentifier(SECRET, PROFILES[profile_name])
 
     def run(path: Path, extras: Extras) -> bytes:
+        source = pydicom.dcmread(path)
         try:
-            result = deidentifier.deidentify(pydicom.dcmread(path))
+            result = deidentifier.deidentify(source)
         except DeidentificationError as exc:
             raise Refused from exc
         report = result.report
         extras.counts["needs_review"] += report.needs_review
         extras.counts["regions_redacted"] += report.regions_redacted
         extras.counts["pixels_cleaned_verified"] += report.pixels_cleaned
-        return _write(result.dataset)
+        # Written the way CaseDeck stores it (the import's raw-element writer), not with plain dcmwrite.
+        return encode(result.dataset, fallback_syntax=source_syntax(source))
 
     return run
 

@@ -70,6 +70,17 @@ st.caption(
     )
 )
 
+if st.button("Present", key="conf_present", help="Show the conference as a slide show in this window"):
+    report_progress, clear = progress_bar("Preparing the show…")
+    with user_errors("Preparing the show"), tempfile.TemporaryDirectory() as tmp:
+        show = services.export(conference.id, "html", Path(tmp) / "show.html", progress=report_progress)
+        st.session_state["conf_show"] = (conference.id, show.read_text(encoding="utf-8"))
+    clear()
+show_state = st.session_state.get("conf_show")
+if show_state and show_state[0] == conference.id:
+    st.caption("Click the show, then use ← → to move and the mouse wheel to scroll stacks; F for full screen.")
+    st.iframe(show_state[1], height=720) if hasattr(st, "iframe") else st.components.v1.html(show_state[1], height=720)
+
 others = [c for c in services.list_cases() if c.id not in conference.case_ids]
 add_col, button_col = st.columns([4, 1])
 to_add = add_col.multiselect(
@@ -160,14 +171,3 @@ if result and result[0] == conference.id:
         mime=FORMATS[done_fmt][1],
         key="conf_download",
     )
-
-if st.button("Present", key="conf_present", help="Show the conference as a slide show in this window"):
-    report_progress, clear = progress_bar("Preparing the show…")
-    with user_errors("Preparing the show"), tempfile.TemporaryDirectory() as tmp:
-        show = services.export(conference.id, "html", Path(tmp) / "show.html", progress=report_progress)
-        st.session_state["conf_show"] = (conference.id, show.read_text(encoding="utf-8"))
-    clear()
-show_state = st.session_state.get("conf_show")
-if show_state and show_state[0] == conference.id:
-    st.caption("Click the show, then use ← → to move and the mouse wheel to scroll stacks; F for full screen.")
-    st.iframe(show_state[1], height=720) if hasattr(st, "iframe") else st.components.v1.html(show_state[1], height=720)

@@ -82,6 +82,7 @@ def test_upload_to_pptx_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # expect() has its own 5 s default; a cold first import is slower
         page.goto(app_url)
         expect(page.get_by_text("Case library")).to_be_visible()
 

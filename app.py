@@ -5,9 +5,7 @@ import streamlit as st
 from pages.ui import get_services, init_session
 
 st.set_page_config(page_title="CaseDeck", page_icon="🩻", layout="wide")
-init_session()
-get_services()
-
+# Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
 navigation = st.navigation(
     [
         st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
@@ -17,4 +15,6 @@ navigation = st.navigation(
         st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
     ]
 )
+init_session()
+get_services()
 navigation.run()

@@ -35,7 +35,9 @@ def get_services() -> Services:
     return _services_for(settings_from_env())
 
 
-@st.cache_resource(show_spinner="Opening the case library…")
+@st.cache_resource(
+    show_spinner="Opening the case library… (the very first start also de-identifies the sample cases: about a minute)"
+)
 def _services_for(settings: Settings) -> Services:
     """One Services per data directory per process; seeds the sample cases on first start."""
     from casefiles.samples import seed_samples

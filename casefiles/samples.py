@@ -35,12 +35,18 @@ def seed_samples(services: Services, *, force: bool = False, root: Path = SAMPLE
         raise ValidationError("The sample case list (sample_data/cases.json) is unreadable.") from exc
     created: list[str] = []
     for entry in manifest["cases"]:
+        # One flag per study, set as soon as it is in: a first start interrupted half-way resumes
+        # where it stopped instead of importing the earlier samples a second time.
+        study_flag = f"{SEEDED_FLAG}:{entry['study']}"
+        if not force and services.store.get_meta(study_flag):
+            continue
         study_dir = root / "studies" / entry["study"]
         report = services.import_dicom([study_dir], title=entry["title"], author=entry.get("author", ""))
         for case_id in report.case_ids:
             case = services.get_case(case_id)
             services.store.save_case(_with_authored_content(services, case, entry))
             created.append(case_id)
+        services.store.set_meta(study_flag, "1")
     services.store.set_meta(SEEDED_FLAG, "1")
     return created
 

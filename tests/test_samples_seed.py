@@ -1,5 +1,7 @@
 """Seeding the shipped samples: the cases a newcomer sees first, and proof that no fake PHI is stored."""
 
+import contextlib
+
 from casefiles.model import AssetKind
 from casefiles.samples import seed_samples
 from sample_data.synth import FAKE_PHI
@@ -52,3 +54,26 @@ def test_burned_in_banner_of_the_ultrasound_sample_is_blanked_and_flagged(seeded
     assert instance.review is Review.NEEDS_REVIEW
     assert services.dataset(instance.blob).BurnedInAnnotation == "NO"
     assert services.images_for_review(us)
+
+
+def test_an_interrupted_first_start_resumes_without_duplicates(services, monkeypatch):
+    """If the app is stopped half-way through seeding, the next start adds only the missing samples."""
+    from casefiles import samples
+
+    real_import = services.import_dicom
+    calls = {"n": 0}
+
+    def import_then_die(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the terminal was closed during the third sample
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(services, "import_dicom", import_then_die)
+    with contextlib.suppress(KeyboardInterrupt):
+        samples.seed_samples(services)
+    assert len(services.list_cases()) == 2
+    monkeypatch.setattr(services, "import_dicom", real_import)
+    assert len(samples.seed_samples(services)) == 2
+    titles = [c.title for c in services.list_cases()]
+    assert len(titles) == 4 and len(set(titles)) == 4

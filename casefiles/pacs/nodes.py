@@ -1,0 +1,134 @@
+"""PACS node settings, validated once, kept in a small JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from casefiles.errors import NotFoundError, StorageError
+from casefiles.pacs.errors import InvalidNode
+
+Protocol = Literal["dimse", "dicomweb"]
+PROTOCOLS: tuple[Protocol, ...] = ("dimse", "dicomweb")
+_FIELDS = ("name", "ae_title", "host", "port", "our_ae_title", "our_port", "protocol", "base_url", "timeout")
+
+
+def _check_ae_title(value: object, what: str) -> None:
+    # PS3.5 AE VR: up to 16 characters, no backslash or control characters, not all spaces.
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidNode(f"{what} must be a non-empty text of up to 16 characters.")
+    if len(value) > 16:
+        raise InvalidNode(f"{what} {value!r} is longer than the 16 characters DICOM allows.")
+    if "\\" in value or any(ord(c) < 32 or ord(c) > 126 for c in value):
+        raise InvalidNode(f"{what} {value!r} may hold only plain ASCII letters, digits and punctuation, no backslash.")
+
+
+def _check_port(value: object, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise InvalidNode(f"{what} must be a whole number from 1 to 65535, not {value!r}.")
+
+
+@dataclass(frozen=True, slots=True)
+class PacsNode:
+    """One PACS we query and retrieve from, and how we present ourselves to it."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    our_ae_title: str = "CASEDECK"
+    our_port: int = 11112
+    protocol: Protocol = "dimse"
+    base_url: str = ""
+    timeout: float = 30
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InvalidNode("A PACS node needs a name to show in the list.")
+        _check_ae_title(self.ae_title, f"The AE title of PACS node {self.name!r}")
+        _check_ae_title(self.our_ae_title, f"Our own AE title for PACS node {self.name!r}")
+        if not isinstance(self.host, str) or not self.host.strip() or any(c.isspace() for c in self.host):
+            raise InvalidNode(f"PACS node {self.name!r} needs a host name or IP address without spaces.")
+        _check_port(self.port, f"The port of PACS node {self.name!r}")
+        _check_port(self.our_port, f"Our own port for PACS node {self.name!r}")
+        if self.protocol not in PROTOCOLS:
+            raise InvalidNode(f"PACS node {self.name!r}: protocol must be 'dimse' or 'dicomweb'.")
+        if not isinstance(self.base_url, str):
+            raise InvalidNode(f"PACS node {self.name!r}: the DICOMweb base URL must be text.")
+        if self.protocol == "dicomweb" and not self.base_url.startswith(("http://", "https://")):
+            raise InvalidNode(f"PACS node {self.name!r} uses DICOMweb and needs a base URL starting with http(s)://.")
+        if (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, int | float)
+            or not math.isfinite(self.timeout)
+            or self.timeout <= 0
+        ):
+            raise InvalidNode(f"PACS node {self.name!r}: the timeout must be a positive number of seconds.")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> PacsNode:
+        if not isinstance(data, dict):
+            raise InvalidNode("Each PACS node in the nodes file must be a JSON object.")
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise InvalidNode(f"Unknown PACS node setting(s): {', '.join(map(str, unknown))}.")
+        missing = [f for f in ("name", "ae_title", "host", "port") if f not in data]
+        if missing:
+            raise InvalidNode(f"A PACS node in the nodes file lacks: {', '.join(missing)}.")
+        return cls(**cast(dict[str, Any], data))
+
+
+def load_nodes(path: Path) -> list[PacsNode]:
+    """Read the nodes file; a missing file is an error, not an empty list, so typos in paths show."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"The PACS nodes file {path} does not exist.") from None
+    except OSError as exc:
+        raise StorageError(f"The PACS nodes file {path} cannot be read ({exc.strerror}).") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidNode(f"The PACS nodes file {path} is not valid JSON (line {exc.lineno}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        raise InvalidNode(f'The PACS nodes file {path} must hold {{"nodes": [...]}}.')
+    nodes = [PacsNode.from_json(item) for item in data["nodes"]]
+    _check_unique(nodes)
+    return nodes
+
+
+def save_nodes(path: Path, nodes: list[PacsNode]) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    _check_unique(nodes)
+    path = Path(path)
+    text = json.dumps({"nodes": [n.to_json() for n in nodes]}, indent=2) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".nodes-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise StorageError(f"The PACS nodes file {path} cannot be written ({exc.strerror}).") from None
+
+
+def _check_unique(nodes: list[PacsNode]) -> None:
+    seen: set[str] = set()
+    for node in nodes:
+        if not isinstance(node, PacsNode):
+            raise InvalidNode("Only PacsNode objects can be saved as PACS nodes.")
+        if node.name in seen:
+            raise InvalidNode(f"Two PACS nodes are named {node.name!r}; names must be unique.")
+        seen.add(node.name)

@@ -160,6 +160,65 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pacs(args: argparse.Namespace) -> int:
+    from casefiles.pacs import PacsNode, echo, find_studies
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    if args.action == "add-node":
+        if not (args.node and args.ae and args.host and args.port):
+            print("pacs add-node needs --node, --ae, --host and --port.", file=sys.stderr)
+            return EXIT_USAGE
+        services.save_pacs_node(
+            PacsNode(args.node, args.ae, args.host, args.port, our_ae_title=args.our_ae, our_port=args.our_port)
+        )
+        print(f"saved PACS node {args.node}")
+        return EXIT_OK
+    if args.action == "nodes":
+        for node in services.pacs_nodes():
+            print(f"{node.name}\t{node.ae_title}@{node.host}:{node.port}\tus: {node.our_ae_title}:{node.our_port}")
+        return EXIT_OK
+    if not args.node:
+        print(f"pacs {args.action} needs --node NAME.", file=sys.stderr)
+        return EXIT_USAGE
+    node = services.pacs_node(args.node)
+    if args.action == "echo":
+        print(f"{node.name} answered C-ECHO in {echo(node) * 1000:.0f} ms")
+        return EXIT_OK
+    if args.action == "find":
+        matches = []
+        for accession in args.accession or [None]:
+            matches += find_studies(
+                node,
+                accession=accession,
+                patient_id=args.patient_id,
+                date_from=args.date_from,
+                date_to=args.date_to,
+                modality=args.modality,
+            )
+        # The study list is shown to the person who asked the PACS; it is never logged or stored.
+        for m in matches:
+            print(f"{m.accession}\t{m.study_date}\t{m.modalities}\t{m.description}\t{m.instance_count} images")
+        print(f"{len(matches)} study(ies)", file=sys.stderr)
+        return EXIT_OK
+    if not args.accession:
+        print("pacs pull needs at least one --accession.", file=sys.stderr)
+        return EXIT_USAGE
+    report, conference = services.pull_from_pacs(
+        args.node, args.accession, conference_title=args.conference, progress=_progress_printer(sys.stderr.isatty())
+    )
+    for case_id in report.case_ids:
+        print(case_id)
+    print(
+        f"{report.studies_retrieved} study(ies), {report.instances_imported} image(s) imported and de-identified"
+        + (f"; conference {conference.id}" if conference else ""),
+        file=sys.stderr,
+    )
+    for problem in report.problems:
+        print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+    return EXIT_OK if not report.problems else EXIT_FAILED
+
+
 def _conference_kinds() -> list[Any]:
     from casefiles.model import ConferenceKind
 
@@ -206,6 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--presenter", action="append")
     p.add_argument("--case", action="append", metavar="CASE_ID", help="add a case (repeat, in order)")
     p.set_defaults(func=cmd_conference)
+
+    p = sub.add_parser("pacs", help="PACS nodes, C-ECHO, query and pull by accession")
+    p.add_argument("action", choices=["add-node", "nodes", "echo", "find", "pull"])
+    p.add_argument("--node", metavar="NAME")
+    p.add_argument("--ae", help="the PACS's AE title (add-node)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--our-ae", default="CASEDECK", help="CaseDeck's AE title, registered on the PACS")
+    p.add_argument("--our-port", type=int, default=11112)
+    p.add_argument("--accession", action="append", metavar="ACCESSION")
+    p.add_argument("--patient-id")
+    p.add_argument("--date-from", metavar="YYYYMMDD")
+    p.add_argument("--date-to", metavar="YYYYMMDD")
+    p.add_argument("--modality")
+    p.add_argument("--conference", metavar="TITLE", help="gather the pulled cases in this conference")
+    p.set_defaults(func=cmd_pacs)
 
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")
     p.add_argument("--force", action="store_true", help="seed again even if samples were loaded before")

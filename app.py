@@ -10,6 +10,7 @@ navigation = st.navigation(
     [
         st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
         st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
+        st.Page("pages/pacs.py", title="From PACS", icon=":material/lan:"),
         st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
         st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
         st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),

@@ -62,6 +62,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
+#: dcmtk's storescu, by path: pynetdicom installs a storescu of its own into the venv, which
+#: scripts/test puts first on PATH, and the point here is an independent peer.
+DCMTK_STORESCU = shutil.which("storescu", path="/usr/bin:/usr/local/bin") or "/usr/bin/storescu"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -146,7 +151,7 @@ class Orthanc:
         # -xr: propose RLE as well as uncompressed, so the RLE samples are stored as they are
         for start in range(0, len(paths), 200):
             done = subprocess.run(
-                ["storescu", "-xr", "-aet", "LOADER", "-aec", ORTHANC_AET, "127.0.0.1", str(self.dicom_port)]
+                [DCMTK_STORESCU, "-xr", "-aet", "LOADER", "-aec", ORTHANC_AET, "127.0.0.1", str(self.dicom_port)]
                 + [str(p) for p in paths[start : start + 200]],
                 capture_output=True,
                 text=True,

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from array import array
 from dataclasses import dataclass, field, fields
+from functools import lru_cache, partial
 from io import BytesIO
 from typing import ClassVar, cast
 
@@ -85,10 +86,16 @@ _STRING_VRS = _CLEANABLE_VRS | frozenset({"AS", "DA", "DS", "DT", "IS", "TM", "U
 _SINGLE_VALUED_TEXT = frozenset({"LT", "ST", "UT", "UR"})  # backslash is text here, not a separator
 _SWAP_WIDTH = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}  # big endian input: byte order to fix by hand
 _ARRAY_CODE = {2: "H", 4: "I", 8: "Q"}
+# Text VRs the engine writes raw (see _element), with the byte pydicom pads them to even length with.
+# PN is included (an ASCII name encodes as its text); IS and DS are not (pydicom re-formats numbers).
+_RAW_PADDING = {vr: b" " for vr in ("AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT")}
+_RAW_PADDING["UI"] = b"\x00"
+_LONG_LENGTH_VRS = frozenset({"UC", "UR", "UT"})  # 32-bit value length in explicit VR
 # Registry OIDs used as coding-scheme UIDs (HL7 code systems): identify a terminology, not a patient.
 _WELL_KNOWN_ROOTS = ("2.16.840.1.113883.6.",)
 
 
+@lru_cache(maxsize=4096)
 def is_well_known_uid(uid: str) -> bool:
     """DICOM-registered UIDs (SOP classes, transfer syntaxes, coding schemes...) are never remapped."""
     return not UID(uid).is_private or uid.startswith(_WELL_KNOWN_ROOTS)
@@ -174,6 +181,8 @@ class Deidentifier:
 
     def __init__(self, secret: bytes, profile: Profile = TEACHING_FILE) -> None:
         self._secret = keys.validate_secret(secret)
+        # Study, series and frame of reference UIDs repeat in every instance of a series: each is hashed once.
+        self._remapped_uid = lru_cache(maxsize=4096)(partial(keys.remap_uid, self._secret))
         if not isinstance(profile, Profile):
             raise ValidationError(f"profile must be a Profile, not {type(profile).__name__}.")
         self._profile = profile
@@ -330,24 +339,30 @@ class Deidentifier:
         """
         level = _Level(src=src, run=run, encoding=encoding_of(src, parent), free_text=free_text, out={})
         actions = self._table.actions
-        creators = self._creators(level) if self._safe_private else {}
+        safe_private = self._safe_private
+        creators = self._creators(level) if safe_private else {}
         shifting = run.shift_days is not None
+        out = level.out
+        where = run.where
+        slot = len(where)
+        where.append(0)  # this level's slot: the element being handled, overwritten per element
         for tag, item in list(src.items()):
             elem: AnyElement = item
-            run.where.append(tag)
+            where[slot] = tag
             group = tag >> 16
+            number = int(tag)  # plain int: looking a BaseTag up in an int-keyed table calls its Python __eq__
             if isinstance(elem, RawDataElement) and elem.value is None and elem.length:
                 # A deferred read (dcmread's defer_size): read now, unless the element is dropped unread.
-                dropped = group <= 0x0002 or _curve_or_overlay(group) or actions.get(tag) is Action.REMOVE
-                if (group & 1 and self._safe_private) or not (group & 1 or dropped):
+                dropped = group <= 0x0002 or _curve_or_overlay(group) or actions.get(number) is Action.REMOVE
+                if (group & 1 and safe_private) or not (group & 1 or dropped):
                     elem = cast("AnyElement", get_element(src, tag))
             if group & 1:
                 self._private(level, tag, elem, creators)
-            elif group <= 0x0002 or tag & 0xFFFF == 0:
+            elif group <= 0x0002 or number & 0xFFFF == 0:
                 pass  # command set (never stored), file meta (rebuilt from the output), retired group lengths
-            elif (action := actions.get(tag)) is not None:
+            elif (action := actions.get(number)) is not None:
                 self._apply(level, tag, elem, vr=vr_of(elem), action=action)
-            elif _curve_or_overlay(group):
+            elif 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x601E:  # _curve_or_overlay, inlined
                 run.removed += 1
             else:  # not in the table: kept, except UIDs, names, dates and free text being cleaned
                 vr = vr_of(elem)
@@ -365,8 +380,8 @@ class Deidentifier:
                 elif (vr in ("DA", "DT") and shifting) or (free_text and vr in _CLEANABLE_VRS):
                     self._clean(level, tag, elem, vr)
                 else:
-                    level.out[tag] = _kept(level, elem, vr)
-            run.where.pop()
+                    out[tag] = _kept(level, elem, vr)
+        del where[slot:]
         result = Dataset(level.out)
         if None not in run.encoding_flags:
             # Big endian input is converted element by element (see _kept), so the output is little endian.
@@ -409,7 +424,7 @@ class Deidentifier:
             if not uid or is_well_known_uid(uid):
                 new.append(uid)
                 continue
-            new.append(keys.remap_uid(self._secret, uid))
+            new.append(self._remapped_uid(uid))
             run.remapped.add(uid)
             run.uids_remapped += 1
         level.out[tag] = _element(tag, "UI", new[0] if len(new) == 1 else new)
@@ -499,7 +514,7 @@ class Deidentifier:
             (0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
             (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME),
         ):
-            meta[tag] = _element(tag, vr, value)
+            meta[tag] = _converted_element(tag, vr, value)
         return meta
 
 
@@ -568,10 +583,34 @@ def _curve_or_overlay(group: int) -> bool:
     return 0x5000 <= group <= 0x50FF or 0x6000 <= group <= 0x601E
 
 
-def _element(tag: int, vr: str, value: object) -> DataElement:
+def _element(tag: int, vr: str, value: object) -> AnyElement:
     """A new element for a value the engine made (remapped UID, shifted date, dummy...): these are
-    valid by construction, so pydicom's per-value validation is skipped."""
+    valid by construction, so pydicom's per-value validation is skipped.
+
+    ASCII text is encoded here, as the raw explicit VR little endian element pydicom's writer would
+    make of it (ASCII reads the same in every DICOM character set): the writer then copies its bytes
+    instead of converting it again, like the raw elements kept from the input.
+    """
+    if vr in _RAW_PADDING:
+        text = value if isinstance(value, str) else _text_list(value)
+        if text is not None and text.isascii() and "\x1b" not in text:  # no ISO 2022 escape to honour
+            data = text.encode("ascii")
+            if len(data) % 2:
+                data += _RAW_PADDING[vr]
+            if len(data) <= 0xFFFF or vr in _LONG_LENGTH_VRS:
+                return RawDataElement(BaseTag(tag), vr, len(data), data, 0, False, True)
+    return _converted_element(tag, vr, value)
+
+
+def _converted_element(tag: int, vr: str, value: object) -> DataElement:
     return DataElement(tag, vr, value, validation_mode=config.IGNORE)
+
+
+def _text_list(value: object) -> str | None:
+    """A list of texts joined as DICOM multi-values, or None for anything else."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\\".join(value)
+    return None
 
 
 def _place(step: int | str) -> str:

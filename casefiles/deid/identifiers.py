@@ -7,6 +7,7 @@ against what was there, whatever the actions did.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,20 +114,31 @@ class PatientIdentifiers:
 
     def cleaning_pattern(self) -> re.Pattern[str] | None:
         """Whole-word, case-insensitive pattern of everything cleaning cuts from descriptors."""
-        words = name_parts(self.patient_names + self.staff_names, MIN_CLEAN_LENGTH) | set(self.ids)
-        words |= {p for p in self.places if len(p) >= MIN_CLEAN_LENGTH}
-        words = {w for w in words if _has_alnum(w)}
-        return _cleaning_pattern(frozenset(words), frozenset(self.birth_dates))
+        return _cleaning_pattern_of(self)
 
     def leak_terms(self) -> tuple[frozenset[str], frozenset[str]]:
         """(whole-word terms, substring terms) the leak check hunts, all at least 3 characters."""
-        words = name_parts(self.patient_names, MIN_LEAK_LENGTH) | name_parts(self.staff_names, MIN_LEAK_LENGTH)
-        words |= {p for p in self.places if len(p) >= MIN_LEAK_LENGTH}
-        words |= {i for i in self.ids if len(i) >= MIN_LEAK_LENGTH}
-        words = {w for w in words if _meaningful(w)}
-        substrings = {w for w in words if len(w) >= LONG_NEEDLE and not _is_name_like(w)}
-        substrings |= {d for d in self.birth_dates if len(d) >= MIN_LEAK_LENGTH}
-        return frozenset(words - substrings), frozenset(substrings)
+        return _leak_terms_of(self)
+
+
+# Every instance of a series repeats the same identifiers: the terms are derived once per set of values.
+@lru_cache(maxsize=256)
+def _cleaning_pattern_of(ids: PatientIdentifiers) -> re.Pattern[str] | None:
+    words = name_parts(ids.patient_names + ids.staff_names, MIN_CLEAN_LENGTH) | set(ids.ids)
+    words |= {p for p in ids.places if len(p) >= MIN_CLEAN_LENGTH}
+    words = {w for w in words if _has_alnum(w)}
+    return _cleaning_pattern(frozenset(words), frozenset(ids.birth_dates))
+
+
+@lru_cache(maxsize=256)
+def _leak_terms_of(ids: PatientIdentifiers) -> tuple[frozenset[str], frozenset[str]]:
+    words = name_parts(ids.patient_names, MIN_LEAK_LENGTH) | name_parts(ids.staff_names, MIN_LEAK_LENGTH)
+    words |= {p for p in ids.places if len(p) >= MIN_LEAK_LENGTH}
+    words |= {i for i in ids.ids if len(i) >= MIN_LEAK_LENGTH}
+    words = {w for w in words if _meaningful(w)}
+    substrings = {w for w in words if len(w) >= LONG_NEEDLE and not _is_name_like(w)}
+    substrings |= {d for d in ids.birth_dates if len(d) >= MIN_LEAK_LENGTH}
+    return frozenset(words - substrings), frozenset(substrings)
 
 
 def _is_name_like(term: str) -> bool:
@@ -144,14 +156,37 @@ def _cleaning_pattern(words: frozenset[str], loose: frozenset[str]) -> re.Patter
         parts.append(rf"(?<![^\W_])(?:{_alternation(words)})(?![^\W_])")
     if loose:
         parts.append(_alternation(loose))
-    return re.compile("|".join(parts), re.IGNORECASE)
+    pattern = re.compile("|".join(parts), re.IGNORECASE)
+    terms = words | loose
+    if all(t.isascii() for t in terms):
+        _ASCII_TERMS[pattern] = tuple(sorted({t.lower() for t in terms}))
+    return pattern
+
+
+# The literal terms (lowercased) of each cleaning pattern made here whose terms are all ASCII. On ASCII
+# text, case-insensitive matching is ASCII's, so a match needs one of them in the lowercased text:
+# without any, ``sub`` would change nothing and is skipped.
+_ASCII_TERMS: weakref.WeakKeyDictionary[re.Pattern[str], tuple[str, ...]] = weakref.WeakKeyDictionary()
+# Every GENERIC alternative needs a decimal digit (\d) or an '@': text without either cannot match.
+_GENERIC_NEEDS = re.compile(r"[\d@]")
 
 
 def clean_text(text: str, pattern: re.Pattern[str] | None) -> str:
     """``text`` with this patient's identifiers and generic identifier patterns replaced by '[removed]'."""
-    if pattern is not None:
+    if pattern is not None and _may_match(pattern, text):
         text = pattern.sub(REMOVED, text)
+    if _GENERIC_NEEDS.search(text) is None:
+        return text
     return GENERIC.sub(REMOVED, text)
+
+
+def _may_match(pattern: re.Pattern[str], text: str) -> bool:
+    """False only when ``pattern`` provably cannot match ``text`` (a cheap substring test, no regex)."""
+    terms = _ASCII_TERMS.get(pattern)
+    if terms is None or not text.isascii():
+        return True
+    low = text.lower()
+    return any(t in low for t in terms)
 
 
 def collect_identifiers(ds: Dataset, encoding: Encoding, options: frozenset[Option]) -> PatientIdentifiers:

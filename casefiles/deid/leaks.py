@@ -36,19 +36,45 @@ def _alternation(terms: Iterable[str]) -> str:
     return "|".join(re.escape(t) for t in sorted(set(terms), key=lambda t: (-len(t), t)))
 
 
-def _bytes_alternation(terms: Iterable[str]) -> bytes:
+def _encoded(terms: Iterable[str]) -> set[bytes]:
     encoded: set[bytes] = set()
     for term in terms:
         encoded.add(term.encode("utf-8"))
         encoded.add(term.encode("latin-1", "ignore"))
     encoded.discard(b"")
-    return b"|".join(re.escape(t) for t in sorted(encoded, key=lambda t: (-len(t), t)))
+    return encoded
+
+
+def _bytes_alternation(terms: Iterable[str]) -> bytes:
+    return b"|".join(re.escape(t) for t in sorted(_encoded(terms), key=lambda t: (-len(t), t)))
 
 
 @dataclass(frozen=True, slots=True)
 class _Patterns:
     text: re.Pattern[str]
     data: re.Pattern[bytes]
+    # The literal terms of ``data``, ASCII-lowercased: a match of ``data`` (ASCII-only case folding, as
+    # for every bytes pattern) needs one of them in the lowercased bytes, so their absence proves no match.
+    data_terms: tuple[bytes, ...] = ()
+    # The same for ``text`` when every term is ASCII (None otherwise): valid only on ASCII text, where
+    # Unicode case folding reduces to ASCII's.
+    text_terms: tuple[str, ...] | None = None
+
+    def search_data(self, data: bytes) -> bool:
+        """Whether ``data`` matches: a cheap substring test first, the regex only if one term is there."""
+        if self.data_terms:
+            low = data.lower()
+            if not any(t in low for t in self.data_terms):
+                return False
+        return self.data.search(data) is not None
+
+    def search_text(self, text: str) -> bool:
+        """Whether ``text`` matches (substring prefilter as in ``search_data`` when both sides are ASCII)."""
+        if self.text_terms is not None and text.isascii():
+            low = text.lower()
+            if not any(t in low for t in self.text_terms):
+                return False
+        return self.text.search(text) is not None
 
 
 @lru_cache(maxsize=256)
@@ -63,7 +89,13 @@ def _patterns(words: frozenset[str], substrings: frozenset[str]) -> _Patterns | 
     if substrings:
         text_parts.append(_alternation(substrings))
         data_parts.append(_bytes_alternation(substrings))
-    return _Patterns(re.compile("|".join(text_parts), re.IGNORECASE), re.compile(b"|".join(data_parts), re.IGNORECASE))
+    terms = words | substrings
+    return _Patterns(
+        re.compile("|".join(text_parts), re.IGNORECASE),
+        re.compile(b"|".join(data_parts), re.IGNORECASE),
+        data_terms=tuple(sorted({t.lower() for t in _encoded(terms)})),
+        text_terms=tuple(sorted({t.lower() for t in terms})) if all(t.isascii() for t in terms) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +114,22 @@ class LeakNeedles:
         """``uids`` are matched as whole UI values; ``embedded_uids`` (a few key ones) anywhere in text."""
         words, substrings = identifiers.leak_terms()
         uid_set = frozenset(u for u in uids if u)
-        key_uids = frozenset(u for u in embedded_uids if len(u) >= LONG_NEEDLE)
-        long_words = frozenset(w for w in words if len(w) >= LONG_NEEDLE)
-        long_subs = frozenset(s for s in substrings if len(s) >= LONG_NEEDLE)
+        key_uids = tuple(sorted(frozenset(u for u in embedded_uids if len(u) >= LONG_NEEDLE)))
+        everywhere, numeric = _term_patterns(words, substrings)
         return cls(
-            everywhere=_patterns(words, substrings),
-            numeric=_patterns(long_words, long_subs),
+            everywhere=everywhere,
+            numeric=numeric,
             uids=uid_set,
-            embedded_uids=tuple(sorted(key_uids)),
+            embedded_uids=key_uids,
         )
+
+
+@lru_cache(maxsize=256)
+def _term_patterns(words: frozenset[str], substrings: frozenset[str]) -> tuple[_Patterns | None, _Patterns | None]:
+    """(everywhere, numeric) patterns: the same for every instance of one patient."""
+    long_words = frozenset(w for w in words if len(w) >= LONG_NEEDLE)
+    long_subs = frozenset(s for s in substrings if len(s) >= LONG_NEEDLE)
+    return _patterns(words, substrings), _patterns(long_words, long_subs)
 
 
 def _location(path: tuple[str, ...], tag: int) -> str:
@@ -151,8 +190,100 @@ def iter_leaks(
 _EMPTY = _Patterns(re.compile(r"(?!x)x"), re.compile(rb"(?!x)x"))
 
 
+# Joins the values of one search. NUL is not a letter or digit, so a whole-word needle matches next to it
+# exactly as at the start or end of a value alone: every match in one value is a match in the joined text,
+# so joining loses none. It could only add one spanning two values (a needle holding a NUL), and any hit
+# sends the instance to the element-by-element scan, which decides.
+_SEPARATOR = "\x00"
+_BYTES_SEPARATOR = b"\x00"
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Values gathered for the single-pass search: raw bytes and converted text, per pattern set."""
+
+    data: list[bytes]
+    numeric_data: list[bytes]
+    text: list[str]
+    numeric_text: list[str]
+
+
+def _gather(ds: Dataset, needles: LeakNeedles, batch: _Batch, skip: frozenset[int], encoding: Encoding) -> bool:
+    """Add every scanned value of ``ds`` (sequences included) to ``batch``; True at once on a UID hit.
+
+    Visits exactly the elements ``iter_leaks`` visits, with the same VR rules.
+    """
+    encoding = encoding_of(ds, encoding)
+    uids = needles.uids
+    for tag, item in list(ds.items()):
+        if tag in skip or tag in PIXEL_TAGS:
+            continue
+        elem: DataElement | RawDataElement = item
+        value = elem.value
+        if value is None and isinstance(elem, RawDataElement) and elem.length:
+            elem = cast("DataElement | RawDataElement", get_element(ds, tag))  # a deferred read
+            value = elem.value
+        vr = vr_of(elem)
+        if vr == "SQ":
+            for child in convert(elem, encoding, ds).value or []:
+                if _gather(child, needles, batch, NO_SKIP, encoding):
+                    return True
+            continue
+        if vr in _NUMBER_VRS:
+            continue
+        numeric = vr in _NUMERIC_STRING_VRS
+        if isinstance(value, bytes | bytearray):
+            if vr == "UI" and uids and any(u.strip("\x00 ") in uids for u in value.decode("latin-1").split("\\")):
+                return True
+            (batch.numeric_data if numeric else batch.data).append(bytes(value))
+        else:
+            text = _as_text(value)
+            if vr == "UI" and uids and any(u.strip("\x00 ") in uids for u in text.split("\\")):
+                return True
+            (batch.numeric_text if numeric else batch.text).append(text)
+    return False
+
+
+NO_SKIP: frozenset[int] = frozenset()
+
+
+def _any_hit(dataset: Dataset, needles: LeakNeedles, skip: frozenset[int]) -> bool:
+    """Whether ``find_leaks`` would find anything, in one regex search per pattern set.
+
+    Same elements, same patterns, same rules as the per-element scan; only the values of
+    one pattern set are joined with ``_SEPARATOR`` and searched at once.
+    """
+    batch = _Batch([], [], [], [])
+    if _gather(dataset, needles, batch, skip, DEFAULT_ENCODING):
+        return True
+    meta = getattr(dataset, "file_meta", None)
+    if meta is not None and _gather(meta, needles, batch, META_WRITTEN_BY_ENGINE, DEFAULT_ENCODING):
+        return True
+    data = _BYTES_SEPARATOR.join(batch.data)
+    numeric_data = _BYTES_SEPARATOR.join(batch.numeric_data)
+    text = _SEPARATOR.join(batch.text)
+    numeric_text = _SEPARATOR.join(batch.numeric_text)
+    if needles.embedded_uids:
+        everything = _SEPARATOR.join((data.decode("latin-1"), numeric_data.decode("latin-1"), text, numeric_text))
+        if any(u in everything for u in needles.embedded_uids):
+            return True
+    for patterns, data_blob, text_blob in (
+        (needles.everywhere, data, text),
+        (needles.numeric, numeric_data, numeric_text),
+    ):
+        if patterns is not None and (patterns.search_data(data_blob) or patterns.search_text(text_blob)):
+            return True
+    return False
+
+
 def find_leaks(dataset: Dataset, needles: LeakNeedles, *, skip: frozenset[int] = frozenset()) -> tuple[str, ...]:
-    """Locations of every surviving identifier in ``dataset`` and its file meta (empty when clean)."""
+    """Locations of every surviving identifier in ``dataset`` and its file meta (empty when clean).
+
+    A clean instance (the usual case) is shown clean by one search per pattern set over all its
+    values joined; only when that finds something are the elements scanned one by one to name them.
+    """
+    if not _any_hit(dataset, needles, skip):
+        return ()
     found = list(iter_leaks(dataset, needles, skip=skip))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:

@@ -31,7 +31,7 @@ from casefiles.imaging._header import (
 from casefiles.imaging._lut import apply_lut, read_lut
 
 # What can go wrong inside pydicom and its plugins when the data is damaged or unsupported.
-_DECODE_FAILURES = (
+DECODE_FAILURES = (
     ValueError,
     AttributeError,
     RuntimeError,
@@ -90,7 +90,7 @@ def _decode(ds: Dataset, frame: int) -> tuple[npt.NDArray[Any], dict[str, Any]]:
     try:
         options = as_pixel_options(ds)
         pixels, props = decoder.as_array(ds, index=frame, validate=whole, raw=False, **options)
-    except _DECODE_FAILURES as exc:
+    except DECODE_FAILURES as exc:
         raise RenderError(
             "The image's pixel data could not be decoded; the file may be damaged, truncated "
             f"or compressed in a way the installed '{syntax.name}' decoders do not support."
@@ -106,7 +106,7 @@ def _require_frame_bytes(ds: Dataset, frame: int) -> bool:
     try:
         expected = get_expected_length(ds, "bytes")
         actual = len(ds.PixelData)
-    except _DECODE_FAILURES as exc:
+    except DECODE_FAILURES as exc:
         raise RenderError("The image header does not describe its pixels completely (size or depth missing).") from exc
     needed = -(-expected * (frame + 1) // frame_total(ds))  # ceil: 1-bit frames need not end on a byte
     if actual < needed:
@@ -137,7 +137,7 @@ def _to_uint8(pixels: npt.NDArray[Any], bits: int) -> npt.NDArray[np.uint8]:
 def _palette(pixels: npt.NDArray[Any], ds: Dataset) -> npt.NDArray[np.uint8]:
     try:
         rgb = apply_color_lut(pixels, ds)
-    except _DECODE_FAILURES as exc:
+    except DECODE_FAILURES as exc:
         raise RenderError("The image's colour palette is missing or malformed, so it cannot be shown.") from exc
     rgb = rgb[..., :3]
     if rgb.dtype == np.uint8:

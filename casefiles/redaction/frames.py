@@ -20,20 +20,7 @@ from pydicom.pixels.utils import as_pixel_options, get_expected_length
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from casefiles.errors import DeidentificationError
-
-# What pydicom and its plugins raise on damaged or unsupported data.
-DECODE_FAILURES = (
-    ValueError,
-    AttributeError,
-    RuntimeError,
-    NotImplementedError,
-    KeyError,
-    TypeError,
-    IndexError,
-    EOFError,
-    OSError,
-    ImportError,
-)
+from casefiles.imaging.pixels import DECODE_FAILURES
 
 _UNDECODABLE = (
     "The image's pixel data could not be decoded, so burned-in text cannot be checked or removed; "

@@ -26,7 +26,8 @@ from pydicom.uid import (
 from pydicom.valuerep import VR
 
 from casefiles.errors import DeidentificationError, ValidationError
-from casefiles.redaction.frames import DECODE_FAILURES, frame_total, iter_decoded, transfer_syntax
+from casefiles.imaging.pixels import DECODE_FAILURES
+from casefiles.redaction.frames import frame_total, iter_decoded, transfer_syntax
 from casefiles.redaction.geometry import Box
 
 # Syntaxes that are always lossy, and the method the standard names for them. Syntaxes

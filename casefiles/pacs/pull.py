@@ -9,6 +9,7 @@ position in the list, never by its value.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -98,7 +99,7 @@ def _retrieve_and_import(
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     workspace = Path(tempfile.mkdtemp(prefix="pull-", dir=quarantine_dir))
     try:
-        counter = iter(range(1, 10**9))
+        counter = itertools.count(1)
 
         def keep(ds: Dataset) -> None:
             # Raw, identifiable: written only inside this quarantine folder, under a counter name.

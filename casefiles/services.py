@@ -402,8 +402,8 @@ class Services:
             asset_id,
             sop_instance_uid,
             lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=Review.NEEDS_REVIEW),
+            refresh_thumbnail=True,
         )
-        updated = self._refresh_thumbnail(updated, asset_id)
         if old_blob != new_blob and not self._blob_in_use(old_blob):
             self.blobs.delete(old_blob)
             with self._datasets_lock:
@@ -411,23 +411,23 @@ class Services:
         return updated
 
     def _replace_instance(
-        self, case_id: str, asset_id: str, sop_instance_uid: str, change: Callable[[Instance], Instance]
+        self,
+        case_id: str,
+        asset_id: str,
+        sop_instance_uid: str,
+        change: Callable[[Instance], Instance],
+        *,
+        refresh_thumbnail: bool = False,
     ) -> Case:
+        """Apply ``change`` to one instance (and redraw the series thumbnail if asked); one save."""
         case = self.store.get_case(case_id)
         asset = case.asset(asset_id)
         target = _find_instance(asset, sop_instance_uid)
-        instances = tuple(change(i) if i is target else i for i in asset.instances)
-        assets = tuple(replace(a, instances=instances) if a.id == asset_id else a for a in case.assets)
-        updated = case.edited(assets=assets)
-        self.store.save_case(updated)
-        return updated
-
-    def _refresh_thumbnail(self, case: Case, asset_id: str) -> Case:
-        asset = case.asset(asset_id)
-        middle = asset.instances[len(asset.instances) // 2]
-        thumb = self.blobs.put(thumbnail_png(self.dataset(middle.blob)))
-        assets = tuple(replace(a, thumbnail=thumb) if a.id == asset_id else a for a in case.assets)
-        updated = case.edited(assets=assets)
+        changed = replace(asset, instances=tuple(change(i) if i is target else i for i in asset.instances))
+        if refresh_thumbnail:
+            middle = changed.instances[len(changed.instances) // 2]
+            changed = replace(changed, thumbnail=self.blobs.put(thumbnail_png(self.dataset(middle.blob))))
+        updated = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(updated)
         return updated
 
@@ -572,6 +572,13 @@ class Services:
         import exporters
 
         if export_format == "pptx":
+            if bundle.conference.id != target_id and template is None:
+                # A single case: the case deck (title, history, key images, diagnosis), without the
+                # agenda and "Case 1 of 1" divider a conference deck would add.
+                case = bundle.cases[0]
+                return exporters.export_case_pptx(
+                    case, lambda key: media.key_image(case, key), out, progress=progress, cancel=cancel
+                )
             return exporters.export_conference_pptx(
                 bundle, media, out, template=template, progress=progress, cancel=cancel
             )

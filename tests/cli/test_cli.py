@@ -11,6 +11,15 @@ from tests.dicom_factory import FAKE_PHI, write_ct_study
 from tests.helpers import ROOT
 
 
+def slide_texts(deck: Path) -> str:
+    return "\n".join(
+        shape.text_frame.text
+        for slide in Presentation(str(deck)).slides
+        for shape in slide.shapes
+        if shape.has_text_frame
+    )
+
+
 def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0"}
     return subprocess.run(
@@ -38,7 +47,9 @@ def test_import_then_export_a_deck(tmp_path, data_dir):
     out = tmp_path / "deck.pptx"
     exported = run_cli(data_dir, "export", case_id, "--format", "pptx", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
-    assert len(Presentation(str(out)).slides) >= 2
+    slides = Presentation(str(out)).slides
+    assert len(slides) >= 2
+    assert "Agenda" not in slide_texts(out), "a single case gets the case deck, not a one-case conference"
 
 
 def test_deid_writes_a_tree_without_phi_and_names_without_input_names(tmp_path, data_dir):
@@ -89,6 +100,7 @@ def test_conference_create_and_export_every_format(tmp_path, seeded_data_dir):
         assert result.returncode == 0, (fmt, result.stderr)
         assert out.read_bytes()[:4].startswith(magic), fmt
     assert len(Presentation(str(tmp_path / "conference.pptx")).slides) > 8
+    assert "Agenda" in slide_texts(tmp_path / "conference.pptx")
 
     imported = run_cli(data_dir := tmp_path / "other", "import-package", str(tmp_path / "conference.zip"))
     assert imported.returncode == 0, imported.stderr

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -15,7 +15,27 @@ from casefiles.pacs.errors import InvalidNode
 
 Protocol = Literal["dimse", "dicomweb"]
 PROTOCOLS: tuple[Protocol, ...] = ("dimse", "dicomweb")
-_FIELDS = ("name", "ae_title", "host", "port", "our_ae_title", "our_port", "protocol", "base_url", "timeout")
+RetrieveMethod = Literal["get", "move"]
+RETRIEVE_METHODS: tuple[RetrieveMethod, ...] = ("get", "move")
+Auth = Literal["none", "basic", "bearer"]
+AUTHS: tuple[Auth, ...] = ("none", "basic", "bearer")
+_FIELDS = (
+    "name",
+    "ae_title",
+    "host",
+    "port",
+    "our_ae_title",
+    "our_port",
+    "protocol",
+    "base_url",
+    "timeout",
+    "retrieve",
+    "auth",
+    "username",
+    "secret",
+    "tls",
+    "ca_file",
+)
 
 
 def _check_ae_title(value: object, what: str) -> None:
@@ -46,6 +66,17 @@ class PacsNode:
     protocol: Protocol = "dimse"
     base_url: str = ""
     timeout: float = 30
+    #: DIMSE retrieve: C-GET over our own association (no registration of a return address
+    #: needed) or C-MOVE to our storage SCP on ``our_port``.
+    retrieve: RetrieveMethod = "get"
+    #: DICOMweb authentication; ``secret`` is the password (basic) or token (bearer).
+    auth: Auth = "none"
+    username: str = ""
+    secret: str = field(default="", repr=False)
+    #: DIMSE over TLS (DICOMweb uses TLS whenever the base URL is https://).
+    tls: bool = False
+    #: CA bundle to verify the PACS's certificate; empty means the system's trust store.
+    ca_file: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -69,6 +100,21 @@ class PacsNode:
             or self.timeout <= 0
         ):
             raise InvalidNode(f"PACS node {self.name!r}: the timeout must be a positive number of seconds.")
+        if self.retrieve not in RETRIEVE_METHODS:
+            raise InvalidNode(f"PACS node {self.name!r}: retrieve must be 'get' (C-GET) or 'move' (C-MOVE).")
+        if self.auth not in AUTHS:
+            raise InvalidNode(f"PACS node {self.name!r}: auth must be 'none', 'basic' or 'bearer'.")
+        for what, value in (("user name", self.username), ("password or token", self.secret)):
+            if not isinstance(value, str):
+                raise InvalidNode(f"PACS node {self.name!r}: the {what} must be text.")
+        if self.auth == "basic" and not self.username:
+            raise InvalidNode(f"PACS node {self.name!r} uses basic authentication and needs a user name.")
+        if self.auth != "none" and not self.secret:
+            raise InvalidNode(f"PACS node {self.name!r} uses {self.auth} authentication and needs a password or token.")
+        if not isinstance(self.tls, bool):
+            raise InvalidNode(f"PACS node {self.name!r}: tls must be true or false.")
+        if not isinstance(self.ca_file, str):
+            raise InvalidNode(f"PACS node {self.name!r}: the CA file must be a path.")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -82,6 +82,8 @@ class Orthanc:
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: merged over the defaults below, e.g. {"AuthenticationEnabled": True, "RegisteredUsers": {...}}
+    extra_config: dict[str, object] = field(default_factory=dict)
 
     def start(self) -> None:
         assert _only_loopback(), "refusing to start Orthanc outside a loopback-only namespace"
@@ -105,6 +107,7 @@ class Orthanc:
             "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.exists() else [],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         }
+        config.update(self.extra_config)
         conf_path = self.workdir / "orthanc.json"
         conf_path.write_text(json.dumps(config, indent=2))
         logdir = self.workdir / "logs"

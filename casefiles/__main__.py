@@ -160,52 +160,76 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _node_from_args(args: argparse.Namespace) -> Any:
+    import os
+
+    from casefiles.pacs import PacsNode
+
+    secret = ""
+    if args.secret_env:
+        secret = os.environ.get(args.secret_env, "")
+        if not secret:
+            raise CaseDeckError(f"The environment variable {args.secret_env} named by --secret-env is empty or unset.")
+    return PacsNode(
+        args.node,
+        args.ae or "DICOMWEB",
+        args.host or "localhost",
+        args.port or 104,
+        our_ae_title=args.our_ae,
+        our_port=args.our_port,
+        protocol=args.protocol,
+        base_url=args.base_url or "",
+        retrieve=args.retrieve,
+        auth=args.auth,
+        username=args.username or "",
+        secret=secret,
+        tls=args.tls,
+        ca_file=args.ca_file or "",
+    )
+
+
 def cmd_pacs(args: argparse.Namespace) -> int:
-    from casefiles.pacs import PacsNode, echo, find_studies
     from casefiles.services import open_services
 
     services = open_services(_settings(args))
-    if args.action == "add-node":
-        if not (args.node and args.ae and args.host and args.port):
-            print("pacs add-node needs --node, --ae, --host and --port.", file=sys.stderr)
-            return EXIT_USAGE
-        services.save_pacs_node(
-            PacsNode(args.node, args.ae, args.host, args.port, our_ae_title=args.our_ae, our_port=args.our_port)
-        )
-        print(f"saved PACS node {args.node}")
-        return EXIT_OK
+    pacs = services.pacs
     if args.action == "nodes":
-        for node in services.pacs_nodes():
-            print(f"{node.name}\t{node.ae_title}@{node.host}:{node.port}\tus: {node.our_ae_title}:{node.our_port}")
+        for node in pacs.nodes():
+            where = node.base_url if node.protocol == "dicomweb" else f"{node.ae_title}@{node.host}:{node.port}"
+            print(f"{node.name}\t{node.protocol}\t{where}\tus: {node.our_ae_title}:{node.our_port}")
         return EXIT_OK
     if not args.node:
         print(f"pacs {args.action} needs --node NAME.", file=sys.stderr)
         return EXIT_USAGE
-    node = services.pacs_node(args.node)
+    if args.action == "add-node":
+        if args.protocol == "dimse" and not (args.ae and args.host and args.port):
+            print(
+                "pacs add-node needs --ae, --host and --port (or --protocol dicomweb --base-url URL).", file=sys.stderr
+            )
+            return EXIT_USAGE
+        pacs.save_node(_node_from_args(args))
+        print(f"saved PACS node {args.node}")
+        return EXIT_OK
+    if args.action == "remove-node":
+        pacs.delete_node(args.node)
+        print(f"removed PACS node {args.node}")
+        return EXIT_OK
     if args.action == "echo":
-        print(f"{node.name} answered C-ECHO in {echo(node) * 1000:.0f} ms")
+        how = "the QIDO probe" if pacs.node(args.node).protocol == "dicomweb" else "C-ECHO"
+        print(f"{args.node} answered {how} in {pacs.echo(args.node) * 1000:.0f} ms")
         return EXIT_OK
     if args.action == "find":
-        matches = []
-        for accession in args.accession or [None]:
-            matches += find_studies(
-                node,
-                accession=accession,
-                patient_id=args.patient_id,
-                date_from=args.date_from,
-                date_to=args.date_to,
-                modality=args.modality,
-            )
-        # The study list is shown to the person who asked the PACS; it is never logged or stored.
-        for m in matches:
-            print(f"{m.accession}\t{m.study_date}\t{m.modalities}\t{m.description}\t{m.instance_count} images")
-        print(f"{len(matches)} study(ies)", file=sys.stderr)
-        return EXIT_OK
+        return _pacs_find(pacs, args)
+    if args.action == "push":
+        return _pacs_push(pacs, args)
     if not args.accession:
         print("pacs pull needs at least one --accession.", file=sys.stderr)
         return EXIT_USAGE
-    report, conference = services.pull_from_pacs(
-        args.node, args.accession, conference_title=args.conference, progress=_progress_printer(sys.stderr.isatty())
+    report, conference = pacs.pull_accessions(
+        args.node,
+        args.accession,
+        conference_title=args.conference,
+        progress=_progress_printer(sys.stderr.isatty()),
     )
     for case_id in report.case_ids:
         print(case_id)
@@ -217,6 +241,47 @@ def cmd_pacs(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
     return EXIT_OK if not report.problems else EXIT_FAILED
+
+
+def _pacs_find(pacs: Any, args: argparse.Namespace) -> int:
+    if args.accession:
+        search = pacs.find_accessions(args.node, args.accession)
+        matches, problems = list(search.matches), list(search.problems)
+    else:
+        if not (args.patient_id or args.name or args.date_from or args.date_to or args.modality):
+            print(
+                "pacs find needs --accession, or --patient-id/--name with optional dates and modality.", file=sys.stderr
+            )
+            return EXIT_USAGE
+        matches = pacs.find(
+            args.node,
+            patient_id=args.patient_id,
+            patient_name=args.name,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            modality=args.modality,
+        )
+        problems = []
+    # The study list is shown to the person who asked the PACS; it is never logged or stored.
+    for m in matches:
+        modalities = "/".join(m.modalities)
+        print(f"{m.accession}\t{m.study_date}\t{modalities}\t{m.description}\t{m.instance_count} images")
+    print(f"{len(matches)} study(ies)", file=sys.stderr)
+    for problem in problems:
+        print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _pacs_push(pacs: Any, args: argparse.Namespace) -> int:
+    if not args.case:
+        print("pacs push needs at least one --case CASE_ID.", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for case_id in args.case:
+        result = pacs.push_case(case_id, args.node, progress=_progress_printer(sys.stderr.isatty()))
+        print(f"{case_id}\t{result.sent} sent\t{result.failed} refused")
+        failed += result.failed
+    return EXIT_OK if not failed else EXIT_FAILED
 
 
 def _conference_kinds() -> list[Any]:
@@ -266,20 +331,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--case", action="append", metavar="CASE_ID", help="add a case (repeat, in order)")
     p.set_defaults(func=cmd_conference)
 
-    p = sub.add_parser("pacs", help="PACS nodes, C-ECHO, query and pull by accession")
-    p.add_argument("action", choices=["add-node", "nodes", "echo", "find", "pull"])
+    p = sub.add_parser("pacs", help="PACS nodes; echo, find, pull (retrieve de-identified) and push cases")
+    p.add_argument("action", choices=["add-node", "remove-node", "nodes", "echo", "find", "pull", "push"])
     p.add_argument("--node", metavar="NAME")
     p.add_argument("--ae", help="the PACS's AE title (add-node)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--our-ae", default="CASEDECK", help="CaseDeck's AE title, registered on the PACS")
-    p.add_argument("--our-port", type=int, default=11112)
-    p.add_argument("--accession", action="append", metavar="ACCESSION")
+    p.add_argument("--our-port", type=int, default=11112, help="CaseDeck's port for C-MOVE, registered on the PACS")
+    p.add_argument("--protocol", default="dimse", choices=["dimse", "dicomweb"])
+    p.add_argument("--base-url", metavar="URL", help="DICOMweb base URL, e.g. https://pacs/dicom-web")
+    p.add_argument("--retrieve", default="get", choices=["get", "move"], help="DIMSE retrieve: C-GET or C-MOVE")
+    p.add_argument("--auth", default="none", choices=["none", "basic", "bearer"], help="DICOMweb sign-in")
+    p.add_argument("--username")
+    p.add_argument("--secret-env", metavar="VAR", help="environment variable holding the password or token")
+    p.add_argument("--tls", action="store_true", help="DICOM over TLS")
+    p.add_argument("--ca-file", metavar="PEM", help="CA certificates to verify the PACS")
+    p.add_argument("--accession", action="append", metavar="ACCESSION", help="repeat for several")
     p.add_argument("--patient-id")
+    p.add_argument("--name", help="patient name; * and ? are wildcards (find)")
     p.add_argument("--date-from", metavar="YYYYMMDD")
     p.add_argument("--date-to", metavar="YYYYMMDD")
     p.add_argument("--modality")
     p.add_argument("--conference", metavar="TITLE", help="gather the pulled cases in this conference")
+    p.add_argument("--case", action="append", metavar="CASE_ID", help="case to push (repeat for several)")
     p.set_defaults(func=cmd_pacs)
 
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -53,12 +53,15 @@ from casefiles.model import (
 )
 from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
-from casefiles.pacs.pull import PullReport
+from casefiles.pacs.retrieval import PullReport
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import open_tinydb_store
 from exporters.bundle import ConferenceBundle
+
+if TYPE_CHECKING:
+    from casefiles.pacs_service import PacsService
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
 SLIDE_IMAGE_MAX = 1920
@@ -185,28 +188,20 @@ class Services:
 
     # -- PACS ---------------------------------------------------------------------
     @property
-    def pacs_nodes_path(self) -> Path:
-        return self.settings.data_dir / "pacs_nodes.json"
+    def pacs(self) -> PacsService:
+        """Nodes, query, retrieve into cases and push, shared by the From PACS page and the CLI."""
+        from casefiles.pacs_service import PacsService
+
+        return PacsService(self)
 
     def pacs_nodes(self) -> list[PacsNode]:
-        """The configured PACS nodes (none until one is added)."""
-        from casefiles.pacs import load_nodes
-
-        return load_nodes(self.pacs_nodes_path) if self.pacs_nodes_path.exists() else []
+        return self.pacs.nodes()
 
     def save_pacs_node(self, node: PacsNode) -> None:
-        """Add a node, or replace the one with the same name."""
-        from casefiles.pacs import save_nodes
-
-        save_nodes(self.pacs_nodes_path, [n for n in self.pacs_nodes() if n.name != node.name] + [node])
+        self.pacs.save_node(node)
 
     def pacs_node(self, name: str) -> PacsNode:
-        nodes = self.pacs_nodes()
-        for node in nodes:
-            if node.name == name:
-                return node
-        known = ", ".join(n.name for n in nodes) or "none yet"
-        raise NotFoundError(f"There is no PACS node called {name!r} (configured: {known}).")
+        return self.pacs.node(name)
 
     def pull_from_pacs(
         self,
@@ -217,29 +212,10 @@ class Services:
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> tuple[PullReport, Conference | None]:
-        """Retrieve studies by accession, de-identify and import them; optionally gather them in a conference.
-
-        The conference is the one with that title if it exists, else a new tumor board.
-        """
-        from casefiles.pacs.pull import pull_accessions
-
-        node = self.pacs_node(node_name)
-        report = pull_accessions(
-            node,
-            accessions,
-            import_folder=lambda folder: self.import_dicom([folder], cancel=cancel),
-            quarantine_dir=self.settings.quarantine_dir,
-            progress=progress,
-            cancel=cancel,
+        """Retrieve every study of these accession numbers, de-identified, optionally into a conference."""
+        return self.pacs.pull_accessions(
+            node_name, accessions, conference_title=conference_title, progress=progress, cancel=cancel
         )
-        conference = None
-        if conference_title and report.case_ids:
-            existing = [c for c in self.list_conferences() if c.title == conference_title.strip()]
-            if existing:
-                conference = self.add_cases(existing[0].id, report.case_ids)
-            else:
-                conference = self.create_conference(conference_title, case_ids=report.case_ids)
-        return report, conference
 
     # -- library ------------------------------------------------------------------
     def list_cases(self, case_filter: CaseFilter | None = None) -> list[Case]:

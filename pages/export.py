@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.ui import get_services, pick_case, progress_bar, user_errors
+from casefiles.jobs import JobState
+from pages.ui import get_jobs, get_services, job_panel, job_running, pick_case, progress_bar, user_errors
 
 services = get_services()
 st.title("Export")
@@ -36,3 +37,41 @@ if ready and ready[0] == case.id:
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         key="export_download",
     )
+
+st.divider()
+st.subheader("Send to a PACS")
+nodes = services.pacs.nodes()
+if not nodes:
+    st.caption("Add a teaching or “clean” PACS node on the From PACS page to send de-identified cases to it.")
+else:
+    target = st.selectbox("PACS node", [n.name for n in nodes], key="push_node")
+    st.caption("Only the de-identified images stored in CaseDeck are sent, never the originals.")
+    push_job = st.session_state.get("push_job")
+    if st.button("Send case", key="push_send", disabled=job_running(push_job)):
+        case_id = case.id
+        st.session_state["push_job"] = get_jobs().submit(
+            "Sending the case",
+            lambda ctx: services.pacs.push_case(case_id, target, progress=ctx.progress, cancel=ctx.cancel),
+        )
+        st.rerun()
+
+    @st.fragment(run_every=1.0)
+    def push_progress() -> None:
+        job = st.session_state.get("push_job")
+        if job is None:
+            return
+        snap = job_panel(job, cancel_key="push_cancel")
+        if snap is None or not snap.state.finished:
+            return
+        if snap.state is JobState.FAILED:
+            st.error(f"Sending failed: {snap.error}")
+        elif snap.state is JobState.CANCELLED:
+            st.warning("Sending was cancelled; the images sent before it stay on the PACS.")
+        elif snap.result is not None:
+            result = snap.result
+            if result.failed:
+                st.warning(f"{result.sent} image(s) sent; the PACS refused {result.failed}.")
+            else:
+                st.success(f"{result.sent} image(s) sent to the PACS.")
+
+    push_progress()

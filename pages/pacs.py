@@ -1,92 +1,258 @@
-"""From PACS: configure a node, test it, find studies by accession and retrieve them (de-identified)."""
+"""From PACS: set up a node, find studies (accessions or patient + dates), tick them, retrieve de-identified."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from casefiles.pacs import PacsNode, echo, find_studies
-from pages.ui import get_services, open_case, progress_bar, user_errors
+from casefiles.jobs import JobState
+from casefiles.pacs import PacsNode
+from casefiles.pacs.retrieval import StudyRequest
+from casefiles.pacs_service import retrieval_job
+from pages.ui import get_jobs, get_services, job_panel, job_running, open_case, user_errors
+
+FOUND = "pacs_found"  # StudyMatch list: PHI, this session's memory only
+SERIES_CHOICE = "pacs_series_choice"  # study uid -> chosen series uids
+JOB = "pacs_job"
 
 services = get_services()
+pacs = services.pacs
 st.title("From PACS")
 st.caption(
     "Studies are retrieved into a quarantine, de-identified on arrival and only then stored; "
-    "the quarantine is wiped after each study."
+    "the quarantine is wiped after each study, also when a retrieval fails or is cancelled."
 )
 
-nodes = services.pacs_nodes()
-with st.expander("PACS nodes", expanded=not nodes), st.form("pacs_node_form"):
-    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
-    name = c1.text_input("Name", placeholder="Hospital PACS", key="pacs_name")
-    ae = c2.text_input("PACS AE title", placeholder="ORTHANC", key="pacs_ae")
-    host = c3.text_input("Host", placeholder="pacs.hospital.local", key="pacs_host")
-    port = c4.number_input("Port", min_value=1, max_value=65535, value=104, key="pacs_port")
-    d1, d2 = st.columns(2)
-    our_ae = d1.text_input("CaseDeck's AE title (register it on the PACS)", value="CASEDECK", key="pacs_our_ae")
-    our_port = d2.number_input("CaseDeck's port", min_value=1, max_value=65535, value=11112, key="pacs_our_port")
-    if st.form_submit_button("Save node"):
-        with user_errors("Saving the node"):
-            services.save_pacs_node(
-                PacsNode(name.strip(), ae.strip(), host.strip(), int(port), our_ae.strip(), int(our_port))
-            )
-            st.rerun()
+# --- nodes -------------------------------------------------------------------------------
+nodes = pacs.nodes()
+with st.expander("PACS nodes", expanded=not nodes):
+    with st.form("pacs_node_form"):
+        c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+        name = c1.text_input("Name", placeholder="Hospital PACS", key="pacs_name")
+        ae = c2.text_input("PACS AE title", placeholder="ORTHANC", key="pacs_ae")
+        host = c3.text_input("Host", placeholder="pacs.hospital.local", key="pacs_host")
+        port = c4.number_input("Port", min_value=1, max_value=65535, value=104, key="pacs_port")
+        d1, d2, d3 = st.columns([2, 1, 2])
+        our_ae = d1.text_input("CaseDeck's AE title (register it on the PACS)", value="CASEDECK", key="pacs_our_ae")
+        our_port = d2.number_input("CaseDeck's port", min_value=1, max_value=65535, value=11112, key="pacs_our_port")
+        retrieve = d3.radio(
+            "Retrieve with",
+            ["get", "move"],
+            format_func={"get": "C-GET (no setup on the PACS)", "move": "C-MOVE (PACS sends to our port)"}.get,
+            horizontal=True,
+            key="pacs_retrieve",
+        )
+        protocol = st.radio(
+            "Protocol",
+            ["dimse", "dicomweb"],
+            format_func={"dimse": "DICOM (DIMSE)", "dicomweb": "DICOMweb (QIDO/WADO/STOW)"}.get,
+            horizontal=True,
+            key="pacs_protocol",
+        )
+        e1, e2, e3, e4 = st.columns([3, 1, 2, 2])
+        base_url = e1.text_input(
+            "DICOMweb base URL", placeholder="https://pacs.hospital.local/dicom-web", key="pacs_base_url"
+        )
+        auth = e2.selectbox("Sign-in", ["none", "basic", "bearer"], key="pacs_auth")
+        username = e3.text_input("User name", key="pacs_user")
+        secret = e4.text_input("Password or token", type="password", key="pacs_secret")
+        f1, f2 = st.columns([1, 3])
+        tls = f1.checkbox("DICOM over TLS", key="pacs_tls")
+        ca_file = f2.text_input("CA certificate file (optional)", key="pacs_ca")
+        if st.form_submit_button("Save node"):
+            with user_errors("Saving the node"):
+                pacs.save_node(
+                    PacsNode(
+                        name.strip(),
+                        ae.strip(),
+                        host.strip(),
+                        int(port),
+                        our_ae.strip(),
+                        int(our_port),
+                        protocol=protocol,
+                        base_url=base_url.strip(),
+                        retrieve=retrieve,
+                        auth=auth,
+                        username=username.strip(),
+                        secret=secret,
+                        tls=tls,
+                        ca_file=ca_file.strip(),
+                    )
+                )
+                st.rerun()
+    for node in nodes:
+        left, right = st.columns([5, 1])
+        where = node.base_url if node.protocol == "dicomweb" else f"{node.ae_title}@{node.host}:{node.port}"
+        left.write(f"**{node.name}** — {where} · we are {node.our_ae_title}:{node.our_port}")
+        if right.button("Remove", key=f"pacs_remove_{node.name}"):
+            with user_errors("Removing the node"):
+                pacs.delete_node(node.name)
+                st.rerun()
 
 if not nodes:
-    st.info("Add the PACS node above (ask the PACS administrator to register CaseDeck's AE title and port).")
+    st.info(
+        "Add the PACS node above. Ask the PACS administrator to register CaseDeck's AE title, "
+        "this computer's address and CaseDeck's port."
+    )
     st.stop()
 
 node_name = st.selectbox("PACS", [n.name for n in nodes], key="pacs_node")
 if st.button("Test connection", key="pacs_echo"):
     with user_errors("Testing the connection"):
-        seconds = echo(services.pacs_node(node_name))
+        seconds = pacs.echo(node_name)
         st.success(f"{node_name} answered in {seconds * 1000:.0f} ms.")
 
-accessions_text = st.text_area("Accession numbers, one per line", key="pacs_accessions")
-accessions = [a.strip() for a in accessions_text.splitlines() if a.strip()]
-if st.button("Find studies", key="pacs_find", disabled=not accessions):
-    with user_errors("Querying the PACS"):
-        node = services.pacs_node(node_name)
-        rows = []
-        for accession in accessions:
-            for match in find_studies(node, accession=accession):
-                rows.append(
-                    {
-                        "Accession": match.accession,
-                        "Date": match.study_date,
-                        "Modality": match.modalities,
-                        "Description": match.description,
-                        "Images": match.instance_count,
-                    }
-                )
-        # Shown to the registrar who asked; kept only in this session's memory, never stored.
-        st.session_state["pacs_matches"] = rows
-matches = st.session_state.get("pacs_matches")
-if matches is not None:
-    if matches:
-        st.dataframe(matches, hide_index=True, key="pacs_match_table")
-    else:
-        st.warning("No study matches these accession numbers on this PACS.")
+# --- find --------------------------------------------------------------------------------
+by_accession, by_patient = st.tabs(["Accession numbers", "Patient and dates"])
+with by_accession:
+    accessions_text = st.text_area("Accession numbers, one per line", key="pacs_accessions")
+    accessions = [a.strip() for a in accessions_text.splitlines() if a.strip()]
+    if st.button("Find studies", key="pacs_find", disabled=not accessions):
+        with user_errors("Querying the PACS"):
+            search = pacs.find_accessions(node_name, accessions)
+            st.session_state[FOUND] = list(search.matches)
+            st.session_state["pacs_find_problems"] = list(search.problems)
+            st.session_state[SERIES_CHOICE] = {}
+with by_patient:
+    p1, p2, p3 = st.columns(3)
+    patient_id = p1.text_input("Patient ID (MRN)", key="pacs_patient_id")
+    patient_name = p2.text_input("Name (* and ? allowed)", placeholder="DOE^J*", key="pacs_patient_name")
+    modality = p3.text_input("Modality", placeholder="CT", key="pacs_modality")
+    q1, q2 = st.columns(2)
+    date_from = q1.date_input("From", value=None, key="pacs_date_from")
+    date_to = q2.date_input("To", value=None, key="pacs_date_to")
+    if st.button("Search", key="pacs_search", disabled=not (patient_id or patient_name)):
+        with user_errors("Querying the PACS"):
+            st.session_state[FOUND] = pacs.find(
+                node_name,
+                patient_id=patient_id.strip(),
+                patient_name=patient_name.strip(),
+                date_from=date_from,
+                date_to=date_to,
+                modality=modality.strip().upper(),
+            )
+            st.session_state["pacs_find_problems"] = []
+            st.session_state[SERIES_CHOICE] = {}
 
-conference_title = st.text_input("Gather the cases in conference (optional)", key="pacs_conference")
-if st.button("Retrieve", type="primary", key="pacs_pull", disabled=not accessions):
-    st.button("Cancel retrieval", key="pacs_cancel")  # clicking it reruns the page, which stops the retrieval
-    report_progress, clear = progress_bar("Retrieving…")
-    with user_errors("Retrieval"):
-        report, conference = services.pull_from_pacs(
-            node_name, accessions, conference_title=conference_title.strip() or None, progress=report_progress
-        )
-        st.session_state["pacs_result"] = (report, conference.title if conference else None)
-    clear()
-
-result = st.session_state.get("pacs_result")
-if result is not None:
-    report, conference_name = result
-    st.success(
-        f"{report.studies_retrieved} study(ies), {report.instances_imported} image(s) imported and de-identified"
-        + (f", gathered in “{conference_name}”." if conference_name else ".")
+for problem in st.session_state.get("pacs_find_problems", []):
+    st.warning(f"{problem.item.capitalize()}: {problem.reason}.")
+found = st.session_state.get(FOUND)
+chosen_requests: list[StudyRequest] = []
+if found is not None and not found:
+    st.warning("No study on this PACS matches.")
+if found:
+    # Shown to the registrar who asked; kept only in this session's memory, never stored.
+    table = pd.DataFrame(
+        [
+            {
+                "Retrieve": True,
+                "Accession": m.accession,
+                "Patient": m.patient_name,
+                "Date": m.study_date,
+                "Modality": "/".join(m.modalities),
+                "Description": m.description,
+                "Series": m.series_count,
+                "Images": m.instance_count,
+            }
+            for m in found
+        ]
     )
-    for problem in report.problems:
-        st.warning(f"{problem.item}: {problem.reason}")
-    for case_id in report.case_ids:
-        with user_errors("Opening the case"):
-            case = services.get_case(case_id)
-            if st.button(f"Open case: {case.title}", key=f"pacs_open_{case_id}"):
-                open_case(case_id)
+    edited = st.data_editor(
+        table,
+        hide_index=True,
+        disabled=[c for c in table.columns if c != "Retrieve"],
+        column_config={"Retrieve": st.column_config.CheckboxColumn("Retrieve", default=True)},
+        key="pacs_results",
+    )
+    ticked = [m for m, keep in zip(found, edited["Retrieve"], strict=True) if keep]
+    series_choice: dict[str, list[str]] = st.session_state.setdefault(SERIES_CHOICE, {})
+    with st.expander("Choose series of a study (optional: all series are retrieved otherwise)"):
+        labels = {m.study_uid: f"{m.accession} · {m.study_date} · {m.description}" for m in found}
+        study_uid = st.selectbox("Study", list(labels), format_func=labels.get, key="pacs_series_study")
+        if st.button("List its series", key="pacs_list_series"):
+            with user_errors("Listing the series"):
+                st.session_state["pacs_series_list"] = (study_uid, pacs.series(node_name, study_uid))
+        listed = st.session_state.get("pacs_series_list")
+        if listed and listed[0] == study_uid:
+            options = {
+                s.series_uid: f"{s.modality} #{s.series_number} {s.description} ({s.instance_count} images)"
+                for s in listed[1]
+            }
+            picked = st.multiselect(
+                "Series to retrieve",
+                list(options),
+                default=series_choice.get(study_uid, list(options)),
+                format_func=options.get,
+                key=f"pacs_series_pick_{study_uid}",
+            )
+            series_choice[study_uid] = picked if len(picked) < len(options) else []
+    for match in ticked:
+        chosen_requests.append(
+            StudyRequest(
+                match.study_uid,
+                tuple(series_choice.get(match.study_uid, [])),
+                expected_instances=None if series_choice.get(match.study_uid) else match.instance_count,
+            )
+        )
+
+# --- retrieve ----------------------------------------------------------------------------
+conferences = services.list_conferences()
+NEW = "➕ New conference…"
+NONE = "(do not gather in a conference)"
+choice = st.selectbox(
+    "Gather the cases in a conference",
+    [NONE, NEW, *[c.title for c in conferences]],
+    key="pacs_conference_choice",
+)
+conference_title = ""
+if choice == NEW:
+    conference_title = st.text_input(
+        "New conference title", placeholder="Tumor board 2026-11-26", key="pacs_conference"
+    )
+elif choice != NONE:
+    conference_title = choice
+
+jobs = get_jobs()
+busy = job_running(st.session_state.get(JOB))
+if st.button(
+    f"Retrieve {len(chosen_requests)} study(ies)" if chosen_requests else "Retrieve",
+    type="primary",
+    key="pacs_pull",
+    disabled=not chosen_requests or busy,
+):
+    with user_errors("Starting the retrieval"):
+        st.session_state[JOB] = jobs.submit(
+            f"Retrieving {len(chosen_requests)} study(ies)",
+            retrieval_job(pacs, node_name, chosen_requests, conference_title=conference_title.strip() or None),
+        )
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def retrieval_progress() -> None:
+    job = st.session_state.get(JOB)
+    if job is None:
+        return
+    snap = job_panel(job, cancel_key="pacs_cancel")
+    if snap is None or not snap.state.finished:
+        return
+    if snap.state is JobState.CANCELLED:
+        st.warning("The retrieval was cancelled; the quarantine was wiped. Studies finished before it were kept.")
+    elif snap.state is JobState.FAILED:
+        st.error(f"The retrieval failed: {snap.error}")
+    if snap.result is not None:
+        report, conference = snap.result
+        st.success(
+            f"{report.studies_retrieved} study(ies), {report.instances_imported} image(s) imported and de-identified"
+            + (f", gathered in “{conference.title}”." if conference else ".")
+        )
+        for problem in report.problems:
+            st.warning(f"{problem.item.capitalize()}: {problem.reason}")
+        for case_id in report.case_ids:
+            with user_errors("Opening the case"):
+                case = services.get_case(case_id)
+                if st.button(f"Open case: {case.title}", key=f"pacs_open_{case_id}"):
+                    open_case(case_id)
+
+
+retrieval_progress()

@@ -13,6 +13,7 @@ import streamlit as st
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
+from casefiles.jobs import JobRunner, JobSnapshot, JobState
 from casefiles.model import Case
 from casefiles.progress import ProgressFn
 from casefiles.services import Services, open_services
@@ -103,3 +104,36 @@ def pick_case(services: Services, *, key: str) -> Case:
     )
     st.session_state[SELECTED_CASE] = case_id
     return services.get_case(case_id)
+
+
+@st.cache_resource
+def get_jobs() -> JobRunner:
+    """One runner of background jobs per app process: a retrieval outlives the page's reruns."""
+    return JobRunner()
+
+
+def job_running(job_id: str | None) -> bool:
+    """Whether this session's job is still working (False for none, finished or forgotten)."""
+    if job_id is None:
+        return False
+    try:
+        return not get_jobs().snapshot(job_id).state.finished
+    except CaseDeckError:
+        return False
+
+
+def job_panel(job_id: str, *, cancel_key: str) -> JobSnapshot | None:
+    """Overall and per-step progress bars with a Cancel button; None if the job is gone."""
+    jobs = get_jobs()
+    try:
+        snap = jobs.snapshot(job_id)
+    except CaseDeckError:
+        return None
+    st.progress(snap.fraction, text=f"{snap.title} — {snap.message or snap.state.value}")
+    for step in snap.steps:
+        icon = {JobState.DONE: "✅", JobState.FAILED: "⚠️", JobState.CANCELLED: "⏹"}.get(step.state, "⏳")
+        st.progress(step.fraction, text=f"{icon} {step.label.capitalize()} — {step.message}")
+    if not snap.state.finished and st.button("Cancel", key=cancel_key):
+        jobs.cancel(job_id)
+        st.info("Cancelling… the current image finishes, then the quarantine is wiped.")
+    return snap

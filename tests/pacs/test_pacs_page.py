@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from streamlit.testing.v1 import AppTest
 
 from tests.dicom_factory import FAKE_ACCESSION, FAKE_PHI
@@ -31,11 +33,20 @@ def test_configure_test_find_and_retrieve(node, monkeypatch, tmp_path):
     assert not at.exception, at.exception
     assert at.dataframe, "a table of matching studies"
 
-    at.text_input(key="pacs_conference").input("Tumor board")
+    assert any("Accession 2 of 2" in w.value for w in at.warning), "the accession that found nothing is named"
+    at.selectbox(key="pacs_conference_choice").set_value("➕ New conference…").run()
+    at.text_input(key="pacs_conference").input("Tumor board").run()
     at.button(key="pacs_pull").click().run()
     assert not at.exception, at.exception
-    assert any("imported and de-identified" in s.value for s in at.success)
-    assert any("accession 2 of 2" in w.value for w in at.warning)
+    # The retrieval runs in the background; the page polls it (a fragment every second in the browser).
+    deadline = time.monotonic() + 120
+    while not any("imported and de-identified" in s.value for s in at.success):
+        assert time.monotonic() < deadline, "the retrieval did not finish"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any("Study 1 of" in text for text in bars), bars
     shown = "\n".join(str(e.value) for e in (*at.success, *at.warning, *at.markdown))
     assert not any(phi in shown for phi in FAKE_PHI)
     assert [b for b in at.button if b.key and b.key.startswith("pacs_open_")]

@@ -1,0 +1,272 @@
+"""The PACS use cases the page and the CLI share: nodes, test, find, retrieve into cases, push a case.
+
+Everything that reaches a PACS goes through casefiles.pacs.client, so a node
+speaking DICOMweb and one speaking DIMSE behave the same here. Query matches
+hold patient data: they are returned to the caller's screen, never stored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from casefiles.errors import NotFoundError, ValidationError
+from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.jobs import JobContext, JobFunction, JobState
+from casefiles.model import AssetKind, Conference, Review
+from casefiles.pacs import client
+from casefiles.pacs.dimse import SeriesMatch, StudyMatch
+from casefiles.pacs.nodes import PacsNode, load_nodes, save_nodes
+from casefiles.pacs.results import StoreResult
+from casefiles.pacs.retrieval import (
+    PullReport,
+    Stage,
+    StudyProgress,
+    StudyProgressFn,
+    StudyRequest,
+    no_study_progress,
+    retrieve_studies,
+)
+from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from casefiles.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class AccessionSearch:
+    """Studies found for a list of accession numbers, and which positions found nothing."""
+
+    matches: tuple[StudyMatch, ...]
+    problems: tuple[ImportProblem, ...]
+
+
+class PacsService:
+    """PACS work on behalf of one Services (its store, de-identifier and quarantine)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    # -- nodes --------------------------------------------------------------------------
+    @property
+    def nodes_path(self) -> Path:
+        return self._services.settings.data_dir / "pacs_nodes.json"
+
+    def nodes(self) -> list[PacsNode]:
+        """The configured PACS nodes (none until one is added)."""
+        return load_nodes(self.nodes_path) if self.nodes_path.exists() else []
+
+    def save_node(self, node: PacsNode) -> None:
+        """Add a node, or replace the one with the same name."""
+        save_nodes(self.nodes_path, [n for n in self.nodes() if n.name != node.name] + [node])
+
+    def delete_node(self, name: str) -> None:
+        self.node(name)  # a clear error for an unknown name
+        save_nodes(self.nodes_path, [n for n in self.nodes() if n.name != name])
+
+    def node(self, name: str) -> PacsNode:
+        nodes = self.nodes()
+        for node in nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in nodes) or "none yet"
+        raise NotFoundError(f"There is no PACS node called {name!r} (configured: {known}).")
+
+    def echo(self, name: str) -> float:
+        """C-ECHO or a QIDO probe; seconds for the round trip."""
+        return client.echo(self.node(name))
+
+    # -- query --------------------------------------------------------------------------
+    def find(
+        self,
+        name: str,
+        *,
+        patient_id: str | None = None,
+        patient_name: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        modality: str | None = None,
+    ) -> list[StudyMatch]:
+        """Studies of a patient (ID or name with * and ? wildcards), optionally by date range and modality."""
+        return client.find_studies(
+            self.node(name),
+            patient_id=patient_id or None,
+            patient_name=patient_name or None,
+            date_from=date_from or None,
+            date_to=date_to or None,
+            modality=modality or None,
+        )
+
+    def find_accessions(self, name: str, accessions: Sequence[str]) -> AccessionSearch:
+        """The studies of each accession number; an accession that finds nothing is a problem, not an error."""
+        wanted = _clean_accessions(accessions)
+        node = self.node(name)
+        matches: list[StudyMatch] = []
+        problems: list[ImportProblem] = []
+        seen: set[str] = set()
+        for position, accession in enumerate(wanted, start=1):
+            found = client.find_studies(node, accession=accession)
+            if not found:
+                problems.append(
+                    ImportProblem(
+                        f"accession {position} of {len(wanted)}", "no study on the PACS has this accession number"
+                    )
+                )
+            for match in found:
+                if match.study_uid not in seen:
+                    seen.add(match.study_uid)
+                    matches.append(match)
+        return AccessionSearch(tuple(matches), tuple(problems))
+
+    def series(self, name: str, study_uid: str) -> list[SeriesMatch]:
+        return client.find_series(self.node(name), study_uid)
+
+    # -- retrieve -----------------------------------------------------------------------
+    def retrieve(
+        self,
+        name: str,
+        requests: Sequence[StudyRequest],
+        *,
+        conference_title: str | None = None,
+        on_study: StudyProgressFn = no_study_progress,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> tuple[PullReport, Conference | None]:
+        """Retrieve, de-identify and import the chosen studies; gather them in a conference if titled.
+
+        The conference is the one with that title if it exists, else a new tumor board.
+        """
+        services = self._services
+
+        def import_folder(folder: Path, report: ProgressFn) -> ImportReport:
+            return services.import_dicom([folder], progress=report, cancel=cancel)
+
+        report = retrieve_studies(
+            self.node(name),
+            requests,
+            import_folder=import_folder,
+            quarantine_dir=services.settings.quarantine_dir,
+            on_study=on_study,
+            progress=progress,
+            cancel=cancel,
+        )
+        return report, self._gather(conference_title, report.case_ids)
+
+    def pull_accessions(
+        self,
+        name: str,
+        accessions: Sequence[str],
+        *,
+        conference_title: str | None = None,
+        on_study: StudyProgressFn = no_study_progress,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> tuple[PullReport, Conference | None]:
+        """Find every accession and retrieve all its studies: the CLI's and the quick path's one call."""
+        search = self.find_accessions(name, accessions)
+        if not search.matches:
+            return PullReport((), 0, 0, search.problems), None
+        requests = [StudyRequest(m.study_uid, expected_instances=m.instance_count) for m in search.matches]
+        report, conference = self.retrieve(
+            name, requests, conference_title=conference_title, on_study=on_study, progress=progress, cancel=cancel
+        )
+        return (
+            PullReport(
+                report.case_ids,
+                report.studies_retrieved,
+                report.instances_imported,
+                search.problems + report.problems,
+            ),
+            conference,
+        )
+
+    def _gather(self, conference_title: str | None, case_ids: Sequence[str]) -> Conference | None:
+        title = (conference_title or "").strip()
+        if not title or not case_ids:
+            return None
+        services = self._services
+        existing = [c for c in services.list_conferences() if c.title == title]
+        if existing:
+            return services.add_cases(existing[0].id, case_ids)
+        return services.create_conference(title, case_ids=case_ids)
+
+    # -- push ---------------------------------------------------------------------------
+    def push_case(
+        self,
+        case_id: str,
+        name: str,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> StoreResult:
+        """Send a case's de-identified DICOM instances to a (teaching) PACS node.
+
+        Refused while any image still waits for its burned-in text review: a
+        PACS is the wrong place to discover a name left in the pixels.
+        """
+        services = self._services
+        case = services.get_case(case_id)
+        waiting = services.images_for_review(case)
+        if waiting:
+            raise ValidationError(
+                f"{len(waiting)} image(s) of this case still need their burned-in text review; "
+                "review them on the Case page, then send the case."
+            )
+        blobs = [
+            instance.blob
+            for asset in case.assets
+            if asset.kind is AssetKind.DICOM_SERIES
+            for instance in asset.instances
+            if instance.review is not Review.NEEDS_REVIEW
+        ]
+        if not blobs:
+            raise ValidationError("This case holds no DICOM images to send.")
+        node = self.node(name)
+
+        def datasets() -> Iterator[Dataset]:
+            for blob in blobs:
+                yield pydicom.dcmread(io.BytesIO(services.blobs.get(blob)))
+
+        return client.push(node, datasets(), total=len(blobs), progress=progress, cancel=cancel)
+
+
+def _clean_accessions(accessions: Sequence[str]) -> list[str]:
+    wanted = list(dict.fromkeys(a.strip() for a in accessions if a and a.strip()))
+    if not wanted:
+        raise ValidationError("Give at least one accession number to retrieve.")
+    for accession in wanted:
+        if "\\" in accession or len(accession) > 16:
+            raise ValidationError(
+                "An accession number has up to 16 characters and no backslash; check the list (one accession per line)."
+            )
+    return wanted
+
+
+def retrieval_job(
+    pacs: PacsService, name: str, requests: Sequence[StudyRequest], *, conference_title: str | None = None
+) -> JobFunction:
+    """The retrieval as a background job: one step per study, cancel honoured between images."""
+    stage_state = {Stage.DONE: JobState.DONE, Stage.FAILED: JobState.FAILED, Stage.CANCELLED: JobState.CANCELLED}
+
+    def run(ctx: JobContext) -> tuple[PullReport, Conference | None]:
+        def on_study(event: StudyProgress) -> None:
+            message = event.stage.value if not event.message else f"{event.stage.value}: {event.message}"
+            ctx.step(event.label, event.done, event.total, message, stage_state.get(event.stage, JobState.RUNNING))
+
+        return pacs.retrieve(
+            name,
+            requests,
+            conference_title=conference_title,
+            on_study=on_study,
+            progress=ctx.progress,
+            cancel=ctx.cancel,
+        )
+
+    return run

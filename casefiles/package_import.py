@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +38,7 @@ from casefiles.errors import (
 )
 from casefiles.imaging import thumbnail_png
 from casefiles.ingest.grouping import summarize
+from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
 from casefiles.ingest.report import ImportProblem
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits, unpack_zip
@@ -92,7 +91,8 @@ def import_package(
     source = Path(path)
     if not source.is_file():
         raise ImportFailure("The package file cannot be found; choose it again.")
-    work = _workspace(Path(quarantine_dir))
+    folder = QuarantineFolder(Path(quarantine_dir), "package-")
+    work = folder.path
     try:
         unpacked = unpack_zip(source, work / "members", label=_LABEL, limits=limits, cancel=cancel)
         _refuse_unsafe(unpacked.problems, has_files=bool(unpacked.files))
@@ -102,18 +102,10 @@ def import_package(
         run.problems.extend(unpacked.problems)
         return run.all(manifest)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        folder.remove()
 
 
 # -- unpacking and the manifest ------------------------------------------------------------------
-
-
-def _workspace(quarantine_dir: Path) -> Path:
-    try:
-        quarantine_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="package-", dir=quarantine_dir))
-    except OSError as exc:
-        raise StorageError(f"Cannot create a working folder in the quarantine ({exc.strerror}).") from exc
 
 
 def _refuse_unsafe(problems: Sequence[ImportProblem], *, has_files: bool) -> None:

@@ -5,8 +5,9 @@ whatever happens; what reaches the library has been through the
 de-identifier. Problems with single files are reported, never raised.
 """
 
-from casefiles.ingest.pipeline import POOL_THRESHOLD, import_sources, wipe_quarantine
+from casefiles.ingest.pipeline import POOL_THRESHOLD, import_sources
 from casefiles.ingest.pool import warm_up_workers
+from casefiles.ingest.quarantine import QuarantineFolder, wipe_quarantine
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 
@@ -15,6 +16,7 @@ __all__ = [
     "POOL_THRESHOLD",
     "ImportProblem",
     "ImportReport",
+    "QuarantineFolder",
     "Upload",
     "ZipLimits",
     "import_sources",

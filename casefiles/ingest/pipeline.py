@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
-import tempfile
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +48,7 @@ from casefiles.ingest.prepare import (
     start_worker,
     worker_crashed,
 )
+from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.sources import Found, gather
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
@@ -107,7 +106,8 @@ def import_sources(
             raise ValidationError(f"The import's {name} must be a whole number of at least {least} (got {value!r}).")
     run = _Run(store=store, blobs=blobs, deidentifier=deidentifier, cancel=cancel)
     run.existing_by_study()  # what is already in the library, to merge re-imports and skip duplicates
-    work = _make_workspace(quarantine_dir)
+    folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
+    work = folder.path
     try:
         try:
             gathered = gather(sources, work, limits=limits, cancel=cancel)
@@ -124,7 +124,7 @@ def import_sources(
                 run.record(found, prepared)
                 if done + 1 < total:
                     progress(done + 1, total, f"De-identifying {done + 2} of {total}")
-        _remove_workspace(work)  # raw input is no longer needed: do not keep it while thumbnails are made
+        folder.remove()  # raw input is no longer needed: do not keep it while thumbnails are made
         cancel.raise_if_cancelled()
         progress(total, total, "Making thumbnails and saving cases")
         cases = run.build_cases(title=title.strip() if title else None, author=author)
@@ -132,7 +132,7 @@ def import_sources(
         for case in cases.changed:
             store.save_case(case)
     finally:
-        _remove_workspace(work)
+        folder.remove()
     return ImportReport(
         files_seen=gathered.files_seen,
         instances_imported=len(run.summaries),
@@ -142,50 +142,6 @@ def import_sources(
         deid=run.deid_report,
         burned_in_flagged=run.burned_in,
     )
-
-
-def wipe_quarantine(quarantine_dir: Path) -> None:
-    """Remove everything left in the quarantine by a crash; call once at start-up.
-
-    Raises :class:`~casefiles.errors.StorageError` if something cannot be
-    removed: identifiable data must not be left behind silently.
-    """
-    root = Path(quarantine_dir)
-    if root.is_symlink():
-        raise StorageError("The quarantine folder is a symbolic link; point the data folder at a real directory.")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in root.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    except OSError as exc:
-        raise StorageError(
-            f"Cannot empty the quarantine folder {root} ({exc.strerror}); check its permissions."
-        ) from exc
-
-
-def _make_workspace(quarantine_dir: Path) -> Path:
-    try:
-        Path(quarantine_dir).mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=_WORKSPACE_PREFIX, dir=quarantine_dir))
-    except OSError as exc:
-        raise StorageError(
-            f"Cannot create a working folder in the quarantine {quarantine_dir} ({exc.strerror})."
-        ) from exc
-
-
-def _remove_workspace(work: Path) -> None:
-    shutil.rmtree(work, ignore_errors=True)
-    if work.exists():
-        try:
-            shutil.rmtree(work)  # second try, letting the error say why
-        except OSError as exc:
-            raise StorageError(
-                f"Cannot remove the import's working folder in the quarantine ({exc.strerror}); "
-                "it holds unprocessed files: delete it by hand or restart CaseDeck to wipe it."
-            ) from exc
 
 
 @dataclass(frozen=True, slots=True)

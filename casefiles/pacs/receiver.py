@@ -16,7 +16,6 @@ import errno
 import itertools
 import math
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +30,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
-from casefiles.errors import CaseDeckError, ValidationError
+from casefiles.errors import CaseDeckError, StorageError, ValidationError
+from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.pacs.dimse import (
     COMMON_IMAGE_CLASSES,
     COMPRESSED,
@@ -155,6 +155,7 @@ class StorageReceiver:
         self._problems = 0
         self._last_problem = ""
         self._root: Path | None = None
+        self._folder: QuarantineFolder | None = None
         self._server: ThreadedAssociationServer | None = None
         self._filer: ThreadPoolExecutor | None = None
         self._monitor: threading.Thread | None = None
@@ -177,13 +178,9 @@ class StorageReceiver:
         """Listen; raises :class:`PacsConnectionError` if the port cannot be used."""
         if self._server is not None:
             return
-        try:
-            self._quarantine_dir.mkdir(parents=True, exist_ok=True)
-            root = Path(tempfile.mkdtemp(prefix="receiver-", dir=self._quarantine_dir))
-        except OSError as exc:
-            raise PacsError(
-                f"The receiver cannot create its folder in the quarantine {self._quarantine_dir} ({exc.strerror})."
-            ) from None
+        # Locked while the receiver runs, so a CaseDeck starting on the same data folder leaves it alone.
+        folder = QuarantineFolder(self._quarantine_dir, "receiver-")
+        root = folder.path
         _quiet_pynetdicom()
         ae = AE(ae_title=self._ae_title)
         ae.require_called_aet = True
@@ -200,7 +197,7 @@ class StorageReceiver:
                 evt_handlers=[(evt.EVT_C_STORE, self._handle_store)],
             )
         except OSError as exc:
-            shutil.rmtree(root, ignore_errors=True)
+            folder.remove()
             if exc.errno == errno.EADDRINUSE:
                 raise PacsConnectionError(
                     f"Port {self._port} is already in use on this computer, so CaseDeck cannot receive studies "
@@ -216,9 +213,10 @@ class StorageReceiver:
                 f"Cannot listen on {self._host or 'all addresses'}, port {self._port} ({exc.strerror})."
             ) from None
         if server is None:  # only a blocking server returns None
-            shutil.rmtree(root, ignore_errors=True)
+            folder.remove()
             raise PacsError("The DICOM receiver did not start.")
         self._root = root
+        self._folder = folder
         self._stopping.clear()
         self._stop_monitor.clear()
         self._filer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casedeck-inbox")
@@ -245,10 +243,12 @@ class StorageReceiver:
         self._file_due(everything=True)
         if self._filer is not None:
             self._filer.shutdown(wait=True)
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            if self._root.exists():
+        if self._folder is not None:
+            try:
+                self._folder.remove()
+            except StorageError:
                 self._problem("The receiver's quarantine folder could not be removed; restart CaseDeck to wipe it.")
+        self._folder = None
         self._server = None
         self._filer = None
         self._monitor = None

@@ -10,8 +10,6 @@ batch ("study 2 of 5"), never by an accession, name or UID.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pydicom.dataset import Dataset
 
 from casefiles.errors import Cancelled, CaseDeckError, ValidationError
 from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.pacs import client
 from casefiles.pacs.dimse import _check_uid
 from casefiles.pacs.errors import PacsError, RetrieveInterrupted
@@ -169,9 +168,7 @@ def _retrieve_and_import(
         problems.append(ImportProblem(label, reason))
         report(Stage.FAILED, 0, expected, reason)
 
-    quarantine_dir.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix="pull-", dir=quarantine_dir))
-    try:
+    with QuarantineFolder(quarantine_dir, "pull-") as workspace:
         counter = itertools.count(1)
         lock = threading.Lock()
         received = 0
@@ -214,5 +211,3 @@ def _retrieve_and_import(
             return None
         report(Stage.DONE, result.instances_imported, result.instances_imported, "done")
         return result
-    finally:
-        shutil.rmtree(workspace, ignore_errors=True)

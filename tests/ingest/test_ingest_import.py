@@ -352,6 +352,44 @@ def test_wipe_quarantine_removes_leftovers(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "quarantine").is_dir()
 
 
+def test_wipe_quarantine_spares_work_another_process_holds(tmp_path: Path) -> None:
+    """The app starting on a data folder must not delete a running receiver's or import's raw files."""
+    import subprocess
+    import sys
+
+    quarantine = tmp_path / "quarantine"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from casefiles.ingest import QuarantineFolder\n"
+            f"f = QuarantineFolder({str(quarantine)!r}, 'receiver-')\n"
+            "(f.path / 'raw.dcm').write_bytes(b'raw')\n"
+            "print(f.path.name, flush=True)\n"
+            "sys.stdin.readline()\n"
+            "f.remove()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        held = quarantine / holder.stdout.readline().strip()
+        (quarantine / "import-crashed").mkdir()
+        wipe_quarantine(quarantine)
+        assert [p.name for p in quarantine.iterdir()] == [held.name], "only the crash leftover goes"
+        assert (held / "raw.dcm").exists()
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=30) == 0
+    finally:
+        holder.kill()
+    assert list(quarantine.iterdir()) == []
+
+
 def test_instances_the_deidentifier_refuses_are_discarded_and_reported(
     tmp_path: Path,
     library: Library,

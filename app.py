@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.ui import get_services, init_session
+from pages.ui import get_services, init_session, start_receiver_if_configured
 
 st.set_page_config(page_title="CaseDeck", page_icon="🩻", layout="wide")
 # Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
@@ -18,4 +18,5 @@ navigation = st.navigation(
 )
 init_session()
 get_services()
+start_receiver_if_configured()
 navigation.run()

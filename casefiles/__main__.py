@@ -284,6 +284,48 @@ def _pacs_push(pacs: Any, args: argparse.Namespace) -> int:
     return EXIT_OK if not failed else EXIT_FAILED
 
 
+def cmd_receive(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    stop = threading.Event()
+
+    def report(result: Any) -> None:
+        keys = f", {result.key_images_added} key image(s) from a TCE selection" if result.key_images_added else ""
+        for case_id in result.case_ids:
+            print(f"{case_id}{keys}", flush=True)
+        for problem in result.problems:
+            print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr, flush=True)
+
+    receiver = services.pacs.receiver(
+        ae_title=args.ae,
+        port=args.port,
+        host=args.host,
+        quiet_seconds=args.quiet_seconds,
+        allowed_calling_aes=frozenset(args.allow_ae) if args.allow_ae else None,
+        on_result=report,
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    receiver.start()
+    print(
+        f"receiving as {args.ae} on {args.host or 'all addresses'}:{receiver.port}; "
+        f"a study is filed {args.quiet_seconds:g} s after its last image. Ctrl-C stops (waiting studies are filed).",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        stop.wait()
+    finally:
+        receiver.stop()
+    status = receiver.status()
+    print(f"stopped: {status.studies_filed} study(ies) filed, {status.problems} problem(s)", file=sys.stderr)
+    return EXIT_OK if not status.problems else EXIT_FAILED
+
+
 def _conference_kinds() -> list[Any]:
     from casefiles.model import ConferenceKind
 
@@ -356,6 +398,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conference", metavar="TITLE", help="gather the pulled cases in this conference")
     p.add_argument("--case", action="append", metavar="CASE_ID", help="case to push (repeat for several)")
     p.set_defaults(func=cmd_pacs)
+
+    p = sub.add_parser(
+        "receive", help="receive studies sent from workstations/PACS (IHE TCE) as de-identified draft cases"
+    )
+    p.add_argument("--ae", default="CASEDECK", help="our AE title (register it on the sending PACS)")
+    p.add_argument("--port", type=int, default=11112)
+    # Workstations on the hospital network send here, so all addresses by default; --host narrows it.
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")  # noqa: S104
+    p.add_argument("--quiet-seconds", type=float, default=10.0, help="a study is complete after this long quiet")
+    p.add_argument("--allow-ae", action="append", metavar="AE", help="accept only these calling AE titles")
+    p.set_defaults(func=cmd_receive)
 
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")
     p.add_argument("--force", action="store_true", help="seed again even if samples were loaded before")

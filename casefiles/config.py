@@ -2,7 +2,9 @@
 
 ``CASEDECK_DATA`` names the data directory (default ``./data``); tests and
 benchmarks point it at a temporary directory. ``CASEDECK_SAMPLES=0`` starts the
-app with an empty library instead of loading the sample cases. Settings are a value passed
+app with an empty library instead of loading the sample cases. ``CASEDECK_RECEIVE_PORT``
+(and optionally ``CASEDECK_RECEIVE_AE``) starts the DICOM receiver with the app, so
+workstations can send studies to it. Settings are a value passed
 around, never a process-wide mutable global.
 """
 
@@ -12,11 +14,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from casefiles.errors import ValidationError
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     seed_samples: bool = True
+    #: start the DICOM receiver with the app on this port (None: only when asked on the page)
+    receive_port: int | None = None
+    receive_ae: str = "CASEDECK"
 
     @property
     def db_path(self) -> Path:
@@ -39,7 +46,12 @@ class Settings:
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
+    port_text = env.get("CASEDECK_RECEIVE_PORT", "").strip()
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise ValidationError(f"CASEDECK_RECEIVE_PORT must be a port number from 1 to 65535, not {port_text!r}.")
     return Settings(
         data_dir=Path(env.get("CASEDECK_DATA", "data")).resolve(),
         seed_samples=env.get("CASEDECK_SAMPLES", "1") != "0",
+        receive_port=int(port_text) if port_text else None,
+        receive_ae=env.get("CASEDECK_RECEIVE_AE", "").strip() or "CASEDECK",
     )

@@ -8,7 +8,7 @@ hold patient data: they are returned to the caller's screen, never stored.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,12 +18,14 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from casefiles.errors import NotFoundError, ValidationError
+from casefiles.inbox import InboxResult, inbox_handler
 from casefiles.ingest import ImportProblem, ImportReport
 from casefiles.jobs import JobContext, JobFunction, JobState
 from casefiles.model import AssetKind, Conference, Review
 from casefiles.pacs import client
 from casefiles.pacs.dimse import SeriesMatch, StudyMatch
 from casefiles.pacs.nodes import PacsNode, load_nodes, save_nodes
+from casefiles.pacs.receiver import StorageReceiver
 from casefiles.pacs.results import StoreResult
 from casefiles.pacs.retrieval import (
     PullReport,
@@ -196,6 +198,32 @@ class PacsService:
         if existing:
             return services.add_cases(existing[0].id, case_ids)
         return services.create_conference(title, case_ids=case_ids)
+
+    # -- receive ------------------------------------------------------------------------
+    def receiver(
+        self,
+        *,
+        ae_title: str = "CASEDECK",
+        port: int = 11112,
+        host: str = "0.0.0.0",  # noqa: S104 - workstations on the network send here
+        quiet_seconds: float = 10.0,
+        allowed_calling_aes: frozenset[str] | None = None,
+        on_result: Callable[[InboxResult], None] | None = None,
+    ) -> StorageReceiver:
+        """A (not yet started) DICOM receiver that files each arriving study as a de-identified draft case.
+
+        A study counts as complete after ``quiet_seconds`` without a new image;
+        IHE TCE "For Teaching"/"For Conference" selections set key images and history.
+        """
+        return StorageReceiver(
+            ae_title=ae_title,
+            host=host,
+            port=port,
+            quarantine_dir=self._services.settings.quarantine_dir,
+            on_study=inbox_handler(self._services, on_result=on_result),
+            quiet_seconds=quiet_seconds,
+            allowed_calling_aes=allowed_calling_aes,
+        )
 
     # -- push ---------------------------------------------------------------------------
     def push_case(

@@ -9,7 +9,17 @@ from casefiles.jobs import JobState
 from casefiles.pacs import PacsNode
 from casefiles.pacs.retrieval import StudyRequest
 from casefiles.pacs_service import retrieval_job
-from pages.ui import get_jobs, get_services, job_panel, job_running, open_case, user_errors
+from pages.ui import (
+    app_receiver,
+    get_jobs,
+    get_services,
+    job_panel,
+    job_running,
+    open_case,
+    start_app_receiver,
+    stop_app_receiver,
+    user_errors,
+)
 
 FOUND = "pacs_found"  # StudyMatch list: PHI, this session's memory only
 SERIES_CHOICE = "pacs_series_choice"  # study uid -> chosen series uids
@@ -22,6 +32,51 @@ st.caption(
     "Studies are retrieved into a quarantine, de-identified on arrival and only then stored; "
     "the quarantine is wiped after each study, also when a retrieval fails or is cancelled."
 )
+
+
+# --- receive -----------------------------------------------------------------------------
+def receive_section() -> None:
+    """Start/stop the app's DICOM receiver and list the inbox; needs no PACS node."""
+    st.divider()
+    st.subheader("Receive from workstations (IHE Teaching File Export)")
+    st.caption(
+        "Radiologists send a study — with a Key Object Selection titled “For Teaching” or “For Conference” — "
+        "from their PACS workstation to CaseDeck's AE title. Each study is de-identified on arrival and becomes a "
+        "draft case tagged “inbox”; “For Conference” cases land in the “Conference inbox” conference."
+    )
+    receiver = app_receiver()
+    if receiver is None:
+        r1, r2, r3 = st.columns([2, 1, 1])
+        receive_ae = r1.text_input("Our AE title", value="CASEDECK", key="receive_ae")
+        receive_port = r2.number_input("Port", min_value=1, max_value=65535, value=11112, key="receive_port")
+        if r3.button("Start receiving", key="receive_start"):
+            with user_errors("Starting the receiver"):
+                start_app_receiver(receive_ae.strip(), int(receive_port))
+                st.rerun()
+    else:
+
+        @st.fragment(run_every=2.0)
+        def receiver_status() -> None:
+            status = receiver.status()
+            st.success(
+                f"Receiving on port {status.port}: {status.studies_filed} study(ies) filed, "
+                f"{status.studies_waiting} arriving ({status.instances_waiting} image(s))."
+            )
+            if status.problems:
+                st.warning(f"{status.problems} problem(s); the last: {status.last_problem}")
+
+        receiver_status()
+        if st.button("Stop receiving", key="receive_stop"):
+            with user_errors("Stopping the receiver"):
+                stop_app_receiver()
+                st.rerun()
+    inbox = [c for c in services.list_cases() if "inbox" in c.tags]
+    if inbox:
+        st.write(f"**Inbox** — {len(inbox)} draft case(s):")
+        for case in inbox[:20]:
+            if st.button(f"Open: {case.title}", key=f"inbox_open_{case.id}"):
+                open_case(case.id)
+
 
 # --- nodes -------------------------------------------------------------------------------
 nodes = pacs.nodes()
@@ -94,6 +149,7 @@ if not nodes:
         "Add the PACS node above. Ask the PACS administrator to register CaseDeck's AE title, "
         "this computer's address and CaseDeck's port."
     )
+    receive_section()
     st.stop()
 
 node_name = st.selectbox("PACS", [n.name for n in nodes], key="pacs_node")
@@ -256,3 +312,5 @@ def retrieval_progress() -> None:
 
 
 retrieval_progress()
+
+receive_section()

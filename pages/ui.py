@@ -15,6 +15,7 @@ from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.jobs import JobRunner, JobSnapshot, JobState
 from casefiles.model import Case
+from casefiles.pacs.receiver import StorageReceiver
 from casefiles.progress import ProgressFn
 from casefiles.services import Services, open_services
 
@@ -137,3 +138,41 @@ def job_panel(job_id: str, *, cancel_key: str) -> JobSnapshot | None:
         jobs.cancel(job_id)
         st.info("Cancelling… the current image finishes, then the quarantine is wiped.")
     return snap
+
+
+@st.cache_resource
+def _receivers() -> dict[str, StorageReceiver | None]:
+    """The app process's DICOM receiver (at most one), kept across reruns and sessions."""
+    return {}
+
+
+def app_receiver() -> StorageReceiver | None:
+    receiver = _receivers().get("inbox")
+    return receiver if receiver is not None and receiver.running else None
+
+
+def start_app_receiver(ae_title: str, port: int) -> StorageReceiver:
+    """Start the receiver that files sent studies into this app's library (stops a previous one)."""
+    stop_app_receiver()
+    receiver = get_services().pacs.receiver(ae_title=ae_title, port=port)
+    receiver.start()
+    _receivers()["inbox"] = receiver
+    return receiver
+
+
+def stop_app_receiver() -> None:
+    receiver = _receivers().pop("inbox", None)
+    if receiver is not None:
+        receiver.stop()
+
+
+def start_receiver_if_configured() -> None:
+    """CASEDECK_RECEIVE_PORT starts the receiver with the app, once per process."""
+    settings = settings_from_env()
+    if settings.receive_port is None or "started with the app" in _receivers():
+        return
+    _receivers()["started with the app"] = None  # tried once, whatever the outcome
+    try:
+        start_app_receiver(settings.receive_ae, settings.receive_port)
+    except CaseDeckError as exc:
+        st.toast(f"The DICOM receiver did not start: {exc}")

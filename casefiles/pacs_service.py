@@ -107,20 +107,22 @@ class PacsService:
         )
 
     def find_accessions(self, name: str, accessions: Sequence[str]) -> AccessionSearch:
-        """The studies of each accession number; an accession that finds nothing is a problem, not an error."""
-        wanted = _clean_accessions(accessions)
+        """The studies of each accession number; one that finds nothing or cannot exist is a problem, not an error."""
+        wanted = list(dict.fromkeys(a.strip() for a in accessions if a and a.strip()))
+        if not wanted:
+            raise ValidationError("Give at least one accession number to retrieve.")
         node = self.node(name)
         matches: list[StudyMatch] = []
         problems: list[ImportProblem] = []
         seen: set[str] = set()
         for position, accession in enumerate(wanted, start=1):
+            label = f"accession {position} of {len(wanted)}"
+            if "\\" in accession or len(accession) > 16:
+                problems.append(ImportProblem(label, "not an accession number (at most 16 characters, no backslash)"))
+                continue
             found = client.find_studies(node, accession=accession)
             if not found:
-                problems.append(
-                    ImportProblem(
-                        f"accession {position} of {len(wanted)}", "no study on the PACS has this accession number"
-                    )
-                )
+                problems.append(ImportProblem(label, "no study on the PACS has this accession number"))
             for match in found:
                 if match.study_uid not in seen:
                     seen.add(match.study_uid)
@@ -263,18 +265,6 @@ class PacsService:
                 yield pydicom.dcmread(io.BytesIO(services.blobs.get(blob)))
 
         return client.push(node, datasets(), total=len(blobs), progress=progress, cancel=cancel)
-
-
-def _clean_accessions(accessions: Sequence[str]) -> list[str]:
-    wanted = list(dict.fromkeys(a.strip() for a in accessions if a and a.strip()))
-    if not wanted:
-        raise ValidationError("Give at least one accession number to retrieve.")
-    for accession in wanted:
-        if "\\" in accession or len(accession) > 16:
-            raise ValidationError(
-                "An accession number has up to 16 characters and no backslash; check the list (one accession per line)."
-            )
-    return wanted
 
 
 def retrieval_job(

@@ -198,3 +198,30 @@ def test_orthanc_killed_mid_retrieve_reports_what_arrived_intact(tmp_path: Path)
             assert ds.PixelData == original.PixelData
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("retrieve", [get_study, move_study])
+def test_retrieve_of_chosen_series_brings_only_those(
+    node: PacsNode, studies: dict[str, LoadedStudy], retrieve: object
+) -> None:
+    study = _synthetic(studies)
+    first, second = sorted(study.sop_uids_by_series)
+    got = Collector()
+    result = retrieve(node, study.study_uid, series_uids=[second], on_instance=got)  # type: ignore[operator]
+    assert (result.received, result.failed) == (len(study.sop_uids_by_series[second]), 0)
+    assert got.sop_uids == study.sop_uids_by_series[second]
+    both = Collector()
+    assert retrieve(node, study.study_uid, series_uids=[first, second], on_instance=both).received == len(  # type: ignore[operator]
+        study.sop_uids
+    )
+    assert both.sop_uids == study.sop_uids
+
+
+def test_series_to_retrieve_must_be_uids(node: PacsNode, studies: dict[str, LoadedStudy]) -> None:
+    from casefiles.errors import ValidationError
+
+    study = _synthetic(studies)
+    with pytest.raises(ValidationError, match="series instance UID holds only digits"):
+        get_study(node, study.study_uid, series_uids=["1.2.x"], on_instance=Collector())
+    with pytest.raises(ValidationError, match="at least one series"):
+        get_study(node, study.study_uid, series_uids=[], on_instance=Collector())

@@ -1,0 +1,320 @@
+"""How fast CaseDeck pulls a study from a PACS, as a ratio to dcmtk ``getscu`` in the same run.
+
+    bash scripts/bench-pacs [--instances 1000] [--size 512] [--repeat 3] [--out bench/results/pacs.json]
+
+Run it through scripts/bench-pacs: Debian's Orthanc listens on every interface,
+so it may only run in a network namespace whose only interface is loopback.
+
+1. generates a synthetic CT study (``tests.dicom_factory.ct_slice``, fake PHI,
+   16-bit) in a temp dir and loads it into a private Orthanc with dcmtk ``storescu``;
+2. baseline: ``/usr/bin/getscu`` retrieves the study (C-GET) to a temp dir;
+3. CaseDeck: ``Services.pull_from_pacs`` by accession into a fresh data
+   directory, i.e. C-FIND + C-GET into the quarantine + de-identify + blob store
+   + TinyDB, what the From PACS page and ``pacs pull`` run;
+4. where the time goes: the C-GET alone into a quarantine-like folder
+   (``dimse.get_study`` + ``save_as``), and ``Services.import_dicom`` of
+   such a folder alone.
+
+Each runs ``--repeat`` times, interleaved; the fastest run of each counts.
+The headline is CaseDeck's instances/s divided by getscu's (1.0 = as fast as
+dcmtk writing the files to disk). Prints a table and writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydicom
+import pynetdicom
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from casefiles.config import Settings
+from casefiles.pacs.dimse import get_study
+from casefiles.pacs.nodes import PacsNode
+from casefiles.services import Services
+from tests.dicom_factory import ct_slice
+
+RESULTS = Path(__file__).resolve().parent / "results" / "pacs.json"
+ORTHANC = Path("/usr/sbin/Orthanc")
+GETSCU = Path("/usr/bin/getscu")
+STORESCU = Path("/usr/bin/storescu")
+ORTHANC_AET = "ORTHANC"
+OUR_AET = "CASEDECK"
+ACCESSION = "BENCHPACS0001"
+T = TypeVar("T")
+#: dcmtk (which Orthanc's DICOM side is built on) leaves Nagle's algorithm on unless TCP_NODELAY
+#: is set; with it on, each instance waits ~40 ms for a delayed ACK on loopback. Both peers get
+#: it, so the baseline is dcmtk at its best.
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    items: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else float("inf")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    """``fn()`` and the seconds it took, after flushing earlier writes (their write-back would compete)."""
+    os.sync()
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def only_loopback() -> bool:
+    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    return sorted(line.split(":", 1)[0].strip() for line in lines if ":" in line) == ["lo"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def orthanc(workdir: Path, our_port: int) -> Iterator[tuple[int, int]]:
+    """A private Orthanc; yields (DICOM port, HTTP port) and stops it on exit."""
+    if not only_loopback():
+        raise SystemExit("Refusing to start Orthanc outside a loopback-only namespace: run scripts/bench-pacs.")
+    http_port, dicom_port = free_port(), free_port()
+    config = {
+        "Name": "casedeck-bench",
+        "StorageDirectory": str(workdir / "storage"),
+        "IndexDirectory": str(workdir / "index"),
+        "HttpPort": http_port,
+        "DicomPort": dicom_port,
+        "DicomAet": ORTHANC_AET,
+        "DicomCheckCalledAet": True,
+        "DicomModalities": {OUR_AET: {"AET": OUR_AET, "Host": "127.0.0.1", "Port": our_port}},
+        "RemoteAccessAllowed": True,
+        "AuthenticationEnabled": False,
+        "SaveJobs": False,
+    }
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "orthanc.json").write_text(json.dumps(config))
+    (workdir / "logs").mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        [str(ORTHANC), f"--logdir={workdir / 'logs'}", str(workdir / "orthanc.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=DCMTK_ENV,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"Orthanc exited with code {proc.returncode}; see {workdir / 'logs'}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/system", timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    raise SystemExit("Orthanc did not answer within 30 s") from None
+                time.sleep(0.1)
+        yield dicom_port, http_port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def generate(folder: Path, instances: int, size: int) -> tuple[list[Path], str]:
+    folder.mkdir(parents=True)
+    study_uid, series_uid = generate_uid(), generate_uid()
+    paths = []
+    for index in range(instances):
+        ds = ct_slice(study_uid, series_uid, index % max(size - 1, 1), size=size)
+        ds.AccessionNumber = ACCESSION
+        ds.InstanceNumber = index + 1
+        ds.ImagePositionPatient = [0.0, 0.0, float(index)]
+        ds.SliceLocation = float(index)
+        path = folder / f"im{index:05d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths, study_uid
+
+
+def load(paths: list[Path], dicom_port: int) -> None:
+    for start in range(0, len(paths), 250):
+        subprocess.run(
+            [str(STORESCU), "-aet", "LOADER", "-aec", ORTHANC_AET, "127.0.0.1", str(dicom_port)]
+            + [str(p) for p in paths[start : start + 250]],
+            check=True,
+            capture_output=True,
+            timeout=600,
+            env=DCMTK_ENV,
+        )
+
+
+def count_instances(http_port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/statistics", timeout=10) as rsp:
+        return int(json.load(rsp)["CountInstances"])
+
+
+def getscu(dicom_port: int, study_uid: str, out: Path) -> int:
+    """dcmtk's C-GET of the whole study, each instance written to ``out``: the baseline."""
+    out.mkdir()
+    subprocess.run(
+        [
+            str(GETSCU), "-S", "-aet", OUR_AET, "-aec", ORTHANC_AET,
+            "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
+            "-od", str(out), "127.0.0.1", str(dicom_port),
+        ],
+        check=True, capture_output=True, timeout=600, env=DCMTK_ENV,
+    )  # fmt: skip
+    return sum(1 for _ in out.iterdir())
+
+
+def retrieve_only(node: PacsNode, study_uid: str, out: Path) -> int:
+    """CaseDeck's C-GET alone, each instance saved under a counter name (what the pull's quarantine holds)."""
+    out.mkdir()
+    counter = itertools.count(1)
+
+    def keep(ds: Dataset) -> None:
+        ds.save_as(out / f"{next(counter):07d}.dcm", enforce_file_format=True)
+
+    return get_study(node, study_uid, on_instance=keep).received
+
+
+def run(instances: int, size: int, workdir: Path, repeat: int) -> dict[str, Any]:
+    (files, study_uid), gen_seconds = timed(lambda: generate(workdir / "source", instances, size))
+    source_bytes = sum(p.stat().st_size for p in files)
+    our_port = free_port()
+    with orthanc(workdir / "orthanc", our_port) as (dicom_port, http_port):
+        _, load_seconds = timed(lambda: load(files, dicom_port))
+        if count_instances(http_port) != instances:
+            raise SystemExit(f"Orthanc holds {count_instances(http_port)} of {instances} instances after loading")
+        shutil.rmtree(workdir / "source")  # Orthanc has them; free the disk for the runs
+        node = PacsNode("bench", ORTHANC_AET, "127.0.0.1", dicom_port, our_ae_title=OUR_AET, our_port=our_port)
+        best: dict[str, float] = {}
+
+        def keep_best(name: str, seconds: float) -> None:
+            best[name] = min(best.get(name, float("inf")), seconds)
+
+        imported = 0
+        problems: list[str] = []
+        for _attempt in range(repeat):
+            got, seconds = timed(lambda: getscu(dicom_port, study_uid, workdir / "getscu"))
+            if got != instances:
+                raise SystemExit(f"getscu wrote {got} of {instances} files")
+            shutil.rmtree(workdir / "getscu")
+            keep_best("getscu", seconds)
+
+            data = workdir / "casedeck"
+            services = Services(Settings(data_dir=data, seed_samples=False))
+            services.save_pacs_node(node)
+            (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
+            imported, problems = report.instances_imported, [p.reason for p in report.problems]
+            if imported != instances:
+                raise SystemExit(f"CaseDeck imported {imported} of {instances}: {problems}")
+            keep_best("pull", seconds)
+            shutil.rmtree(data)
+
+            got, seconds = timed(lambda: retrieve_only(node, study_uid, workdir / "retrieved"))
+            if got != instances:
+                raise SystemExit(f"get_study received {got} of {instances}")
+            keep_best("retrieve", seconds)
+            services = Services(Settings(data_dir=data, seed_samples=False))
+            report, seconds = timed(lambda: services.import_dicom([workdir / "retrieved"]))  # noqa: B023
+            if report.instances_imported != instances:
+                raise SystemExit(f"import_dicom took {report.instances_imported} of {instances}")
+            keep_best("import", seconds)
+            shutil.rmtree(data)
+            shutil.rmtree(workdir / "retrieved")
+
+    steps = [
+        Step("dcmtk getscu (C-GET to disk)", instances, best["getscu"]),
+        Step("CaseDeck pull (retrieve + de-identify + store)", instances, best["pull"]),
+        Step("  of which: C-GET into a folder (get_study)", instances, best["retrieve"]),
+        Step("  of which: import of that folder", instances, best["import"]),
+    ]
+    return {
+        "benchmark": "pacs",
+        "parameters": {"instances": instances, "size": size, "transfer_syntax": "explicit VR little endian"},
+        "machine": {
+            "python": platform.python_version(),
+            "pydicom": pydicom.__version__,
+            "pynetdicom": pynetdicom.__version__,
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "source": {
+            "files": instances,
+            "bytes": source_bytes,
+            "generate_seconds": round(gen_seconds, 3),
+            "load_seconds": round(load_seconds, 3),
+        },
+        "steps": [{**asdict(s), "per_second": round(s.per_second, 2)} for s in steps],
+        "repeat": repeat,
+        "pull_speed_vs_getscu": round(best["getscu"] / best["pull"], 2),
+        "retrieve_speed_vs_getscu": round(best["getscu"] / best["retrieve"], 2),
+        "pull_problems": problems,
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    params, source = result["parameters"], result["source"]
+    print(
+        f"CT {params['instances']} x {params['size']}x{params['size']} ({source['bytes'] / 1e6:.0f} MB; "
+        f"generated in {source['generate_seconds']:.1f} s, loaded into Orthanc in {source['load_seconds']:.1f} s)"
+    )
+    print(f"{'step':50} {'items':>6} {'seconds':>9} {'per s':>9}")
+    for step in result["steps"]:
+        print(f"{step['name']:50} {step['items']:>6} {step['seconds']:>9.3f} {step['per_second']:>9.1f}")
+    print(
+        f"CaseDeck pull speed / getscu speed: {result['pull_speed_vs_getscu']:.2f} "
+        f"(C-GET alone {result['retrieve_speed_vs_getscu']:.2f}; best of {result['repeat']})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_pacs", description=__doc__.split("\n")[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    if args.instances < 1 or args.size < 16 or args.repeat < 1:
+        parser.error("--instances must be at least 1, --size at least 16 and --repeat at least 1")
+    for tool in (ORTHANC, GETSCU, STORESCU):
+        if not tool.exists():
+            parser.error(f"{tool} is missing (Debian packages orthanc and dcmtk)")
+    with tempfile.TemporaryDirectory(prefix="casedeck-bench-pacs-") as tmp:
+        result = run(args.instances, args.size, Path(tmp), args.repeat)
+    print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

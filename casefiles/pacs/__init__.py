@@ -1,4 +1,5 @@
-"""Talking to a PACS: node settings, C-ECHO, C-FIND, C-GET and C-MOVE.
+"""Talking to a PACS: node settings, C-ECHO, C-FIND, C-GET, C-MOVE and C-STORE (DICOMweb in ``dicomweb``,
+either through ``client``).
 
 Query results and retrieved datasets hold patient data; they stay in memory
 and are handed to the caller, which decides what is written (the import
@@ -14,6 +15,7 @@ from casefiles.pacs.dimse import (
     find_studies,
     get_study,
     move_study,
+    store_instances,
 )
 from casefiles.pacs.errors import (
     AssociationRejected,
@@ -45,4 +47,5 @@ __all__ = [
     "load_nodes",
     "move_study",
     "save_nodes",
+    "store_instances",
 ]

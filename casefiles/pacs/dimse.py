@@ -498,6 +498,21 @@ class _Receiver:
         try:
             ds = event.dataset
             ds.file_meta = event.file_meta
+        except Exception:
+            with self.lock:
+                self.unreadable += 1
+            return _STORE_CANNOT_UNDERSTAND
+        return self.take(ds)
+
+    def take_claimed(self, ds: Dataset) -> None:
+        """The receiver's claim hands instances here; raising tells the sender it was not stored."""
+        if self.take(ds) != _STORE_OK:
+            raise PacsError("The instance was not taken.")
+
+    def take(self, ds: Dataset) -> int:
+        if self.cancel.cancelled:
+            return _STORE_OUT_OF_RESOURCES
+        try:
             sop_uid = str(ds.SOPInstanceUID)
         except Exception:
             with self.lock:
@@ -775,6 +790,14 @@ def move_study(
         )
     cancel.raise_if_cancelled()
     receiver = _Receiver(study_uid, series, on_instance, cancel)
+    from casefiles.pacs.receiver import running_receiver
+
+    inbox = running_receiver(node.our_port, node.our_ae_title)
+    if inbox is not None:
+        # CaseDeck's always-on receiver already listens on our port (one AE title and port for the
+        # PACS admin to register): it hands this study's instances to us instead of the inbox.
+        with inbox.claim(study_uid, receiver.take_claimed):
+            return _move(node, study_uid, series_uids, receiver, cancel)
     scp = _make_ae(node)
     for cls in (*COMMON_IMAGE_CLASSES, *OTHER_CLASSES):
         scp.add_supported_context(cls, [*UNCOMPRESSED, *COMPRESSED])
@@ -794,24 +817,30 @@ def move_study(
     if server is None:  # only a blocking server returns None
         raise PacsError("The storage listener for the C-MOVE did not start.")
     try:
-        ae = _make_ae(node)
-        ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
-        with _association(ae, node) as assoc:
-
-            def send(identifier: Dataset) -> Iterator[tuple[Dataset, Dataset | None]]:
-                return assoc.send_c_move(identifier, node.our_ae_title, StudyRootQueryRetrieveInformationModelMove)
-
-            return _retrieve(
-                node,
-                assoc,
-                send,
-                _identifiers(study_uid, series_uids),
-                receiver=receiver,
-                cancel=cancel,
-                what="retrieve (C-MOVE)",
-            )
+        return _move(node, study_uid, series_uids, receiver, cancel)
     finally:
         server.shutdown()
+
+
+def _move(
+    node: PacsNode, study_uid: str, series_uids: Sequence[str] | None, receiver: _Receiver, cancel: CancelToken
+) -> RetrieveResult:
+    ae = _make_ae(node)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    with _association(ae, node) as assoc:
+
+        def send(identifier: Dataset) -> Iterator[tuple[Dataset, Dataset | None]]:
+            return assoc.send_c_move(identifier, node.our_ae_title, StudyRootQueryRetrieveInformationModelMove)
+
+        return _retrieve(
+            node,
+            assoc,
+            send,
+            _identifiers(study_uid, series_uids),
+            receiver=receiver,
+            cancel=cancel,
+            what="retrieve (C-MOVE)",
+        )
 
 
 # --- C-STORE -----------------------------------------------------------------------------

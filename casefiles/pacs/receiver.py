@@ -97,6 +97,19 @@ class _Pending:
     selections: list[TeachingSelection] = field(default_factory=list)
 
 
+#: Receivers running in this process, by port: a C-MOVE to our own port goes through the one
+#: listening there (dimse.move_study claims its study) instead of opening a second listener.
+_RUNNING: dict[int, StorageReceiver] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def running_receiver(port: int, ae_title: str) -> StorageReceiver | None:
+    """The receiver of this process listening on ``port`` as ``ae_title``, if any."""
+    with _RUNNING_LOCK:
+        receiver = _RUNNING.get(port)
+    return receiver if receiver is not None and receiver.ae_title == ae_title else None
+
+
 class StorageReceiver:
     """A storage SCP (C-STORE, C-ECHO) on ``host:port`` that hands each complete study to ``on_study``.
 
@@ -171,6 +184,10 @@ class StorageReceiver:
         return int(server.server_address[1]) if server is not None else self._port
 
     @property
+    def ae_title(self) -> str:
+        return self._ae_title
+
+    @property
     def running(self) -> bool:
         return self._server is not None
 
@@ -222,6 +239,8 @@ class StorageReceiver:
         self._filer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casedeck-inbox")
         self._monitor = threading.Thread(target=self._watch, name="casedeck-receiver-quiet", daemon=True)
         self._server = server
+        with _RUNNING_LOCK:
+            _RUNNING[self.port] = self
         self._monitor.start()
 
     def stop(self) -> None:
@@ -229,6 +248,9 @@ class StorageReceiver:
         server = self._server
         if server is None:
             return
+        with _RUNNING_LOCK:
+            if _RUNNING.get(self.port) is self:
+                del _RUNNING[self.port]
         self._stopping.set()
         server.shutdown()  # no new associations
         deadline = time.monotonic() + _STOP_GRACE_SECONDS

@@ -184,9 +184,17 @@ def _retrieve_and_import(
             report(Stage.RETRIEVING, done, max(expected, done), f"{done} image(s) received")
 
         try:
-            client.retrieve(
+            outcome = client.retrieve(
                 node, request.study_uid, series_uids=request.series_uids or None, on_instance=keep, cancel=cancel
             )
+            if outcome.failed:
+                problems.append(
+                    ImportProblem(
+                        label,
+                        f"{outcome.failed} image(s) could not be retrieved (the PACS refused to send them, or they "
+                        "are of a kind CaseDeck does not take); the others were",
+                    )
+                )
         except RetrieveInterrupted as exc:
             problems.append(
                 ImportProblem(label, f"the retrieve stopped part-way ({exc}); the images that arrived were kept")

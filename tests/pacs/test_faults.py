@@ -183,6 +183,8 @@ def test_pulling_a_study_with_an_unsupported_object_imports_the_rest(own_orthanc
     report, _ = services.pull_from_pacs(node.name, [FAKE_ACCESSION])
     assert report.instances_imported == 4
     assert len(_instances(services, report.case_ids)) == 4
+    assert [p.item for p in report.problems] == ["study 1 of 1"]
+    assert "1 image(s) could not be retrieved" in report.problems[0].reason
     assert _quarantine_is_empty(services)
 
 

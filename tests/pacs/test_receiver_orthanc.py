@@ -88,3 +88,27 @@ def test_orthanc_sending_a_study_with_its_teaching_selection_sets_the_key_images
     assert keys == [library.deidentifier.remap_uid(u) for u in sop_uids(selected)]
     assert sum(len(a.instances) for a in case.assets) == 4, "the selection is not stored as an instance"
     assert CLEAN_PART in case.history and {"inbox", "for teaching"} <= set(case.tags)
+
+
+def test_a_c_move_goes_through_the_running_receiver_on_our_port(orthanc, node, studies, tmp_path):
+    """One AE title and port for the PACS admin: a C-MOVE retrieve while the receiver runs lands in the
+    retrieve (a case of its own, not an inbox draft), and a study a workstation sends meanwhile still
+    reaches the inbox."""
+    library = Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+    results = Results()
+    ct = next(s for s in studies.values() if s.patient_name == "QUIMBY^EUSTACE")
+    library.pacs.save_node(node.__class__(**{**node.to_json(), "name": "move", "retrieve": "move"}))
+    with _receiver(library, results, orthanc.our_port) as receiver:
+        report, _ = library.pacs.pull_accessions("move", [ct.accession])
+        assert report.problems == () and report.studies_retrieved >= 1
+        pulled = {c.id for c in library.list_cases()}
+        assert all("inbox" not in library.get_case(c).tags for c in pulled), "the retrieve is not an inbox draft"
+        other = next(s for s in studies.values() if s.modality == "MR")
+        _send_study(orthanc, other.study_uid)
+        (sent,) = results.wait_for(1)
+        assert receiver.status().studies_filed == 1
+    assert "inbox" in library.get_case(sent.case_ids[0]).tags
+    remapped = {library.deidentifier.remap_uid(u) for u in ct.sop_uids}
+    stored = {i.sop_instance_uid for c in pulled for a in library.get_case(c).assets for i in a.instances}
+    assert remapped <= stored
+    assert not any(library.settings.quarantine_dir.iterdir())

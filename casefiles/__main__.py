@@ -170,22 +170,19 @@ def _node_from_args(args: argparse.Namespace) -> Any:
         secret = os.environ.get(args.secret_env, "")
         if not secret:
             raise CaseDeckError(f"The environment variable {args.secret_env} named by --secret-env is empty or unset.")
-    return PacsNode(
-        args.node,
-        args.ae or "DICOMWEB",
-        args.host or "localhost",
-        args.port or 104,
-        our_ae_title=args.our_ae,
-        our_port=args.our_port,
-        protocol=args.protocol,
-        base_url=args.base_url or "",
-        retrieve=args.retrieve,
-        auth=args.auth,
-        username=args.username or "",
-        secret=secret,
-        tls=args.tls,
-        ca_file=args.ca_file or "",
-    )
+    common: dict[str, Any] = {
+        "our_ae_title": args.our_ae,
+        "our_port": args.our_port,
+        "retrieve": args.retrieve,
+        "auth": args.auth,
+        "username": args.username or "",
+        "secret": secret,
+        "tls": args.tls,
+        "ca_file": args.ca_file or "",
+    }
+    if args.protocol == "dicomweb":
+        return PacsNode.dicomweb(args.node, args.base_url or "", **common)
+    return PacsNode(args.node, args.ae, args.host, args.port, **common)
 
 
 def cmd_pacs(args: argparse.Namespace) -> int:

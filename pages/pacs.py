@@ -116,24 +116,21 @@ with st.expander("PACS nodes", expanded=not nodes):
         ca_file = f2.text_input("CA certificate file (optional)", key="pacs_ca")
         if st.form_submit_button("Save node"):
             with user_errors("Saving the node"):
-                pacs.save_node(
-                    PacsNode(
-                        name.strip(),
-                        ae.strip(),
-                        host.strip(),
-                        int(port),
-                        our_ae.strip(),
-                        int(our_port),
-                        protocol=protocol,
-                        base_url=base_url.strip(),
-                        retrieve=retrieve,
-                        auth=auth,
-                        username=username.strip(),
-                        secret=secret,
-                        tls=tls,
-                        ca_file=ca_file.strip(),
-                    )
-                )
+                common = {
+                    "our_ae_title": our_ae.strip(),
+                    "our_port": int(our_port),
+                    "retrieve": retrieve,
+                    "auth": auth,
+                    "username": username.strip(),
+                    "secret": secret,
+                    "tls": tls,
+                    "ca_file": ca_file.strip(),
+                }
+                if protocol == "dicomweb":
+                    node = PacsNode.dicomweb(name.strip(), base_url, **common)
+                else:
+                    node = PacsNode(name.strip(), ae.strip(), host.strip(), int(port), **common)
+                pacs.save_node(node)
                 st.rerun()
     for node in nodes:
         left, right = st.columns([5, 1])

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from casefiles.errors import NotFoundError, StorageError
 from casefiles.pacs.errors import InvalidNode
@@ -115,6 +116,22 @@ class PacsNode:
             raise InvalidNode(f"PACS node {self.name!r}: tls must be true or false.")
         if not isinstance(self.ca_file, str):
             raise InvalidNode(f"PACS node {self.name!r}: the CA file must be a path.")
+
+    @classmethod
+    def dicomweb(cls, name: str, base_url: str, **settings: Any) -> PacsNode:
+        """A DICOMweb node: host and port come from the URL, the AE title is only a label."""
+        url = base_url.strip() if isinstance(base_url, str) else ""
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InvalidNode(
+                f"PACS node {name!r} needs a DICOMweb base URL such as https://pacs.example.org/dicom-web."
+            )
+        try:
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        except ValueError:
+            raise InvalidNode(f"PACS node {name!r}: the port in the DICOMweb base URL is not a number.") from None
+        settings.setdefault("ae_title", "DICOMWEB")
+        return cls(name=name, host=parsed.hostname, port=port, protocol="dicomweb", base_url=url, **settings)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

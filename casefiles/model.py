@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import typing
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from casefiles.annotations.model import Annotation, annotations_from_list, annotations_to_list
 from casefiles.errors import ValidationError
 
 JsonDict = dict[str, Any]
@@ -282,20 +284,34 @@ class Asset:
         )
 
 
+_ANNOTATION_TYPES = typing.get_args(Annotation)
+
+
 @dataclass(frozen=True, slots=True)
 class KeyImage:
-    """A frame of an asset chosen for presentation, with the window the presenter set."""
+    """A frame of an asset chosen for presentation, with the window and annotations the presenter set.
+
+    Annotations are in the image's own pixel coordinates (see casefiles.annotations.model), so they
+    survive any display size and burn into every export at the same place.
+    """
 
     asset_id: str
     frame: int = 0
     window: Window | None = None
     caption: str = ""
+    annotations: tuple[Annotation, ...] = ()
 
     def __post_init__(self) -> None:
         _require_str("key image asset id", self.asset_id, allow_empty=False, max_len=64)
         if isinstance(self.frame, bool) or not isinstance(self.frame, int) or self.frame < 0:
             raise ValidationError(f"Key image frame must be a whole number ≥ 0 (got {self.frame!r}).")
         _require_str("key image caption", self.caption, max_len=2_000)
+        annotations = tuple(self.annotations)
+        if not all(isinstance(a, _ANNOTATION_TYPES) for a in annotations):
+            raise ValidationError("Key image annotations must be annotation objects (see casefiles.annotations).")
+        if len({a.id for a in annotations}) != len(annotations):
+            raise ValidationError("Two annotations of one key image share an id.")
+        object.__setattr__(self, "annotations", annotations)
 
     def to_dict(self) -> JsonDict:
         return {
@@ -303,6 +319,7 @@ class KeyImage:
             "frame": self.frame,
             "window": self.window.to_dict() if self.window else None,
             "caption": self.caption,
+            "annotations": annotations_to_list(self.annotations),
         }
 
     @classmethod
@@ -313,6 +330,7 @@ class KeyImage:
             frame=int(data.get("frame", 0)),
             window=Window.from_dict(window) if window else None,
             caption=data.get("caption", ""),
+            annotations=annotations_from_list(data.get("annotations") or ()),
         )
 
 

@@ -61,6 +61,8 @@ from casefiles.store.tinydb_store import open_tinydb_store
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
+    from casefiles.annotations.measure import PixelSpacing
+    from casefiles.annotations.model import Annotation
     from casefiles.pacs_service import PacsService
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
@@ -312,15 +314,70 @@ class Services:
         return encode_png(image)
 
     def render_key_image(self, case: Case, key: KeyImage) -> bytes:
-        """The key image as the presenter saw it, encoded for a slide (JPEG for photos, PNG for gray)."""
+        """The key image as the presenter saw it (window and annotations), encoded for a slide.
+
+        Every exporter takes its pictures from here, so a deck, a handout and
+        the HTML show all carry the same burned-in annotations.
+        """
+        from casefiles.annotations.burn import burn_in
+
         asset = case.asset(key.asset_id)
         if asset.kind is AssetKind.DICOM_SERIES:
             window = key.window or self.asset_window(asset, key.frame)
-            image = fit_within(self.render_frame(asset, key.frame, window), SLIDE_IMAGE_MAX, SLIDE_IMAGE_MAX)
+            full = self.render_frame(asset, key.frame, window)
+            image = fit_within(full, SLIDE_IMAGE_MAX, SLIDE_IMAGE_MAX)
+            if key.annotations:
+                image = burn_in(
+                    image,
+                    key.annotations,
+                    spacing=self.key_image_spacing(case, key),
+                    source_size=(full.shape[1], full.shape[0]),
+                )
             return encode_png(image) if image.ndim == 2 else encode_jpeg(image, quality=92)
         if asset.blob is None:
             raise RenderError("This image has no stored file.")
-        return self.blobs.get(asset.blob)
+        data = self.blobs.get(asset.blob)
+        if not key.annotations:
+            return data
+        picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if picture is None:
+            raise RenderError("This image cannot be read to draw its annotations on it.")
+        rgb = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        return encode_jpeg(burn_in(rgb, key.annotations, spacing=None), quality=92)
+
+    def key_image_spacing(self, case: Case, key: KeyImage) -> PixelSpacing | None:
+        """Pixel spacing (mm) of the key image's frame, for rulers; None for photos and unspaced images."""
+        from casefiles.annotations.measure import pixel_spacing_of
+
+        asset = case.asset(key.asset_id)
+        if asset.kind is not AssetKind.DICOM_SERIES:
+            return None
+        instance, within = asset.locate_frame(key.frame)
+        return pixel_spacing_of(self.dataset(instance.blob), within)
+
+    def annotate_key_image(
+        self,
+        case_id: str,
+        asset_id: str,
+        frame: int,
+        annotations: Sequence[Annotation] | Sequence[Mapping[str, Any]],
+        *,
+        window: Window | None = None,
+    ) -> Case:
+        """Replace one key image's annotations (objects or editor JSON) and, if given, its window."""
+        from casefiles.annotations.model import annotations_from_list
+
+        items = [a if isinstance(a, Mapping) else a.to_dict() for a in annotations]
+        parsed = annotations_from_list(items)
+        case = self.store.get_case(case_id)
+        keys = list(case.key_images)
+        for index, key in enumerate(keys):
+            if key.asset_id == asset_id and key.frame == frame:
+                keys[index] = replace(key, annotations=parsed, window=window or key.window)
+                break
+        else:
+            raise NotFoundError("That image is not a key image of this case; mark it as a key image first.")
+        return self.set_key_images(case_id, keys)
 
     def thumbnail(self, asset: Asset) -> bytes | None:
         if asset.thumbnail is None or not self.blobs.exists(asset.thumbnail):

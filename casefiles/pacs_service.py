@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pydicom
 from pydicom.dataset import Dataset
 
+from casefiles.case_dicom import presentation_objects
 from casefiles.errors import NotFoundError, ValidationError
 from casefiles.inbox import InboxResult, inbox_handler
 from casefiles.ingest import ImportProblem, ImportReport
@@ -236,7 +237,7 @@ class PacsService:
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> StoreResult:
-        """Send a case's de-identified DICOM instances to a (teaching) PACS node.
+        """Send a case's de-identified DICOM instances, presentation states and key object selection.
 
         Refused while any image still waits for its burned-in text review: a
         PACS is the wrong place to discover a name left in the pixels.
@@ -259,12 +260,16 @@ class PacsService:
         if not blobs:
             raise ValidationError("This case holds no DICOM images to send.")
         node = self.node(name)
+        # The presenter's annotations and windows as presentation states, and the key images as a
+        # "For Teaching" key object selection, so a PACS viewer shows the case as it was set up.
+        presentation = presentation_objects(case, services.dataset).all()
 
         def datasets() -> Iterator[Dataset]:
             for blob in blobs:
                 yield pydicom.dcmread(io.BytesIO(services.blobs.get(blob)))
+            yield from presentation
 
-        return client.push(node, datasets(), total=len(blobs), progress=progress, cancel=cancel)
+        return client.push(node, datasets(), total=len(blobs) + len(presentation), progress=progress, cancel=cancel)
 
 
 def retrieval_job(

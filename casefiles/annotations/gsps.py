@@ -269,7 +269,40 @@ def _checked_image(image_ds: object, frame: int) -> Dataset:
             "Presentation states for palette-colour images are not supported; export the image with "
             "its annotations burned in instead."
         )
-    return image_ds
+    return with_study_attributes(image_ds)
+
+
+def with_study_attributes(image_ds: Dataset, *, keep_pixels: bool = True) -> Dataset:
+    """The image with empty values for the type 2 patient/study attributes it lacks, as a new dataset.
+
+    De-identified or minimal images may lack attributes a presentation state or
+    key object selection copies from them; the stored image is not changed.
+    """
+    missing = [k for k in _STUDY_TYPE2 if k not in image_ds]
+    if not missing and keep_pixels:
+        return image_ds
+    completed = Dataset()
+    for element in image_ds:
+        if keep_pixels or element.keyword != "PixelData":
+            completed.add(element)
+    if hasattr(image_ds, "file_meta"):
+        completed.file_meta = image_ds.file_meta
+    for keyword in missing:
+        setattr(completed, keyword, "")
+    return completed
+
+
+_STUDY_TYPE2 = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "AccessionNumber",
+)
 
 
 def _srgb_input_profile() -> bytes:

@@ -1,0 +1,1 @@
+"""Custom Streamlit components shipped in the repo (no npm at run time)."""

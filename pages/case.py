@@ -1,9 +1,11 @@
-"""Case: edit the teaching content, scroll the series, set window/level, pick key images."""
+"""Case: edit the teaching content, scroll the series, set window/level, pick and annotate key images."""
 
 import streamlit as st
 
+from casefiles.annotations.model import annotations_to_list
 from casefiles.imaging import presets_for
 from casefiles.model import AssetKind, Difficulty, Region, Window
+from pages.components.annotator import annotator
 from pages.ui import get_services, pick_case, user_errors
 
 services = get_services()
@@ -142,3 +144,36 @@ with viewer_col:
         if col.button("Remove", key=f"key_remove_{index}_{key.asset_id}_{key.frame}"):
             services.set_key_images(case.id, [k for k in case.key_images if k != key])
             st.rerun()
+
+    dicom_keys = [k for k in case.key_images if case.asset(k.asset_id).kind is AssetKind.DICOM_SERIES]
+    if dicom_keys:
+        st.subheader("Annotate a key image")
+        key_labels = {
+            index: f"{case.asset(k.asset_id).label} · {k.frame + 1}/{case.asset(k.asset_id).frame_count}"
+            + (f" · {len(k.annotations)} annotation(s)" if k.annotations else "")
+            for index, k in enumerate(dicom_keys)
+        }
+        chosen = st.selectbox("Key image", list(key_labels), format_func=key_labels.get, key="annotate_key")
+        key = dicom_keys[chosen]
+        key_asset = case.asset(key.asset_id)
+        with user_errors("Opening the annotation editor"):
+            instance, within = key_asset.locate_frame(key.frame)
+            image_ds = services.dataset(instance.blob)
+            spacing = services.key_image_spacing(case, key)
+            shown = services.render_frame_png(
+                key_asset, key.frame, key.window or services.asset_window(key_asset, key.frame), 1024
+            )
+            drawn = annotator(
+                shown,
+                width=int(image_ds.Columns),
+                height=int(image_ds.Rows),
+                spacing=(spacing.row, spacing.column) if spacing else None,
+                annotations=annotations_to_list(key.annotations),
+                key=f"annotator_{case.id}_{key.asset_id}_{key.frame}",
+            )
+            if drawn != annotations_to_list(key.annotations):
+                case = services.annotate_key_image(case.id, key.asset_id, key.frame, drawn)
+                st.toast("Annotations saved.")
+        with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
+            current = next(k for k in case.key_images if (k.asset_id, k.frame) == (key.asset_id, key.frame))
+            st.image(services.render_key_image(case, current), width="stretch")

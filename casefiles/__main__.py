@@ -281,6 +281,48 @@ def _pacs_push(pacs: Any, args: argparse.Namespace) -> int:
     return EXIT_OK if not failed else EXIT_FAILED
 
 
+def cmd_annotations(args: argparse.Namespace) -> int:
+    import json
+
+    from casefiles.annotations.model import annotations_to_list
+    from casefiles.case_dicom import presentation_objects
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    case = services.get_case(args.case_id)
+    if args.set:
+        if args.key is None or not 1 <= args.key <= len(case.key_images):
+            print(f"annotations --set needs --key N, N from 1 to {len(case.key_images)}.", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            items = json.loads(Path(args.set).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CaseDeckError(f"The annotations file cannot be read as JSON ({type(exc).__name__}).") from None
+        key = case.key_images[args.key - 1]
+        case = services.annotate_key_image(case.id, key.asset_id, key.frame, items)
+        print(f"key image {args.key}: {len(case.key_images[args.key - 1].annotations)} annotation(s) saved")
+    if args.dicom_out:
+        out = Path(args.dicom_out)
+        out.mkdir(parents=True, exist_ok=True)
+        objects = presentation_objects(case, services.dataset)
+        for number, ds in enumerate(objects.presentation_states, start=1):
+            ds.save_as(out / f"gsps-{number:03d}.dcm", enforce_file_format=True)
+        if objects.key_object_selection is not None:
+            objects.key_object_selection.save_as(out / "key-images-kos.dcm", enforce_file_format=True)
+        print(
+            f"{len(objects.presentation_states)} presentation state(s) and "
+            f"{int(objects.key_object_selection is not None)} key object selection written to {out}"
+        )
+    if not (args.set or args.dicom_out):
+        for number, key in enumerate(case.key_images, start=1):
+            asset = case.asset(key.asset_id)
+            print(
+                f"{number}\t{asset.label}\t{key.frame + 1}/{asset.frame_count}\t"
+                + json.dumps(annotations_to_list(key.annotations))
+            )
+    return EXIT_OK
+
+
 def cmd_receive(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -395,6 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conference", metavar="TITLE", help="gather the pulled cases in this conference")
     p.add_argument("--case", action="append", metavar="CASE_ID", help="case to push (repeat for several)")
     p.set_defaults(func=cmd_pacs)
+
+    p = sub.add_parser("annotations", help="list, set or export (GSPS + KOS) a case's key image annotations")
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("--key", type=int, metavar="N", help="key image number (1-based, as listed)")
+    p.add_argument("--set", metavar="FILE.json", help="replace key image N's annotations with this JSON list")
+    p.add_argument("--dicom-out", metavar="DIR", help="write a GSPS per annotated key image and a KOS")
+    p.set_defaults(func=cmd_annotations)
 
     p = sub.add_parser(
         "receive", help="receive studies sent from workstations/PACS (IHE TCE) as de-identified draft cases"

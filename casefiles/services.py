@@ -31,6 +31,7 @@ from casefiles.imaging import (
     encode_png,
     fit_within,
     modality_frame,
+    presets_for,
     thumbnail_png,
     to_display,
 )
@@ -63,6 +64,7 @@ from exporters.bundle import ConferenceBundle
 if TYPE_CHECKING:
     from casefiles.annotations.measure import PixelSpacing
     from casefiles.annotations.model import Annotation
+    from casefiles.imaging.stack import StackPayload
     from casefiles.pacs_service import PacsService
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
@@ -344,6 +346,26 @@ class Services:
             raise RenderError("This image cannot be read to draw its annotations on it.")
         rgb = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         return encode_jpeg(burn_in(rgb, key.annotations, spacing=None), quality=92)
+
+    def stack_payload(self, asset: Asset, window: Window | None, *, max_side: int = 1024) -> StackPayload:
+        """The whole series for the browser viewer, rendered with ``window`` (frames at most ``max_side``)."""
+        from casefiles.imaging.stack import build_stack_payload, series_header
+
+        if asset.kind is not AssetKind.DICOM_SERIES or not asset.instances:
+            raise RenderError("Only DICOM series open in the stack viewer.")
+        first = self.dataset(asset.instances[0].blob)
+
+        def render(index: int) -> np.ndarray:
+            return fit_within(self.render_frame(asset, index, window), max_side, max_side)
+
+        return build_stack_payload(
+            render,
+            asset.frame_count,
+            window=window,
+            header=series_header(first),
+            default_window=self.asset_window(asset),
+            presets=presets_for(asset.modality),
+        )
 
     def key_image_spacing(self, case: Case, key: KeyImage) -> PixelSpacing | None:
         """Pixel spacing (mm) of the key image's frame, for rulers; None for photos and unspaced images."""

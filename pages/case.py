@@ -3,10 +3,10 @@
 import streamlit as st
 
 from casefiles.annotations.model import annotations_to_list
-from casefiles.imaging import presets_for
 from casefiles.model import AssetKind, Difficulty, Region, Window
 from pages.components.annotator import annotator
-from pages.ui import get_services, pick_case, user_errors
+from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
+from pages.ui import get_services, pick_case, stack_payload, user_errors
 
 services = get_services()
 case = pick_case(services, key="case_picker")
@@ -102,25 +102,25 @@ with viewer_col:
         "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
     )
     asset = case.asset(asset_id)
-    frame = 0
-    if asset.frame_count > 1:
-        frame = st.slider("Image", 1, asset.frame_count, (asset.frame_count + 1) // 2, key=f"slice_{asset.id}") - 1
-
-    with user_errors("Reading the window"):
-        image_window = services.asset_window(asset, frame)
-    presets = dict(presets_for(asset.modality))
-    options = ["Image default", *presets, "Custom"]
-    w1, w2, w3 = st.columns([2, 1, 1])
-    choice = w1.selectbox("Window preset", options, key=f"preset_{asset.id}")
-    base = presets.get(choice) or image_window or Window(center=128, width=256)
-    center = w2.number_input("Level (centre)", value=float(base.center), step=10.0, key=f"wl_c_{asset.id}_{choice}")
-    width = w3.number_input(
-        "Window (width)", value=float(base.width), min_value=1.0, step=10.0, key=f"wl_w_{asset.id}_{choice}"
+    viewer_key = f"viewer_{asset.id}"
+    st.caption(
+        "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
+        "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
     )
-    window = None if (choice == "Image default" and image_window is None) else Window(center=center, width=width)
-
-    with user_errors("Rendering the image"):
-        st.image(services.render_frame_png(asset, frame, window), width="stretch")
+    with user_errors("Opening the series"):
+        window = viewer_window(viewer_key) or services.asset_window(asset)
+        view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
+        frame, window = view.frame, view.window
+    with st.expander("Type an exact window"):
+        w1, w2, w3 = st.columns([1, 1, 1])
+        base = window or Window(center=128, width=256)
+        center = w1.number_input("Level (centre)", value=float(base.center), step=10.0, key=f"wl_c_{asset.id}")
+        width = w2.number_input(
+            "Window (width)", value=float(base.width), min_value=1.0, step=10.0, key=f"wl_w_{asset.id}"
+        )
+        if w3.button("Apply", key=f"wl_apply_{asset.id}"):
+            set_viewer_window(viewer_key, Window(center=center, width=width))
+            st.rerun()
 
     is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
     label = "★ Remove from key images" if is_key else "☆ Mark as key image"

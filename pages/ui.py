@@ -8,13 +8,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
+from casefiles.imaging.stack import StackPayload
 from casefiles.jobs import JobRunner, JobSnapshot, JobState
-from casefiles.model import Case
+from casefiles.model import Asset, Case, Window
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.progress import ProgressFn
 from casefiles.services import Services, open_services
@@ -176,3 +178,25 @@ def start_receiver_if_configured() -> None:
         start_app_receiver(settings.receive_ae, settings.receive_port)
     except CaseDeckError as exc:
         st.toast(f"The DICOM receiver did not start: {exc}")
+
+
+@st.cache_resource(show_spinner="Loading the series…", max_entries=4)
+def _stack_payload(data_dir: str, case_id: str, asset_id: str, version: int, window: tuple[float, float] | None) -> Any:
+    """Viewer payloads of the last few (series, window) pairs; immutable bytes, so shared, not copied."""
+    del data_dir, version  # part of the cache key only: another library, or re-blanked pixels
+    services = get_services()
+    asset = services.get_case(case_id).asset(asset_id)
+    return services.stack_payload(asset, Window(center=window[0], width=window[1]) if window else None)
+
+
+def stack_payload(case_id: str, asset: Asset, window: Window | None) -> StackPayload:
+    """The cached viewer payload for ``asset`` of case ``case_id`` drawn with ``window``."""
+    version = hash(tuple(i.blob for i in asset.instances))
+    payload: StackPayload = _stack_payload(
+        str(settings_from_env().data_dir),
+        case_id,
+        asset.id,
+        version,
+        (window.center, window.width) if window else None,
+    )
+    return payload

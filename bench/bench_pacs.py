@@ -1,6 +1,6 @@
 """How fast CaseDeck pulls a study from a PACS, as a ratio to dcmtk ``getscu`` in the same run.
 
-    bash scripts/bench-pacs [--instances 1000] [--size 512] [--repeat 3] [--out bench/results/pacs.json]
+    bash scripts/bench-pacs [--instances 1000] [--size 512] [--repeat 3] [--pdu 131072] [--out bench/results/pacs.json]
 
 Run it through scripts/bench-pacs: Debian's Orthanc listens on every interface,
 so it may only run in a network namespace whose only interface is loopback.
@@ -12,7 +12,7 @@ so it may only run in a network namespace whose only interface is loopback.
    directory, i.e. C-FIND + C-GET into the quarantine + de-identify + blob store
    + TinyDB, what the From PACS page and ``pacs pull`` run;
 4. where the time goes: the C-GET alone into a quarantine-like folder
-   (``dimse.get_study`` + ``save_as``), and ``Services.import_dicom`` of
+   (``dimse.get_study(on_encoded=...)`` writing the bytes as sent), and ``Services.import_dicom`` of
    such a folder alone.
 
 Each runs ``--repeat`` times, interleaved; the fastest run of each counts.
@@ -43,7 +43,6 @@ from typing import Any, TypeVar
 
 import pydicom
 import pynetdicom
-from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from casefiles.config import Settings
@@ -64,6 +63,10 @@ T = TypeVar("T")
 #: is set; with it on, each instance waits ~40 ms for a delayed ACK on loopback. Both peers get
 #: it, so the baseline is dcmtk at its best.
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+#: Orthanc's "MaximumPduLength" (its default is 16 KB; 128 KB is the most Orthanc 1.10 allows and
+#: a common hospital PACS setting). getscu is told to accept PDUs as large (``-pdu``), as CaseDeck
+#: does, so both get the same PDUs from the same Orthanc.
+DEFAULT_PDU = 131072
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def orthanc(workdir: Path, our_port: int) -> Iterator[tuple[int, int]]:
+def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterator[tuple[int, int]]:
     """A private Orthanc; yields (DICOM port, HTTP port) and stops it on exit."""
     if not only_loopback():
         raise SystemExit("Refusing to start Orthanc outside a loopback-only namespace: run scripts/bench-pacs.")
@@ -114,6 +117,7 @@ def orthanc(workdir: Path, our_port: int) -> Iterator[tuple[int, int]]:
         "RemoteAccessAllowed": True,
         "AuthenticationEnabled": False,
         "SaveJobs": False,
+        "MaximumPduLength": max_pdu,
     }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "orthanc.json").write_text(json.dumps(config))
@@ -179,12 +183,12 @@ def count_instances(http_port: int) -> int:
         return int(json.load(rsp)["CountInstances"])
 
 
-def getscu(dicom_port: int, study_uid: str, out: Path) -> int:
+def getscu(dicom_port: int, study_uid: str, out: Path, max_pdu: int = DEFAULT_PDU) -> int:
     """dcmtk's C-GET of the whole study, each instance written to ``out``: the baseline."""
     out.mkdir()
     subprocess.run(
         [
-            str(GETSCU), "-S", "-aet", OUR_AET, "-aec", ORTHANC_AET,
+            str(GETSCU), "-S", "-pdu", str(max_pdu), "-aet", OUR_AET, "-aec", ORTHANC_AET,
             "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
             "-od", str(out), "127.0.0.1", str(dicom_port),
         ],
@@ -194,21 +198,21 @@ def getscu(dicom_port: int, study_uid: str, out: Path) -> int:
 
 
 def retrieve_only(node: PacsNode, study_uid: str, out: Path) -> int:
-    """CaseDeck's C-GET alone, each instance saved under a counter name (what the pull's quarantine holds)."""
+    """CaseDeck's C-GET alone, each instance written under a counter name as it came (as the pull's quarantine)."""
     out.mkdir()
     counter = itertools.count(1)
 
-    def keep(ds: Dataset) -> None:
-        ds.save_as(out / f"{next(counter):07d}.dcm", enforce_file_format=True)
+    def keep(data: bytes) -> None:
+        (out / f"{next(counter):07d}.dcm").write_bytes(data)
 
-    return get_study(node, study_uid, on_instance=keep).received
+    return get_study(node, study_uid, on_encoded=keep).received
 
 
-def run(instances: int, size: int, workdir: Path, repeat: int) -> dict[str, Any]:
+def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> dict[str, Any]:
     (files, study_uid), gen_seconds = timed(lambda: generate(workdir / "source", instances, size))
     source_bytes = sum(p.stat().st_size for p in files)
     our_port = free_port()
-    with orthanc(workdir / "orthanc", our_port) as (dicom_port, http_port):
+    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
         _, load_seconds = timed(lambda: load(files, dicom_port))
         if count_instances(http_port) != instances:
             raise SystemExit(f"Orthanc holds {count_instances(http_port)} of {instances} instances after loading")
@@ -222,7 +226,7 @@ def run(instances: int, size: int, workdir: Path, repeat: int) -> dict[str, Any]
         imported = 0
         problems: list[str] = []
         for _attempt in range(repeat):
-            got, seconds = timed(lambda: getscu(dicom_port, study_uid, workdir / "getscu"))
+            got, seconds = timed(lambda: getscu(dicom_port, study_uid, workdir / "getscu", max_pdu))
             if got != instances:
                 raise SystemExit(f"getscu wrote {got} of {instances} files")
             shutil.rmtree(workdir / "getscu")
@@ -258,7 +262,12 @@ def run(instances: int, size: int, workdir: Path, repeat: int) -> dict[str, Any]
     ]
     return {
         "benchmark": "pacs",
-        "parameters": {"instances": instances, "size": size, "transfer_syntax": "explicit VR little endian"},
+        "parameters": {
+            "instances": instances,
+            "size": size,
+            "transfer_syntax": "explicit VR little endian",
+            "orthanc_max_pdu": max_pdu,
+        },
         "machine": {
             "python": platform.python_version(),
             "pydicom": pydicom.__version__,
@@ -284,6 +293,7 @@ def print_table(result: dict[str, Any]) -> None:
     params, source = result["parameters"], result["source"]
     print(
         f"CT {params['instances']} x {params['size']}x{params['size']} ({source['bytes'] / 1e6:.0f} MB; "
+        f"Orthanc MaximumPduLength {params['orthanc_max_pdu']}; "
         f"generated in {source['generate_seconds']:.1f} s, loaded into Orthanc in {source['load_seconds']:.1f} s)"
     )
     print(f"{'step':50} {'items':>6} {'seconds':>9} {'per s':>9}")
@@ -301,14 +311,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
+    parser.add_argument(
+        "--pdu", type=int, default=DEFAULT_PDU, help="Orthanc's MaximumPduLength, and getscu's -pdu (4096-131072)"
+    )
     args = parser.parse_args(argv)
     if args.instances < 1 or args.size < 16 or args.repeat < 1:
         parser.error("--instances must be at least 1, --size at least 16 and --repeat at least 1")
+    if not 4096 <= args.pdu <= 131072:
+        parser.error("--pdu must be between 4096 and 131072 (what Orthanc allows)")
     for tool in (ORTHANC, GETSCU, STORESCU):
         if not tool.exists():
             parser.error(f"{tool} is missing (Debian packages orthanc and dcmtk)")
     with tempfile.TemporaryDirectory(prefix="casedeck-bench-pacs-") as tmp:
-        result = run(args.instances, args.size, Path(tmp), args.repeat)
+        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu)
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -11,10 +11,12 @@ against ``node.ca_file`` or the system's trust store).
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import logging
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,6 +27,9 @@ from typing import Any
 
 from pydicom import uid as sc
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import dcmwrite
+from pydicom.tag import BaseTag
 from pydicom.uid import (
     JPEG2000,
     UID,
@@ -35,8 +40,9 @@ from pydicom.uid import (
     JPEGLosslessSV1,
     RLELossless,
 )
-from pynetdicom import AE, build_role, evt
+from pynetdicom import AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, build_role, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
 
 from casefiles.errors import Cancelled, ValidationError
 from casefiles.pacs.errors import (
@@ -52,6 +58,9 @@ from casefiles.pacs.results import StoreResult
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 OnInstance = Callable[[Dataset], None]
+#: Gets each retrieved instance as a DICOM file's bytes (preamble, file meta, the dataset as the
+#: PACS sent it): nothing is decoded or re-encoded on the way, which is most of a retrieve's CPU.
+OnEncoded = Callable[[bytes], None]
 
 # pynetdicom creates its SOP class names at run time, so they are spelled out here for the type checker.
 Verification = UID("1.2.840.10008.1.1")
@@ -239,10 +248,50 @@ def _rejection(node: PacsNode, assoc: Association) -> PacsError:
 _POLL_DELAY = 0.0001
 
 
+#: The largest PDU we accept (P-DATA-TF, PS3.8 9.3.5). pynetdicom's default, 16 KB, splits a
+#: 512x512 CT slice into 33 PDUs, each a trip through pynetdicom's network thread and state
+#: machine; 1 MB lets the PACS send its largest (dcmtk-based ones, Orthanc among them, send at
+#: most 128 KB). Only what we receive is affected; we send within what the PACS accepts.
+MAX_PDU = 1024 * 1024
+
+
 def _poll_faster(assoc: Association) -> None:
     dul = getattr(assoc, "dul", None)
     if dul is not None and hasattr(dul, "_run_loop_delay"):  # a private knob; skipped if it goes away
         dul._run_loop_delay = _POLL_DELAY
+    _read_in_bulk(assoc)
+
+
+def _read_in_bulk(assoc: Association) -> None:
+    """Have pynetdicom read a PDU with a few large reads instead of 4 KB at a time.
+
+    Its ``AssociationSocket.recv`` loops over 4 KB ``recv`` calls, each a system
+    call and a bytearray append: 32 for one 128 KB PDU. Replaced on this
+    association's socket only (plain TCP; a TLS socket is left as it is), and
+    skipped if pynetdicom's internals change.
+    """
+    wrapper = getattr(getattr(assoc, "dul", None), "socket", None)
+    raw = getattr(wrapper, "socket", None)
+    if wrapper is None or not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
+        return
+    if not callable(getattr(wrapper, "recv", None)):
+        return
+
+    def recv(nr_bytes: int) -> bytearray:
+        # Same contract as AssociationSocket.recv: blocks until nr_bytes arrived, or returns short on EOF.
+        buffer = bytearray(nr_bytes)
+        view = memoryview(buffer)
+        got = 0
+        while got < nr_bytes:
+            n = raw.recv_into(view[got:], nr_bytes - got)
+            if not n:
+                del view
+                return buffer[:got]
+            got += n
+        del view
+        return buffer
+
+    wrapper.recv = recv
 
 
 @contextmanager
@@ -260,6 +309,7 @@ def _association(
         node.host,
         node.port,
         ae_title=node.ae_title,
+        max_pdu=MAX_PDU,
         ext_neg=ext_neg,
         evt_handlers=[(evt.EVT_CONN_OPEN, _on_open), *(handlers or [])],
         tls_args=_tls_args(node),
@@ -472,18 +522,86 @@ def find_series(node: PacsNode, study_uid: str) -> list[SeriesMatch]:
 # --- retrieve ----------------------------------------------------------------------------
 
 
+#: The elements a received instance is checked by, read from its start (they come before
+#: the pixels): SOP Instance UID (0008,0018), Study (0020,000D) and Series (0020,000E) Instance UID.
+_SOP_INSTANCE_UID, _STUDY_UID, _SERIES_UID = 0x00080018, 0x0020000D, 0x0020000E
+
+
+def _past_series_uid(tag: BaseTag, vr: str | None, length: int) -> bool:
+    return tag > _SERIES_UID
+
+
+def _identity(data: bytes, implicit_vr: bool, little_endian: bool) -> tuple[str, str, str]:
+    """(SOP instance, study, series UID) of an encoded dataset, reading only as far as the series UID."""
+    ds = read_dataset(io.BytesIO(data), implicit_vr, little_endian, stop_when=_past_series_uid)
+
+    def text(tag: int) -> str:
+        elem = ds.get(tag)
+        return "" if elem is None else str(elem.value or "").strip()
+
+    return text(_SOP_INSTANCE_UID), text(_STUDY_UID), text(_SERIES_UID)
+
+
+def _meta_element(tag: int, vr: bytes, value: bytes) -> bytes:
+    if vr == b"OB":
+        return struct.pack("<HH2sHL", 0x0002, tag, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", 0x0002, tag, vr, len(value)) + value
+
+
+def _uid_value(uid: str) -> bytes:
+    value = uid.encode("ascii")
+    return value + b"\x00" if len(value) % 2 else value
+
+
+def _file_header(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str) -> bytes:
+    """Preamble, "DICM" and File Meta Information (PS3.10 7.1) for a received dataset.
+
+    The same elements pynetdicom's ``event.file_meta`` holds, encoded directly:
+    building them as a pydicom dataset costs more than the rest of the receive
+    path of our own.
+    """
+    version = PYNETDICOM_IMPLEMENTATION_VERSION.encode("ascii")
+    elements = b"".join(
+        (
+            _meta_element(0x0001, b"OB", b"\x00\x01"),
+            _meta_element(0x0002, b"UI", _uid_value(sop_class_uid)),
+            _meta_element(0x0003, b"UI", _uid_value(sop_instance_uid)),
+            _meta_element(0x0010, b"UI", _uid_value(transfer_syntax)),
+            _meta_element(0x0012, b"UI", _uid_value(PYNETDICOM_IMPLEMENTATION_UID)),
+            _meta_element(0x0013, b"SH", version + b" " if len(version) % 2 else version),
+        )
+    )
+    group_length = struct.pack("<HH2sHL", 0x0002, 0x0000, b"UL", 4, len(elements))
+    return b"\x00" * 128 + b"DICM" + group_length + elements
+
+
+def _file_bytes(ds: Dataset) -> bytes:
+    """``ds`` (with its file meta) as a DICOM file; for instances that reach us already decoded."""
+    buffer = io.BytesIO()
+    dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()
+
+
 class _Receiver:
     """Counts and hands over stored instances; runs on pynetdicom's association threads.
 
     Each SOP instance is handed over once, even when a fallback retrieve sends it again.
+    With ``on_encoded`` an instance is handed over as the bytes the PACS sent,
+    read only as far as needed to check it belongs to what was asked for.
     """
 
     def __init__(
-        self, study_uid: str, series_uids: frozenset[str], on_instance: OnInstance, cancel: CancelToken
+        self,
+        study_uid: str,
+        series_uids: frozenset[str],
+        on_instance: OnInstance | None,
+        on_encoded: OnEncoded | None,
+        cancel: CancelToken,
     ) -> None:
         self.study_uid = study_uid
         self.series_uids = series_uids
         self.on_instance = on_instance
+        self.on_encoded = on_encoded
         self.cancel = cancel
         self.lock = threading.Lock()
         self.received: set[str] = set()
@@ -495,14 +613,38 @@ class _Receiver:
     def handle_store(self, event: evt.Event) -> int:
         if self.cancel.cancelled:
             return _STORE_OUT_OF_RESOURCES
+        if self.on_encoded is not None:
+            encoded = self._encoded(event)
+            if encoded is not None:
+                return encoded
         try:
             ds = event.dataset
             ds.file_meta = event.file_meta
         except Exception:
-            with self.lock:
-                self.unreadable += 1
-            return _STORE_CANNOT_UNDERSTAND
+            return self._unreadable()
         return self.take(ds)
+
+    def _encoded(self, event: evt.Event) -> int | None:
+        """Take the instance without decoding it; None to go the decoded way (a deflated syntax)."""
+        on_encoded = self.on_encoded
+        assert on_encoded is not None
+        try:
+            request, syntax = event.request, event.context.transfer_syntax
+            if syntax.is_deflated or not isinstance(request, C_STORE):
+                return None
+            data = event.encoded_dataset(include_meta=False)
+            sop_uid, study_uid, series_uid = _identity(data, syntax.is_implicit_VR, syntax.is_little_endian)
+            if not sop_uid:
+                return self._unreadable()
+            header = _file_header(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID), str(syntax))
+        except Exception:
+            return self._unreadable()
+        return self._accept(sop_uid, study_uid, series_uid, lambda: on_encoded(header + data))
+
+    def _unreadable(self) -> int:
+        with self.lock:
+            self.unreadable += 1
+        return _STORE_CANNOT_UNDERSTAND
 
     def take_claimed(self, ds: Dataset) -> None:
         """The receiver's claim hands instances here; raising tells the sender it was not stored."""
@@ -515,12 +657,25 @@ class _Receiver:
         try:
             sop_uid = str(ds.SOPInstanceUID)
         except Exception:
-            with self.lock:
-                self.unreadable += 1
-            return _STORE_CANNOT_UNDERSTAND
-        if ds.get("StudyInstanceUID") != self.study_uid or (
-            self.series_uids and ds.get("SeriesInstanceUID") not in self.series_uids
-        ):
+            return self._unreadable()
+        on_encoded, on_instance = self.on_encoded, self.on_instance
+        if on_encoded is not None:
+
+            def deliver() -> None:
+                on_encoded(_file_bytes(ds))
+
+        else:
+            assert on_instance is not None
+
+            def deliver() -> None:
+                on_instance(ds)
+
+        return self._accept(sop_uid, ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), deliver)
+
+    def _accept(self, sop_uid: str, study_uid: object, series_uid: object, deliver: Callable[[], None]) -> int:
+        if self.cancel.cancelled:
+            return _STORE_OUT_OF_RESOURCES
+        if study_uid != self.study_uid or (self.series_uids and series_uid not in self.series_uids):
             # Only what we asked for is taken, whatever else arrives on our port.
             with self.lock:
                 self.refused.add(sop_uid)
@@ -529,7 +684,7 @@ class _Receiver:
             if sop_uid in self.received:
                 return _STORE_OK
             try:
-                self.on_instance(ds)
+                deliver()
             except Exception:
                 self.refused.add(sop_uid)
                 return _STORE_OUT_OF_RESOURCES
@@ -542,6 +697,14 @@ class _Receiver:
         with self.lock:
             local = len(self.refused) + self.unreadable
             return RetrieveResult(len(self.received), max(local, self.remote_failed), self.remote_warnings)
+
+
+def _callbacks(
+    on_instance: OnInstance | None, on_encoded: OnEncoded | None
+) -> tuple[OnInstance | None, OnEncoded | None]:
+    if (on_instance is None) == (on_encoded is None):
+        raise ValidationError("A retrieve needs exactly one of on_instance and on_encoded to hand the images to.")
+    return on_instance, on_encoded
 
 
 class _Refused(Exception):
@@ -727,18 +890,21 @@ def get_study(
     study_uid: str,
     *,
     series_uids: Sequence[str] | None = None,
-    on_instance: OnInstance,
+    on_instance: OnInstance | None = None,
+    on_encoded: OnEncoded | None = None,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> RetrieveResult:
     """Retrieve a study, or only the given series of it, over our own association (C-GET).
 
-    ``on_instance`` gets each dataset once. C-GET needs no firewall opening or
+    ``on_instance`` gets each dataset once, or ``on_encoded`` (give one of the
+    two) each instance as a DICOM file's bytes, cheaper. C-GET needs no firewall opening or
     registration of a return address on the PACS, so it is the first choice
     where the PACS supports it. Instances the PACS cannot send us (a SOP class
     we did not offer) are counted in ``failed``; the rest still arrive.
     """
     _check_uid(study_uid)
     series = _check_series(series_uids)
+    _callbacks(on_instance, on_encoded)
     cancel.raise_if_cancelled()
     ae = _make_ae(node)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
@@ -750,7 +916,7 @@ def get_study(
         for syntax in UNCOMPRESSED:
             ae.add_requested_context(cls, syntax)
     roles = [build_role(cls, scp_role=True) for cls in storage_classes]
-    receiver = _Receiver(study_uid, series, on_instance, cancel)
+    receiver = _Receiver(study_uid, series, *_callbacks(on_instance, on_encoded), cancel)
     with _association(ae, node, ext_neg=roles, handlers=[(evt.EVT_C_STORE, receiver.handle_store)]) as assoc:
 
         def send(identifier: Dataset) -> Iterator[tuple[Dataset, Dataset | None]]:
@@ -772,13 +938,15 @@ def move_study(
     study_uid: str,
     *,
     series_uids: Sequence[str] | None = None,
-    on_instance: OnInstance,
+    on_instance: OnInstance | None = None,
+    on_encoded: OnEncoded | None = None,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> RetrieveResult:
     """Retrieve a study, or only the given series, by C-MOVE to our own storage SCP on ``node.our_port``.
 
     The PACS must know our AE title and address (its admin registers them);
-    our listener accepts only instances of what was asked for. Not over TLS:
+    our listener accepts only instances of what was asked for. ``on_instance``
+    and ``on_encoded`` are as for :func:`get_study`. Not over TLS:
     the PACS would connect back to us, and CaseDeck has no certificate of its own.
     """
     _check_uid(study_uid)
@@ -788,8 +956,9 @@ def move_study(
             f"{_where(node)} is set up for TLS, but a C-MOVE would bring the images back over a plain "
             "connection — set this node to retrieve with C-GET."
         )
+    callbacks = _callbacks(on_instance, on_encoded)
     cancel.raise_if_cancelled()
-    receiver = _Receiver(study_uid, series, on_instance, cancel)
+    receiver = _Receiver(study_uid, series, *callbacks, cancel)
     from casefiles.pacs.receiver import running_receiver
 
     inbox = running_receiver(node.our_port, node.our_ae_title)
@@ -799,6 +968,7 @@ def move_study(
         with inbox.claim(study_uid, receiver.take_claimed):
             return _move(node, study_uid, series_uids, receiver, cancel)
     scp = _make_ae(node)
+    scp.maximum_pdu_size = MAX_PDU
     for cls in (*COMMON_IMAGE_CLASSES, *OTHER_CLASSES):
         scp.add_supported_context(cls, [*UNCOMPRESSED, *COMPRESSED])
     try:

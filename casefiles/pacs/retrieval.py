@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from pydicom.dataset import Dataset
-
 from casefiles.errors import Cancelled, CaseDeckError, ValidationError
 from casefiles.ingest import ImportProblem, ImportReport
 from casefiles.ingest.quarantine import QuarantineFolder
@@ -174,18 +172,25 @@ def _retrieve_and_import(
         received = 0
         report(Stage.RETRIEVING, 0, expected, "retrieving")
 
-        def keep(ds: Dataset) -> None:
+        def received_one() -> None:
             nonlocal received
-            # Raw, identifiable: written only inside this quarantine folder, under a counter name.
-            ds.save_as(workspace / f"{next(counter):07d}.dcm", enforce_file_format=True)
             with lock:
                 received += 1
                 done = received
             report(Stage.RETRIEVING, done, max(expected, done), f"{done} image(s) received")
 
+        def keep_encoded(data: bytes) -> None:
+            # Raw, identifiable: written only inside this quarantine folder, under a counter name.
+            (workspace / f"{next(counter):07d}.dcm").write_bytes(data)
+            received_one()
+
         try:
             outcome = client.retrieve(
-                node, request.study_uid, series_uids=request.series_uids or None, on_instance=keep, cancel=cancel
+                node,
+                request.study_uid,
+                series_uids=request.series_uids or None,
+                on_encoded=keep_encoded,
+                cancel=cancel,
             )
             if outcome.failed:
                 problems.append(

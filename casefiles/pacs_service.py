@@ -280,7 +280,8 @@ def retrieval_job(
 
     def run(ctx: JobContext) -> tuple[PullReport, Conference | None]:
         def on_study(event: StudyProgress) -> None:
-            message = event.stage.value if not event.message else f"{event.stage.value}: {event.message}"
+            same = not event.message or event.message == event.stage.value
+            message = event.stage.value if same else f"{event.stage.value}: {event.message}"
             ctx.step(event.label, event.done, event.total, message, stage_state.get(event.stage, JobState.RUNNING))
 
         return pacs.retrieve(

@@ -114,10 +114,13 @@ with viewer_col:
     with st.expander("Type an exact window"):
         w1, w2, w3 = st.columns([1, 1, 1])
         base = window or Window(center=128, width=256)
-        center = w1.number_input("Level (centre)", value=float(base.center), step=10.0, key=f"wl_c_{asset.id}")
-        width = w2.number_input(
-            "Window (width)", value=float(base.width), min_value=1.0, step=10.0, key=f"wl_w_{asset.id}"
-        )
+        # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
+        if st.session_state.get(f"wl_shown_{asset.id}") != base:
+            st.session_state[f"wl_shown_{asset.id}"] = base
+            st.session_state[f"wl_c_{asset.id}"] = float(base.center)
+            st.session_state[f"wl_w_{asset.id}"] = float(base.width)
+        center = w1.number_input("Level (centre)", step=10.0, key=f"wl_c_{asset.id}")
+        width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=f"wl_w_{asset.id}")
         if w3.button("Apply", key=f"wl_apply_{asset.id}"):
             set_viewer_window(viewer_key, Window(center=center, width=width))
             st.rerun()

@@ -250,7 +250,7 @@ if found:
 
 # --- retrieve ----------------------------------------------------------------------------
 conferences = services.list_conferences()
-NEW = "➕ New conference…"
+NEW = "New conference…"
 NONE = "(do not gather in a conference)"
 choice = st.selectbox(
     "Gather the cases in a conference",

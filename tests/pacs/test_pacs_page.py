@@ -34,7 +34,7 @@ def test_configure_test_find_and_retrieve(node, monkeypatch, tmp_path):
     assert at.dataframe, "a table of matching studies"
 
     assert any("Accession 2 of 2" in w.value for w in at.warning), "the accession that found nothing is named"
-    at.selectbox(key="pacs_conference_choice").set_value("➕ New conference…").run()
+    at.selectbox(key="pacs_conference_choice").set_value("New conference…").run()
     at.text_input(key="pacs_conference").input("Tumor board").run()
     at.button(key="pacs_pull").click().run()
     assert not at.exception, at.exception

@@ -18,8 +18,10 @@ import pydicom.config
 def silence_value_logging() -> None:
     """Idempotent; called when services or the CLI start (and in import workers)."""
     pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-    logger = logging.getLogger("pydicom")
-    logger.setLevel(logging.CRITICAL + 1)
-    logger.propagate = False
+    # pydicom, and the media libraries, may quote file content (names, metadata) in their messages.
+    for name in ("pydicom", "pypdf", "PIL", "tifffile"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
     warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
     warnings.filterwarnings("ignore", message=r".*(value|VR).*", category=UserWarning, module=r"pydicom")

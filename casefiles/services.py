@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from casefiles.annotations.measure import PixelSpacing
     from casefiles.annotations.model import Annotation
     from casefiles.imaging.stack import StackPayload
+    from casefiles.media_import import MediaImportReport
     from casefiles.pacs_service import PacsService
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
@@ -189,6 +190,82 @@ class Services:
             progress=progress,
             cancel=cancel,
         )
+
+    # -- mixed media ----------------------------------------------------------------
+    def import_media(
+        self,
+        case_id: str,
+        sources: Sequence[Path | Upload],
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> MediaImportReport:
+        """Add photos, pathology images, videos, PDFs and PowerPoint decks to a case, scrubbed of metadata."""
+        from casefiles.media_import import import_media
+
+        _case, report = import_media(
+            self.store.get_case(case_id),
+            sources,
+            blobs=self.blobs,
+            save=self.store.save_case,
+            quarantine_dir=self.settings.quarantine_dir,
+            progress=progress,
+            cancel=cancel,
+        )
+        return report
+
+    def add_pdf_pages(self, case_id: str, asset_id: str, pages: Sequence[int]) -> Case:
+        """Chosen pages (0-based) of a case's PDF, added as images that can be key images and annotated."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.images import scrub_image
+        from casefiles.media.pdf import render_pages
+
+        case = self.store.get_case(case_id)
+        document = case.asset(asset_id)
+        if document.kind is not AssetKind.DOCUMENT or document.blob is None:
+            raise ValidationError("Pages can be taken only from a PDF of this case.")
+        images = sum(1 for a in case.assets if a.kind is AssetKind.IMAGE)
+        added: list[Asset] = []
+        with QuarantineFolder(self.settings.quarantine_dir, "pdf-") as work:
+            pdf = work / "document.pdf"
+            pdf.write_bytes(self.blobs.get(document.blob))
+            for number, (page, png) in enumerate(zip(pages, render_pages(pdf, pages), strict=True), start=1):
+                (work / "page.png").write_bytes(png)
+                image = scrub_image(work / "page.png", workdir=work)
+                added.append(
+                    Asset(
+                        id=new_id(),
+                        kind=AssetKind.IMAGE,
+                        label=f"Image {images + number}",
+                        blob=self.blobs.put(image.data),
+                        media_type=image.media_type,
+                        thumbnail=self.blobs.put(image.preview_png),
+                        caption=f"{document.label}, page {page + 1}",
+                    )
+                )
+        case = case.edited(assets=(*case.assets, *added))
+        self.store.save_case(case)
+        return case
+
+    def move_asset(self, case_id: str, asset_id: str, offset: int) -> Case:
+        """Move an asset up (-1) or down (+1) in the case's order."""
+        case = self.store.get_case(case_id)
+        assets = list(case.assets)
+        index = next((i for i, a in enumerate(assets) if a.id == asset_id), None)
+        if index is None:
+            raise NotFoundError("That item is no longer part of this case.")
+        target = min(max(index + offset, 0), len(assets) - 1)
+        assets.insert(target, assets.pop(index))
+        case = case.edited(assets=tuple(assets))
+        self.store.save_case(case)
+        return case
+
+    def set_asset_caption(self, case_id: str, asset_id: str, caption: str) -> Case:
+        case = self.store.get_case(case_id)
+        assets = tuple(replace(a, caption=caption.strip()) if a.id == asset_id else a for a in case.assets)
+        case = case.edited(assets=assets)
+        self.store.save_case(case)
+        return case
 
     # -- PACS ---------------------------------------------------------------------
     @property

@@ -1,0 +1,118 @@
+"""Mixed media through the case: each format is added scrubbed, shows a thumbnail, becomes a key image
+(images, PDF pages) and reaches the PPTX export; one bad file is reported and the rest are added."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pptx import Presentation
+
+from casefiles.config import Settings
+from casefiles.ingest import Upload
+from casefiles.model import AssetKind
+from casefiles.services import Services
+from tests.dicom_factory import write_ct_study
+
+NAME = "DOE^JOHN"
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Services:
+    return Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+
+
+def _photo() -> bytes:
+    image = Image.fromarray(np.full((240, 320, 3), (30, 140, 200), np.uint8))
+    exif = Image.Exif()
+    exif[0x013B] = NAME  # Artist
+    exif[0x010F] = "Phone maker"
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, comment=NAME.encode())
+    return buffer.getvalue()
+
+
+def _pdf() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setAuthor(NAME)
+    pdf.setTitle(NAME)
+    for page in range(3):
+        pdf.drawString(72, 720, f"Pathology report page {page + 1}")
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _deck() -> bytes:
+    prs = Presentation()
+    prs.core_properties.author = NAME
+    for n in range(2):
+        slide = prs.slides.add_slide(prs.slide_layouts[1])
+        slide.shapes.title.text = f"Referring team slide {n + 1}"
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    return buffer.getvalue()
+
+
+def test_photos_pdfs_and_slides_join_a_case_scrubbed_and_reach_the_deck(library: Services, tmp_path: Path) -> None:
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    uploads = [
+        Upload("DOE_JOHN_photo.jpg", _photo()),
+        Upload("report.pdf", _pdf()),
+        Upload("slides.pptx", _deck()),
+        Upload("broken.jpg", _photo()[:300]),
+        Upload("notes.txt", b"just text"),
+    ]
+    report = library.import_media(case_id, uploads)
+    assert len(report.asset_ids) == 3
+    assert [p.item for p in report.problems] == ["file 4 of 5", "file 5 of 5"]
+    assert "damaged" in report.problems[0].reason or "incomplete" in report.problems[0].reason
+    case = library.get_case(case_id)
+    kinds = [a.kind for a in case.assets]
+    assert kinds[-3:] == [AssetKind.IMAGE, AssetKind.DOCUMENT, AssetKind.SLIDE_DECK]
+    assert [a.label for a in case.assets[-3:]] == ["Image 1", "PDF 1", "Slides 1"], "labels never from file names"
+    for asset in case.assets[-3:-1]:
+        assert asset.thumbnail and library.blobs.exists(asset.thumbnail)
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert b"DOE" not in path.read_bytes(), f"{path.name} holds the name"
+    assert not any(library.settings.quarantine_dir.iterdir())
+
+    photo, document = case.assets[-3], case.assets[-2]
+    case = library.add_pdf_pages(case_id, document.id, [1])
+    page = case.assets[-1]
+    assert page.kind is AssetKind.IMAGE and page.caption == "PDF 1, page 2"
+    case = library.toggle_key_image(case_id, photo.id, 0, None)
+    case = library.toggle_key_image(case_id, page.id, 0, None)
+    case = library.move_asset(case_id, photo.id, -10)
+    assert library.get_case(case_id).assets[0].id == photo.id
+
+    out = library.export_case_pptx(case_id, tmp_path / "case.pptx")
+    pictures = [s for slide in Presentation(str(out)).slides for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) >= 2, "the photo and the PDF page are on slides"
+
+
+def test_a_video_is_transcoded_without_metadata(library: Services, tmp_path: Path) -> None:
+    from casefiles.imaging.cine import ffmpeg_exe
+
+    clip = tmp_path / "clip.mov"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=2",
+         "-metadata", f"title={NAME}", "-metadata", "creation_time=2024-03-12T10:00:00Z",
+         "-c:v", "mpeg4", str(clip)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    report = library.import_media(case_id, [clip])
+    assert report.problems == ()
+    video = library.get_case(case_id).asset(report.asset_ids[0])
+    assert video.kind is AssetKind.VIDEO and video.media_type == "video/mp4" and video.thumbnail
+    data = library.blobs.get(video.blob or "")
+    assert data[4:8] == b"ftyp" and NAME.encode() not in data and b"2024-03-12" not in data

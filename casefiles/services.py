@@ -444,6 +444,35 @@ class Services:
             presets=presets_for(asset.modality),
         )
 
+    def annotation_canvas(self, case: Case, key: KeyImage, *, max_side: int = 1024) -> tuple[bytes, int, int]:
+        """What the annotation editor shows for a key image: a display image and the image's full width/height.
+
+        Annotations are stored in full-resolution pixels whatever size is shown.
+        """
+        asset = case.asset(key.asset_id)
+        if asset.kind is AssetKind.DICOM_SERIES:
+            instance, _within = asset.locate_frame(key.frame)
+            ds = self.dataset(instance.blob)
+            window = key.window or self.asset_window(asset, key.frame)
+            return self.render_frame_png(asset, key.frame, window, max_side), int(ds.Columns), int(ds.Rows)
+        if asset.kind is not AssetKind.IMAGE or asset.blob is None:
+            raise RenderError("Only images can be annotated.")
+        picture = cv2.imdecode(np.frombuffer(self.blobs.get(asset.blob), np.uint8), cv2.IMREAD_COLOR)
+        if picture is None:
+            raise RenderError("This image cannot be read; it may be damaged.")
+        height, width = picture.shape[:2]
+        shown = fit_within(np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8), max_side, max_side)
+        return encode_jpeg(shown, quality=90), int(width), int(height)
+
+    def key_image_preview(self, case: Case, key: KeyImage, max_side: int = 256) -> bytes:
+        """A small picture of a key image for lists (window applied; photos from their thumbnail)."""
+        asset = case.asset(key.asset_id)
+        if asset.kind is AssetKind.DICOM_SERIES:
+            return self.render_frame_png(asset, key.frame, key.window or self.asset_window(asset), max_side)
+        if asset.thumbnail and self.blobs.exists(asset.thumbnail):
+            return self.blobs.get(asset.thumbnail)
+        raise RenderError("This item has no picture to show.")
+
     def key_image_spacing(self, case: Case, key: KeyImage) -> PixelSpacing | None:
         """Pixel spacing (mm) of the key image's frame, for rulers; None for photos and unspaced images."""
         from casefiles.annotations.measure import pixel_spacing_of

@@ -3,10 +3,12 @@
 import streamlit as st
 
 from casefiles.annotations.model import annotations_to_list
+from casefiles.ingest import Upload
+from casefiles.media.pdf import parse_pages
 from casefiles.model import AssetKind, Difficulty, Region, Window
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
-from pages.ui import get_services, pick_case, stack_payload, user_errors
+from pages.ui import get_services, pick_case, progress_bar, stack_payload, user_errors
 
 services = get_services()
 case = pick_case(services, key="case_picker")
@@ -90,47 +92,47 @@ with form_col, st.form(f"case_form_{case.id}"):
 with viewer_col:
     series = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
     if not series:
-        st.info("This case has no images yet.")
-        st.stop()
-    labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
-    thumbs = st.columns(6)
-    for column, asset in zip(thumbs, series[:6], strict=False):
-        thumb = services.thumbnail(asset)
-        if thumb:
-            column.image(thumb, caption=labels[asset.id], width=110)
-    asset_id = st.radio(
-        "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
-    )
-    asset = case.asset(asset_id)
-    viewer_key = f"viewer_{asset.id}"
-    st.caption(
-        "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
-        "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
-    )
-    with user_errors("Opening the series"):
-        window = viewer_window(viewer_key) or services.asset_window(asset)
-        view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
-        frame, window = view.frame, view.window
-    with st.expander("Type an exact window"):
-        w1, w2, w3 = st.columns([1, 1, 1])
-        base = window or Window(center=128, width=256)
-        # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
-        if st.session_state.get(f"wl_shown_{asset.id}") != base:
-            st.session_state[f"wl_shown_{asset.id}"] = base
-            st.session_state[f"wl_c_{asset.id}"] = float(base.center)
-            st.session_state[f"wl_w_{asset.id}"] = float(base.width)
-        center = w1.number_input("Level (centre)", step=10.0, key=f"wl_c_{asset.id}")
-        width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=f"wl_w_{asset.id}")
-        if w3.button("Apply", key=f"wl_apply_{asset.id}"):
-            set_viewer_window(viewer_key, Window(center=center, width=width))
-            st.rerun()
+        st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
+    else:
+        labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
+        thumbs = st.columns(6)
+        for column, asset in zip(thumbs, series[:6], strict=False):
+            thumb = services.thumbnail(asset)
+            if thumb:
+                column.image(thumb, caption=labels[asset.id], width=110)
+        asset_id = st.radio(
+            "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
+        )
+        asset = case.asset(asset_id)
+        viewer_key = f"viewer_{asset.id}"
+        st.caption(
+            "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
+            "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
+        )
+        with user_errors("Opening the series"):
+            window = viewer_window(viewer_key) or services.asset_window(asset)
+            view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
+            frame, window = view.frame, view.window
+        with st.expander("Type an exact window"):
+            w1, w2, w3 = st.columns([1, 1, 1])
+            base = window or Window(center=128, width=256)
+            # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
+            if st.session_state.get(f"wl_shown_{asset.id}") != base:
+                st.session_state[f"wl_shown_{asset.id}"] = base
+                st.session_state[f"wl_c_{asset.id}"] = float(base.center)
+                st.session_state[f"wl_w_{asset.id}"] = float(base.width)
+            center = w1.number_input("Level (centre)", step=10.0, key=f"wl_c_{asset.id}")
+            width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=f"wl_w_{asset.id}")
+            if w3.button("Apply", key=f"wl_apply_{asset.id}"):
+                set_viewer_window(viewer_key, Window(center=center, width=width))
+                st.rerun()
 
-    is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
-    label = "★ Remove from key images" if is_key else "☆ Mark as key image"
-    if st.button(label, key=f"key_toggle_{asset.id}_{frame}", type="secondary" if is_key else "primary"):
-        with user_errors("Updating key images"):
-            case = services.toggle_key_image(case.id, asset.id, frame, window)
-            st.rerun()
+        is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
+        label = "★ Remove from key images" if is_key else "☆ Mark as key image"
+        if st.button(label, key=f"key_toggle_{asset.id}_{frame}", type="secondary" if is_key else "primary"):
+            with user_errors("Updating key images"):
+                case = services.toggle_key_image(case.id, asset.id, frame, window)
+                st.rerun()
 
     st.subheader(f"Key images ({len(case.key_images)})")
     if not case.key_images:
@@ -141,14 +143,16 @@ with viewer_col:
         with user_errors("Showing a key image"):
             key_asset = case.asset(key.asset_id)
             col.image(
-                services.render_frame_png(key_asset, key.frame, key.window or services.asset_window(key_asset), 256),
+                services.key_image_preview(case, key),
                 caption=f"{key_asset.label} · {key.frame + 1}/{key_asset.frame_count}",
             )
         if col.button("Remove", key=f"key_remove_{index}_{key.asset_id}_{key.frame}"):
             services.set_key_images(case.id, [k for k in case.key_images if k != key])
             st.rerun()
 
-    dicom_keys = [k for k in case.key_images if case.asset(k.asset_id).kind is AssetKind.DICOM_SERIES]
+    dicom_keys = [
+        k for k in case.key_images if case.asset(k.asset_id).kind in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)
+    ]
     if dicom_keys:
         st.subheader("Annotate a key image")
         key_labels = {
@@ -160,16 +164,12 @@ with viewer_col:
         key = dicom_keys[chosen]
         key_asset = case.asset(key.asset_id)
         with user_errors("Opening the annotation editor"):
-            instance, within = key_asset.locate_frame(key.frame)
-            image_ds = services.dataset(instance.blob)
             spacing = services.key_image_spacing(case, key)
-            shown = services.render_frame_png(
-                key_asset, key.frame, key.window or services.asset_window(key_asset, key.frame), 1024
-            )
+            shown, full_width, full_height = services.annotation_canvas(case, key)
             drawn = annotator(
                 shown,
-                width=int(image_ds.Columns),
-                height=int(image_ds.Rows),
+                width=full_width,
+                height=full_height,
                 spacing=(spacing.row, spacing.column) if spacing else None,
                 annotations=annotations_to_list(key.annotations),
                 key=f"annotator_{case.id}_{key.asset_id}_{key.frame}",
@@ -180,3 +180,68 @@ with viewer_col:
         with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
             current = next(k for k in case.key_images if (k.asset_id, k.frame) == (key.asset_id, key.frame))
             st.image(services.render_key_image(case, current), width="stretch")
+
+st.divider()
+st.subheader("Photos, pathology, video, PDFs and slides")
+st.caption(
+    "Files are checked by their content and scrubbed on the way in: camera and GPS data, authors, comments, "
+    "speaker notes and creation times are removed. Names of files are never shown or stored."
+)
+uploads = st.file_uploader(
+    "Add files",
+    accept_multiple_files=True,
+    type=None,
+    key=f"media_upload_{case.id}",
+)
+if uploads and st.button("Add to case", type="primary", key="media_add"):
+    report_progress, clear = progress_bar("Scrubbing…")
+    with user_errors("Adding the files"):
+        media_report = services.import_media(
+            case.id, [Upload(f.name, f.getvalue()) for f in uploads], progress=report_progress
+        )
+        st.session_state["media_report"] = media_report
+    clear()
+    st.rerun()
+media_report = st.session_state.pop("media_report", None)
+if media_report is not None:
+    st.success(f"{len(media_report.asset_ids)} file(s) added.")
+    for problem in media_report.problems:
+        st.warning(f"{problem.item.capitalize()}: {problem.reason}")
+
+media = [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES]
+for asset in media:
+    with st.container(border=True):
+        left, middle, right = st.columns([1, 3, 1])
+        with user_errors("Showing the item"):
+            if asset.kind is AssetKind.VIDEO and asset.blob:
+                left.video(services.blobs.get(asset.blob), format="video/mp4")
+            elif asset.thumbnail and services.blobs.exists(asset.thumbnail):
+                left.image(services.blobs.get(asset.thumbnail), width="stretch")
+        middle.markdown(f"**{asset.label}** · {asset.kind.value.replace('_', ' ')}")
+        caption = middle.text_input("Caption", asset.caption, key=f"media_caption_{asset.id}")
+        if caption != asset.caption:
+            with user_errors("Saving the caption"):
+                services.set_asset_caption(case.id, asset.id, caption)
+        if asset.kind is AssetKind.IMAGE:
+            is_key = any(k.asset_id == asset.id for k in case.key_images)
+            if middle.button(
+                "★ Remove from key images" if is_key else "☆ Mark as key image", key=f"media_key_{asset.id}"
+            ):
+                with user_errors("Updating key images"):
+                    services.toggle_key_image(case.id, asset.id, 0, None)
+                    st.rerun()
+        if asset.kind is AssetKind.DOCUMENT:
+            with user_errors("Reading the PDF"):
+                pages_text = middle.text_input(
+                    "Pages to add as images (e.g. 1, 3-4)", key=f"media_pages_{asset.id}", placeholder="1"
+                )
+                if middle.button("Add pages as images", key=f"media_pages_add_{asset.id}", disabled=not pages_text):
+                    services.add_pdf_pages(case.id, asset.id, parse_pages(pages_text))
+                    st.rerun()
+        up, down = right.columns(2)
+        if up.button("↑", key=f"media_up_{asset.id}"):
+            services.move_asset(case.id, asset.id, -1)
+            st.rerun()
+        if down.button("↓", key=f"media_down_{asset.id}"):
+            services.move_asset(case.id, asset.id, +1)
+            st.rerun()

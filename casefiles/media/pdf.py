@@ -565,3 +565,22 @@ def _object_ids(reader: Any) -> Iterator[int]:
     for entries in reader.xref.values():
         yield from entries
     yield from reader.xref_objStm
+
+
+def parse_pages(text: str) -> list[int]:
+    """Page numbers as a person types them ("1, 3-4", 1-based) as 0-based indexes, in order, without repeats."""
+    pages: list[int] = []
+    for part in (p.strip() for p in str(text).replace(";", ",").split(",")):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValidationError(f"{part!r} is not a page number or range; write e.g. 1, 3-4.") from None
+        if first < 1 or last < first:
+            raise ValidationError(f"{part!r} is not a page range; pages count from 1, e.g. 3-4.")
+        pages.extend(range(first - 1, last))
+    if not pages:
+        raise ValidationError("Give at least one page number, e.g. 1 or 2-3.")
+    return list(dict.fromkeys(pages))

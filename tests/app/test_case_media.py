@@ -1,0 +1,69 @@
+"""The Case page's media section through AppTest: add a photo, a PDF and a bad file; mark the photo as a
+key image; add a PDF page as an image; reorder."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from casefiles.config import Settings
+from casefiles.services import Services
+from tests.dicom_factory import write_ct_study
+from tests.helpers import ROOT
+
+
+def _photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def _pdf() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for page in range(2):
+        pdf.drawString(72, 720, f"page {page + 1}")
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    services = Services(Settings(data_dir=data, seed_samples=False))
+    case_id = services.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    monkeypatch.setenv("CASEDECK_DATA", str(data))
+    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/case.py").run()
+    at.file_uploader(key=f"media_upload_{case_id}").upload("IMG_0001.jpg", _photo(), "image/jpeg").upload(
+        "report.pdf", _pdf(), "application/pdf"
+    ).upload("notes.txt", b"text", "text/plain")
+    at.run()
+    at.button(key="media_add").click().run()
+    assert not at.exception, at.exception
+    assert any("2 file(s) added" in s.value for s in at.success)
+    assert any("File 3 of 3" in w.value for w in at.warning)
+    case = services.get_case(case_id)
+    photo, document = case.assets[-2], case.assets[-1]
+    assert (photo.label, document.label) == ("Image 1", "PDF 1")
+    shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.success, *at.warning))
+    assert "IMG_0001" not in shown and "report.pdf" not in shown
+
+    at.button(key=f"media_key_{photo.id}").click().run()
+    assert any("Key images (1)" in s.value for s in at.subheader)
+    at.text_input(key=f"media_pages_{document.id}").input("2").run()
+    at.button(key=f"media_pages_add_{document.id}").click().run()
+    assert not at.exception, at.exception
+    case = services.get_case(case_id)
+    assert case.assets[-1].caption == "PDF 1, page 2"
+    at.button(key=f"media_up_{document.id}").click().run()
+    assert [a.id for a in services.get_case(case_id).assets].index(document.id) < [
+        a.id for a in services.get_case(case_id).assets
+    ].index(photo.id)

@@ -798,16 +798,25 @@ class ServicesMedia:
     ) -> Sequence[bytes]:
         from casefiles.imaging.cine import sample_indices
 
+        if asset.kind is AssetKind.VIDEO:  # a clip's still for slide shows that scroll frames
+            return [self.stack_poster(case, asset, window)]
         indices = sample_indices(asset.frame_count, max_frames)
         return [encode_jpeg(frame, quality=85) for frame in self._frames(asset, window, indices, max_side)]
 
     def stack_video(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        """A series as an H.264 clip; a video asset is already one (transcoded and scrubbed on import)."""
         from casefiles.imaging.cine import encode_mp4, sample_indices
 
+        if asset.kind is AssetKind.VIDEO and asset.blob:
+            return self._services.blobs.get(asset.blob)
         indices = sample_indices(asset.frame_count, 300)
         return encode_mp4(self._frames(asset, window, indices, 1024), fps=STACK_CLIP_FPS)
 
     def stack_poster(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
+        if asset.kind is AssetKind.VIDEO:
+            if asset.thumbnail is None:
+                raise RenderError("This video has no poster frame.")
+            return self._services.blobs.get(asset.thumbnail)
         middle = asset.frame_count // 2
         return encode_png(self._frames(asset, window, [middle], 1024)[0])
 

@@ -89,6 +89,7 @@ def plan_case(case: Case, plan: CasePlan, n: int, total: int) -> list[DeckSlide]
         slides += _text_slides("Key images", [Para(NO_KEY_IMAGES)], notes=image_notes)
     if plan.stacks:
         slides += _clip_slides(case, chosen, image_notes)
+    slides += _video_slides(case, image_notes)
     slides += _answer_slides(case, plan, findings)
     points = [Para(t, Role.BULLET) for t in (normalise(safe_text(p)) for p in case.teaching_points) if t]
     if points:
@@ -224,6 +225,22 @@ def _clip_slides(case: Case, chosen: tuple[KeyImage, ...], notes: str) -> list[D
             caption, _ = truncate_to_fit(text, fitted.size, rect.text_box)
         label_w = format_window(window) if window else ""
         slides.append(ClipSlide(asset_id, window, label_w, caption, fitted.size, notes, alt_text=text))
+    return slides
+
+
+def _video_slides(case: Case, notes: str) -> list[DeckSlide]:
+    """Every video clip of the case (endoscopy, ultrasound, clinical video), in the case's order."""
+    slides: list[DeckSlide] = []
+    for asset in case.assets:
+        if asset.kind is not AssetKind.VIDEO:
+            continue
+        text = _clean(asset.caption) or _clean(asset.label) or "Video"
+        rect = theme.CAPTION_ALONE
+        fitted = fit_paragraphs([Para(text)], rect.text_box, theme.CAPTION_SIZES)
+        caption = text
+        if len(fitted.pages) > 1:
+            caption, _ = truncate_to_fit(text, fitted.size, rect.text_box)
+        slides.append(ClipSlide(asset.id, None, "", caption, fitted.size, notes, alt_text=text))
     return slides
 
 

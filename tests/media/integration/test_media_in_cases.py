@@ -116,3 +116,24 @@ def test_a_video_is_transcoded_without_metadata(library: Services, tmp_path: Pat
     assert video.kind is AssetKind.VIDEO and video.media_type == "video/mp4" and video.thumbnail
     data = library.blobs.get(video.blob or "")
     assert data[4:8] == b"ftyp" and NAME.encode() not in data and b"2024-03-12" not in data
+
+
+def test_a_video_of_a_case_plays_in_the_conference_deck(library: Services, tmp_path: Path) -> None:
+    from casefiles.imaging.cine import ffmpeg_exe
+
+    clip = tmp_path / "endoscopy.avi"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=2",
+         "-c:v", "mjpeg", str(clip)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    report = library.import_media(case_id, [clip])
+    library.set_asset_caption(case_id, report.asset_ids[0], "Endoscopy: ulcerated mass")
+    conference = library.create_conference("Tumor board", case_ids=[case_id])
+    out = library.export(conference.id, "pptx", tmp_path / "deck.pptx")
+    prs = Presentation(str(out))
+    videos = [p for p in prs.part.package.iter_parts() if p.content_type == "video/mp4"]
+    assert len(videos) == 1
+    texts = [s.text_frame.text for slide in prs.slides for s in slide.shapes if s.has_text_frame]
+    assert any("Endoscopy: ulcerated mass" in t for t in texts)

@@ -10,11 +10,7 @@ and the window chosen by the drag.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +23,8 @@ from casefiles.model import AssetKind, Case, KeyImage, Window
 from casefiles.services import Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from tests.dicom_factory import ct_slice
-from tests.helpers import CHROMIUM_ARGS, ROOT, require_tool
+from tests.helpers import CHROMIUM_ARGS, require_tool
+from tests.support.streamlit_server import streamlit_app
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +33,6 @@ SIZE = 256  # image columns and rows
 TITLE = "Viewer and annotation case"
 VIEWER = "window.__casedeckViewer.viewers[0]"
 TIMEOUT_MS = 60_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fresh_case(data_dir: Path, case_id: str) -> Case:
@@ -74,35 +65,9 @@ def seeded(tmp_path: Path) -> tuple[Path, Case]:
 @pytest.fixture
 def app_url(seeded: tuple[Path, Case], tmp_path: Path) -> Iterator[str]:
     data_dir, _ = seeded
-    port = free_port()
     env = {**os.environ, "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0"}
-    log_path = tmp_path / "streamlit.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start; see {log_path}") from None
-                time.sleep(0.3)
+    with streamlit_app("app.py", env=env, log_path=tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def viewer_state(page: Any) -> dict[str, Any]:

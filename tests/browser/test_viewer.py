@@ -9,11 +9,6 @@ with it, presets and reset, cine plays, zoom and pan work without errors.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +18,7 @@ import pytest
 from casefiles.imaging.voi import apply_window
 from casefiles.model import Window
 from tests.helpers import CHROMIUM_ARGS, ROOT, require_tool
+from tests.support.streamlit_server import streamlit_app
 
 pytestmark = pytest.mark.browser
 
@@ -30,44 +26,13 @@ VIEWER = "window.__casedeckViewer.viewers[0]"
 TIMEOUT_MS = 60_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     logs = tmp_path_factory.mktemp("viewer-app")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEDECK_DATA": str(logs / "data"), "CASEDECK_SAMPLES": "0"}
     env.pop("CASEDECK_VIEWER_DATA", None)
-    log = (logs / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "tests/browser/viewer_app.py",
-            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.3)
+    with streamlit_app("tests/browser/viewer_app.py", env=env, log_path=logs / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,7 @@ from casefiles.services import Services
 from tests.dicom_factory import FAKE_PHI
 from tests.helpers import ROOT
 from tests.inbox.kit import send, write_kos
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.streamlit_server import free_port
 
 
 def test_receive_files_a_sent_study_with_its_teaching_selection_and_stops_cleanly(tmp_path: Path, study) -> None:

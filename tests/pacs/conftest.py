@@ -24,6 +24,7 @@ import pydicom
 import pytest
 
 from casefiles.pacs import PacsNode
+from tests.support.streamlit_server import free_port  # also imported from here by the PACS tests
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -68,12 +69,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 #: dcmtk's storescu, by path: pynetdicom installs a storescu of its own into the venv, which
 #: scripts/test puts first on PATH, and the point here is an independent peer.
 DCMTK_STORESCU = shutil.which("storescu", path="/usr/bin:/usr/local/bin") or "/usr/bin/storescu"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

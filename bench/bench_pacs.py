@@ -35,9 +35,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +45,7 @@ import pydicom
 import pynetdicom
 from pydicom.uid import generate_uid
 
+from bench.bench_import import Step, timed
 from casefiles.config import Settings
 from casefiles.pacs.dimse import get_study
 from casefiles.pacs.nodes import PacsNode
@@ -67,25 +68,6 @@ DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 #: a common hospital PACS setting). getscu is told to accept PDUs as large (``-pdu``), as CaseDeck
 #: does, so both get the same PDUs from the same Orthanc.
 DEFAULT_PDU = 131072
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    items: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.items / self.seconds if self.seconds > 0 else float("inf")
-
-
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    """``fn()`` and the seconds it took, after flushing earlier writes (their write-back would compete)."""
-    os.sync()
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def only_loopback() -> bool:

@@ -820,6 +820,11 @@ class ServicesMedia:
         middle = asset.frame_count // 2
         return encode_png(self._frames(asset, window, [middle], 1024)[0])
 
+    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
+        if asset.blob is None:
+            raise RenderError("This item has no stored file.")
+        return self._services.blobs.get(asset.blob)
+
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         for instance in asset.instances:
             yield instance, self._services.blobs.get(instance.blob)

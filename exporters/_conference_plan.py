@@ -23,6 +23,7 @@ from exporters._deck_plan import (
     NO_FINDINGS,
     NO_HISTORY,
     NO_KEY_IMAGES,
+    CarriedSlides,
     ClipSlide,
     DeckSlide,
     DividerSlide,
@@ -90,6 +91,7 @@ def plan_case(case: Case, plan: CasePlan, n: int, total: int) -> list[DeckSlide]
     if plan.stacks:
         slides += _clip_slides(case, chosen, image_notes)
     slides += _video_slides(case, image_notes)
+    slides += [CarriedSlides(a.id, image_notes) for a in case.assets if a.kind is AssetKind.SLIDE_DECK]
     slides += _answer_slides(case, plan, findings)
     points = [Para(t, Role.BULLET) for t in (normalise(safe_text(p)) for p in case.teaching_points) if t]
     if points:

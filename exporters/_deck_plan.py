@@ -196,4 +196,12 @@ class ClipSlide:
     alt_text: str
 
 
-DeckSlide = TitleSlide | TextSlide | ImageSlide | DividerSlide | GridSlide | ClipSlide
+@dataclass(frozen=True, slots=True)
+class CarriedSlides:
+    """The slides of a PowerPoint the case holds, carried into the deck natively (editable)."""
+
+    asset_id: str
+    notes: str
+
+
+DeckSlide = TitleSlide | TextSlide | ImageSlide | DividerSlide | GridSlide | ClipSlide | CarriedSlides

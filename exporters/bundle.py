@@ -65,3 +65,7 @@ class MediaSource(Protocol):
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         """The stored, de-identified DICOM files of a series (for teaching-file packages)."""
         ...
+
+    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
+        """The stored, scrubbed file of a single-file asset (a PowerPoint deck, a PDF, a video)."""
+        ...

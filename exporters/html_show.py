@@ -38,6 +38,7 @@ from exporters import _theme as theme
 from exporters._atomic import check_target, write_atomically
 from exporters._conference_plan import plan_conference
 from exporters._deck_plan import (
+    CarriedSlides,
     ClipSlide,
     DeckSlide,
     DividerSlide,
@@ -105,7 +106,8 @@ def _plan(bundle: ConferenceBundle) -> tuple[_Slide, ...]:
         # A reveal plan names the case only on its answer slide, which already says it.
         kicker = f"Case {n} of {total}" if plan.reveal else f"Case {n} of {total} · {_clean(case.title)}"
         keys = plan.chosen(case)
-        slides += [_Slide(spec, case, keys, kicker) for spec in section.slides]
+        # Slides carried from a case's PowerPoint exist only in the PowerPoint export.
+        slides += [_Slide(spec, case, keys, kicker) for spec in section.slides if not isinstance(spec, CarriedSlides)]
     slides += [_Slide(spec, None, (), "") for spec in sections[-1].slides]
     return tuple(slides)
 
@@ -553,6 +555,8 @@ def _slide_html(slide: _Slide, media: MediaSource, number: int, stack_id: int, c
         return _image_html(spec, _fetch_picture(media, case, spec.key, number)), False
     if isinstance(spec, GridSlide):
         return _grid_html(spec, [_fetch_picture(media, case, cell.key, number) for cell in spec.cells]), False
+    if isinstance(spec, CarriedSlides):  # filtered out by _plan; carried slides exist only in PowerPoint
+        raise ExportError(f"Slide {number} carries PowerPoint slides, which the HTML show cannot show.")
     start = next((key.frame for key in slide.keys if key.asset_id == spec.asset_id), 0)
     fetched = _fetch_frames(media, case, spec, start_frame=start, number=number, cancel=cancel)
     return _stack_html(spec, fetched, stack_id), isinstance(fetched, _Frames)

@@ -16,6 +16,7 @@ the rendered pixels goes into it.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_prog
 from exporters import _theme as theme
 from exporters._conference_plan import Section, plan_conference
 from exporters._deck_plan import (
+    CarriedSlides,
     ClipSlide,
     DeckSlide,
     DividerSlide,
@@ -140,7 +142,7 @@ def build_deck(
                     raw = fetcher.submit(_fetch, media, spec_ahead, case_ahead, ahead + 1, cancel)
                     pending[ahead] = cleaner.submit(_clean, spec_ahead, raw, ahead + 1)
             number = index + 1
-            section_ids[name].append(_draw(canvas, spec, case, number, pending.pop(index)))
+            section_ids[name].extend(_draw(canvas, spec, case, number, pending.pop(index)))
             progress(number, total, f"Built slide {number} of {total - 1}")
     finally:
         fetcher.shutdown(wait=True, cancel_futures=True)
@@ -168,10 +170,12 @@ def _canvas(template: Path | None) -> Canvas:
     return Canvas.fitted(prs, TEMPLATE, map_layouts(prs))
 
 
-def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetched: Future[list[Any]]) -> int:
-    """Draw one slide with the media fetched for it; returns its slide id (for sections)."""
+def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetched: Future[list[Any]]) -> list[int]:
+    """Draw one planned slide (carried slides: several) with the media fetched for it; their ids, for sections."""
     try:
         media = fetched.result()
+        if isinstance(spec, CarriedSlides):
+            return _carry(canvas, media[0], number)
         if isinstance(spec, TitleSlide):
             slide = draw_title(canvas, spec)
         elif isinstance(spec, DividerSlide):
@@ -192,7 +196,24 @@ def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetch
         raise
     except Exception as exc:
         raise ExportError(f"Slide {number} of the deck could not be built ({type(exc).__name__}).") from exc
-    return int(slide.slide_id)
+    return [int(slide.slide_id)]
+
+
+def _carry(canvas: Canvas, deck: object, number: int) -> list[int]:
+    """Append every slide of a case's (scrubbed) PowerPoint, natively; none if it could not be read."""
+    from pptx import Presentation
+
+    from casefiles.media.slides import copy_slides
+
+    if not isinstance(deck, bytes):
+        return []
+    before = len(canvas.prs.slides)
+    try:
+        count = len(Presentation(io.BytesIO(deck)).slides)
+        copy_slides(deck, range(count), canvas.prs)
+    except Exception as exc:  # a deck that cannot be carried must not sink the whole export
+        logger.warning("Slides carried at slide %d could not all be copied (%s).", number, type(exc).__name__)
+    return [int(slide.slide_id) for slide in list(canvas.prs.slides)[before:]]
 
 
 def _fetch(
@@ -209,6 +230,9 @@ def _fetch(
         return [_fetch_key(media, case, spec.key, number)]
     if isinstance(spec, GridSlide):
         return [_fetch_key(media, case, cell.key, number) for cell in spec.cells]
+    if isinstance(spec, CarriedSlides):
+        asset = case.asset(spec.asset_id)
+        return [(_ask(lambda: media.asset_file(case, asset), number, "PowerPoint slides"), None)]
     if isinstance(spec, ClipSlide):
         asset = case.asset(spec.asset_id)
         video = _ask(lambda: media.stack_video(case, asset, spec.window), number, "stack clip")
@@ -226,6 +250,8 @@ def _fetch_key(media: MediaSource, case: Case, key: KeyImage, number: int) -> tu
 def _clean(spec: DeckSlide, fetched: Future[list[tuple[object, object]]], number: int) -> list[Any]:
     """Check and strip what was fetched for slide ``number`` (runs on the cleaning thread)."""
     raw = fetched.result()
+    if isinstance(spec, CarriedSlides):
+        return [data for data, _ in raw]
     if isinstance(spec, ClipSlide):
         return [_clean_clip(video, poster, number) for video, poster in raw]
     return [_clean_key(data, spacing, number) for data, spacing in raw]

@@ -99,3 +99,6 @@ class _KeyImagesOnly:
 
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         raise ExportError("A single-case deck has no DICOM files.")
+
+    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
+        raise ExportError("A single-case deck carries no slides from other decks.")

@@ -137,3 +137,17 @@ def test_a_video_of_a_case_plays_in_the_conference_deck(library: Services, tmp_p
     assert len(videos) == 1
     texts = [s.text_frame.text for slide in prs.slides for s in slide.shapes if s.has_text_frame]
     assert any("Endoscopy: ulcerated mass" in t for t in texts)
+
+
+def test_slides_of_a_case_deck_are_carried_editable_into_the_conference_deck(library: Services, tmp_path: Path) -> None:
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    report = library.import_media(case_id, [Upload("team.pptx", _deck())])
+    assert report.problems == ()
+    conference = library.create_conference("Tumor board", case_ids=[case_id])
+    out = library.export(conference.id, "pptx", tmp_path / "deck.pptx")
+    prs = Presentation(str(out))
+    titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None and s.shapes.title.has_text_frame]
+    assert "Referring team slide 1" in titles and "Referring team slide 2" in titles, "carried as editable text"
+    assert NAME not in (prs.core_properties.author or "")
+    html = library.export(conference.id, "html", tmp_path / "show.html")
+    assert html.exists(), "the HTML show leaves the carried slides to PowerPoint and still builds"

@@ -216,9 +216,17 @@ class Asset:
     body_part: str = ""
     default_window: Window | None = None
     caption: str = ""
+    #: Slides of a PowerPoint chosen for the deck (0-based, in order); empty means all of them.
+    chosen: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _require_str("asset id", self.id, allow_empty=False, max_len=64)
+        chosen = tuple(self.chosen)
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in chosen) or len(set(chosen)) != len(
+            chosen
+        ):
+            raise ValidationError("Chosen slides must be distinct slide numbers (0-based).")
+        object.__setattr__(self, "chosen", chosen)
         if not isinstance(self.kind, AssetKind):
             raise ValidationError(f"Asset kind must be one of {[k.value for k in AssetKind]}.")
         _require_str("asset label", self.label, max_len=500)
@@ -262,6 +270,7 @@ class Asset:
             "body_part": self.body_part,
             "default_window": self.default_window.to_dict() if self.default_window else None,
             "caption": self.caption,
+            "chosen": list(self.chosen),
         }
 
     @classmethod
@@ -281,6 +290,7 @@ class Asset:
             body_part=data.get("body_part", ""),
             default_window=Window.from_dict(window) if window else None,
             caption=data.get("caption", ""),
+            chosen=tuple(int(n) for n in data.get("chosen", ())),
         )
 
 

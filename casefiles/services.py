@@ -260,6 +260,26 @@ class Services:
         self.store.save_case(case)
         return case
 
+    def slide_titles(self, case: Case, asset_id: str) -> tuple[str, ...]:
+        """The titles of a case's PowerPoint slides, in order (to choose which go into the deck)."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.slides import inspect_deck
+
+        asset = case.asset(asset_id)
+        if asset.kind is not AssetKind.SLIDE_DECK or asset.blob is None:
+            raise ValidationError("Slides can be chosen only from a PowerPoint of this case.")
+        with QuarantineFolder(self.settings.quarantine_dir, "slides-") as work:
+            (work / "deck.pptx").write_bytes(self.blobs.get(asset.blob))
+            return inspect_deck(work / "deck.pptx").titles
+
+    def choose_slides(self, case_id: str, asset_id: str, chosen: Sequence[int]) -> Case:
+        """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all."""
+        case = self.store.get_case(case_id)
+        assets = tuple(replace(a, chosen=tuple(chosen)) if a.id == asset_id else a for a in case.assets)
+        case = case.edited(assets=assets)
+        self.store.save_case(case)
+        return case
+
     def set_asset_caption(self, case_id: str, asset_id: str, caption: str) -> Case:
         case = self.store.get_case(case_id)
         assets = tuple(replace(a, caption=caption.strip()) if a.id == asset_id else a for a in case.assets)

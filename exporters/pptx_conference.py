@@ -175,7 +175,8 @@ def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetch
     try:
         media = fetched.result()
         if isinstance(spec, CarriedSlides):
-            return _carry(canvas, media[0], number)
+            chosen = case.asset(spec.asset_id).chosen if case is not None else ()
+            return _carry(canvas, media[0], chosen, number)
         if isinstance(spec, TitleSlide):
             slide = draw_title(canvas, spec)
         elif isinstance(spec, DividerSlide):
@@ -199,8 +200,8 @@ def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetch
     return [int(slide.slide_id)]
 
 
-def _carry(canvas: Canvas, deck: object, number: int) -> list[int]:
-    """Append every slide of a case's (scrubbed) PowerPoint, natively; none if it could not be read."""
+def _carry(canvas: Canvas, deck: object, chosen: tuple[int, ...], number: int) -> list[int]:
+    """Append the chosen (else every) slide of a case's scrubbed PowerPoint, natively; none if unreadable."""
     from pptx import Presentation
 
     from casefiles.media.slides import copy_slides
@@ -210,7 +211,7 @@ def _carry(canvas: Canvas, deck: object, number: int) -> list[int]:
     before = len(canvas.prs.slides)
     try:
         count = len(Presentation(io.BytesIO(deck)).slides)
-        copy_slides(deck, range(count), canvas.prs)
+        copy_slides(deck, [n for n in chosen if n < count] or range(count), canvas.prs)
     except Exception as exc:  # a deck that cannot be carried must not sink the whole export
         logger.warning("Slides carried at slide %d could not all be copied (%s).", number, type(exc).__name__)
     return [int(slide.slide_id) for slide in list(canvas.prs.slides)[before:]]

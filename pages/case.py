@@ -238,6 +238,18 @@ for asset in media:
                 if middle.button("Add pages as images", key=f"media_pages_add_{asset.id}", disabled=not pages_text):
                     services.add_pdf_pages(case.id, asset.id, parse_pages(pages_text))
                     st.rerun()
+        if asset.kind is AssetKind.SLIDE_DECK:
+            with user_errors("Reading the slides"):
+                titles = services.slide_titles(case, asset.id)
+                picked = middle.multiselect(
+                    "Slides for the deck (none chosen: all)",
+                    list(range(len(titles))),
+                    default=[n for n in asset.chosen if n < len(titles)],
+                    format_func=lambda n, t=titles: f"{n + 1}. {t[n] or 'Untitled'}",
+                    key=f"media_slides_{asset.id}",
+                )
+                if tuple(picked) != asset.chosen:
+                    services.choose_slides(case.id, asset.id, picked)
         up, down = right.columns(2)
         if up.button("↑", key=f"media_up_{asset.id}"):
             services.move_asset(case.id, asset.id, -1)

@@ -21,6 +21,17 @@ def _photo() -> bytes:
     return buffer.getvalue()
 
 
+def _deck() -> bytes:
+    from pptx import Presentation
+
+    prs = Presentation()
+    for n in range(2):
+        prs.slides.add_slide(prs.slide_layouts[1]).shapes.title.text = f"Slide {n + 1}"
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    return buffer.getvalue()
+
+
 def _pdf() -> bytes:
     from reportlab.pdfgen import canvas
 
@@ -44,14 +55,16 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     at.switch_page("pages/case.py").run()
     at.file_uploader(key=f"media_upload_{case_id}").upload("IMG_0001.jpg", _photo(), "image/jpeg").upload(
         "report.pdf", _pdf(), "application/pdf"
-    ).upload("notes.txt", b"text", "text/plain")
+    ).upload("notes.txt", b"text", "text/plain").upload("team.pptx", _deck(), "application/octet-stream")
     at.run()
     at.button(key="media_add").click().run()
     assert not at.exception, at.exception
-    assert any("2 file(s) added" in s.value for s in at.success)
-    assert any("File 3 of 3" in w.value for w in at.warning)
+    assert any("3 file(s) added" in s.value for s in at.success)
+    assert any("File 3 of 4" in w.value for w in at.warning)
     case = services.get_case(case_id)
-    photo, document = case.assets[-2], case.assets[-1]
+    photo, document, deck = case.assets[-3], case.assets[-2], case.assets[-1]
+    at.multiselect(key=f"media_slides_{deck.id}").select(1).run()
+    assert services.get_case(case_id).asset(deck.id).chosen == (1,)
     assert (photo.label, document.label) == ("Image 1", "PDF 1")
     shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.success, *at.warning))
     assert "IMG_0001" not in shown and "report.pdf" not in shown

@@ -151,3 +151,17 @@ def test_slides_of_a_case_deck_are_carried_editable_into_the_conference_deck(lib
     assert NAME not in (prs.core_properties.author or "")
     html = library.export(conference.id, "html", tmp_path / "show.html")
     assert html.exists(), "the HTML show leaves the carried slides to PowerPoint and still builds"
+
+
+def test_only_the_chosen_slides_are_carried(library: Services, tmp_path: Path) -> None:
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    deck_id = library.import_media(case_id, [Upload("team.pptx", _deck())]).asset_ids[0]
+    case = library.get_case(case_id)
+    assert library.slide_titles(case, deck_id) == ("Referring team slide 1", "Referring team slide 2")
+    library.choose_slides(case_id, deck_id, [1])
+    assert library.get_case(case_id).asset(deck_id).chosen == (1,)
+    conference = library.create_conference("Grand rounds", case_ids=[case_id])
+    prs = Presentation(str(library.export(conference.id, "pptx", tmp_path / "deck.pptx")))
+    titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None and s.shapes.title.has_text_frame]
+    assert "Referring team slide 2" in titles and "Referring team slide 1" not in titles
+    assert not any(library.settings.quarantine_dir.iterdir())

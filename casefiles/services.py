@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from casefiles.annotations.measure import PixelSpacing
     from casefiles.annotations.model import Annotation
     from casefiles.imaging.stack import StackPayload
+    from casefiles.media.video import VideoInfo
     from casefiles.media_import import MediaImportReport
     from casefiles.pacs_service import PacsService
 
@@ -257,6 +258,50 @@ class Services:
         target = min(max(index + offset, 0), len(assets) - 1)
         assets.insert(target, assets.pop(index))
         case = case.edited(assets=tuple(assets))
+        self.store.save_case(case)
+        return case
+
+    def video_info(self, case: Case, asset_id: str) -> VideoInfo:
+        """Duration, size and audio of a case's video clip (for the trim controls)."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.video import probe_video
+
+        asset = case.asset(asset_id)
+        if asset.kind is not AssetKind.VIDEO or asset.blob is None:
+            raise ValidationError("This item is not a video clip of the case.")
+        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
+            (work / "clip.mp4").write_bytes(self.blobs.get(asset.blob))
+            return probe_video(work / "clip.mp4")
+
+    def edit_video(
+        self,
+        case_id: str,
+        asset_id: str,
+        *,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        mute: bool = False,
+        poster_s: float | None = None,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> Case:
+        """Trim a clip to ``start_s``..``end_s`` (seconds), drop its sound if ``mute``, and take its poster
+        frame at ``poster_s`` of the result; the stored clip is replaced."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.video import poster_frame, transcode
+
+        case = self.store.get_case(case_id)
+        asset = case.asset(asset_id)
+        if asset.kind is not AssetKind.VIDEO or asset.blob is None:
+            raise ValidationError("This item is not a video clip of the case.")
+        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
+            source = work / "clip.mp4"
+            source.write_bytes(self.blobs.get(asset.blob))
+            clip = transcode(source, workdir=work, start_s=start_s, end_s=end_s, mute=mute, cancel=cancel)
+            edited = work / "edited.mp4"
+            edited.write_bytes(clip)
+            poster = poster_frame(edited, at_s=poster_s, workdir=work, max_side=512)
+        changed = replace(asset, blob=self.blobs.put(clip), thumbnail=self.blobs.put(poster))
+        case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(case)
         return case
 

@@ -238,6 +238,28 @@ for asset in media:
                 if middle.button("Add pages as images", key=f"media_pages_add_{asset.id}", disabled=not pages_text):
                     services.add_pdf_pages(case.id, asset.id, parse_pages(pages_text))
                     st.rerun()
+        if asset.kind is AssetKind.VIDEO:
+            with middle.expander("Trim, mute, poster frame"), user_errors("Editing the clip"):
+                info = services.video_info(case, asset.id)
+                t1, t2, t3 = st.columns(3)
+                start = t1.number_input("Start (s)", 0.0, info.duration_s, 0.0, 0.5, key=f"video_start_{asset.id}")
+                end = t2.number_input(
+                    "End (s)", 0.0, info.duration_s, info.duration_s, 0.5, key=f"video_end_{asset.id}"
+                )
+                poster = t3.number_input(
+                    "Poster at (s)", 0.0, info.duration_s, 0.0, 0.5, key=f"video_poster_{asset.id}"
+                )
+                mute = st.checkbox("Remove the sound", value=not info.has_audio, key=f"video_mute_{asset.id}")
+                if st.button("Apply to the clip", key=f"video_apply_{asset.id}"):
+                    services.edit_video(
+                        case.id,
+                        asset.id,
+                        start_s=start or None,
+                        end_s=end if end < info.duration_s else None,
+                        mute=mute,
+                        poster_s=max(0.0, poster - start) if poster else None,
+                    )
+                    st.rerun()
         if asset.kind is AssetKind.SLIDE_DECK:
             with user_errors("Reading the slides"):
                 titles = services.slide_titles(case, asset.id)

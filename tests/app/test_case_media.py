@@ -21,6 +21,20 @@ def _photo() -> bytes:
     return buffer.getvalue()
 
 
+def _clip(tmp_path) -> bytes:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from casefiles.imaging.cine import ffmpeg_exe
+
+    path = tmp_path / "clip.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2",
+         "-c:v", "libx264", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path.read_bytes()
+
+
 def _deck() -> bytes:
     from pptx import Presentation
 
@@ -55,14 +69,20 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     at.switch_page("pages/case.py").run()
     at.file_uploader(key=f"media_upload_{case_id}").upload("IMG_0001.jpg", _photo(), "image/jpeg").upload(
         "report.pdf", _pdf(), "application/pdf"
-    ).upload("notes.txt", b"text", "text/plain").upload("team.pptx", _deck(), "application/octet-stream")
+    ).upload("notes.txt", b"text", "text/plain").upload("team.pptx", _deck(), "application/octet-stream").upload(
+        "clip.mp4", _clip(tmp_path), "video/mp4"
+    )
     at.run()
     at.button(key="media_add").click().run()
     assert not at.exception, at.exception
-    assert any("3 file(s) added" in s.value for s in at.success)
-    assert any("File 3 of 4" in w.value for w in at.warning)
+    assert any("4 file(s) added" in s.value for s in at.success)
+    assert any("File 3 of 5" in w.value for w in at.warning)
     case = services.get_case(case_id)
-    photo, document, deck = case.assets[-3], case.assets[-2], case.assets[-1]
+    photo, document, deck, video = case.assets[-4:]
+    at.number_input(key=f"video_end_{video.id}").set_value(1.0).run()
+    at.button(key=f"video_apply_{video.id}").click().run()
+    assert not at.exception, at.exception
+    assert services.get_case(case_id).asset(video.id).blob != video.blob, "the trimmed clip replaced the stored one"
     at.multiselect(key=f"media_slides_{deck.id}").select(1).run()
     assert services.get_case(case_id).asset(deck.id).chosen == (1,)
     assert (photo.label, document.label) == ("Image 1", "PDF 1")

@@ -165,3 +165,26 @@ def test_only_the_chosen_slides_are_carried(library: Services, tmp_path: Path) -
     titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None and s.shapes.title.has_text_frame]
     assert "Referring team slide 2" in titles and "Referring team slide 1" not in titles
     assert not any(library.settings.quarantine_dir.iterdir())
+
+
+def test_a_clip_is_trimmed_muted_and_given_a_poster(library: Services, tmp_path: Path) -> None:
+    from casefiles.imaging.cine import ffmpeg_exe
+
+    clip = tmp_path / "us.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=4",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-shortest", "-c:v", "libx264", "-c:a", "aac",
+         str(clip)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    video_id = library.import_media(case_id, [clip]).asset_ids[0]
+    before = library.video_info(library.get_case(case_id), video_id)
+    assert before.has_audio and 3.5 < before.duration_s < 4.5
+    old = library.get_case(case_id).asset(video_id)
+    case = library.edit_video(case_id, video_id, start_s=1.0, end_s=3.0, mute=True, poster_s=0.5)
+    after = library.video_info(case, video_id)
+    assert not after.has_audio and 1.7 < after.duration_s < 2.3
+    edited = case.asset(video_id)
+    assert edited.blob != old.blob and edited.thumbnail != old.thumbnail
+    assert not any(library.settings.quarantine_dir.iterdir())

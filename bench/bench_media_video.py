@@ -29,12 +29,11 @@ import os
 import platform
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.bench_import import timed
 from casefiles.imaging.cine import ffmpeg_exe
 from casefiles.media.video import poster_frame, probe_video, transcode, transcode_arguments
 
@@ -52,13 +51,6 @@ class Step:
     def realtime(self) -> float:
         """Seconds of video converted per second of wall time."""
         return self.media_seconds / self.seconds if self.seconds > 0 else float("inf")
-
-
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    os.sync()
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def generate(out: Path, *, seconds: int, size: str, fps: int) -> Path:

@@ -40,6 +40,7 @@ from casefiles.pacs.dimse import (
     RetrieveResult,
     SeriesMatch,
     StudyMatch,
+    _check_filters,
     _check_uid,
     _date_range,
 )
@@ -380,12 +381,14 @@ def find_studies(
     or a ``^`` in a value finds nothing there; exact IDs, accessions, dates and
     modalities work. That is why wildcard searches are tested over C-FIND.
     """
-    filters = (accession, patient_id, patient_name, date_from, date_to, modality)
-    if all(f in (None, "") for f in filters):
-        raise ValidationError("Give at least one search field (accession, patient ID, name, dates or modality).")
-    for value, label in ((accession, "accession"), (patient_id, "patient ID"), (patient_name, "name")):
-        if value is not None and "\\" in value:
-            raise ValidationError(f"The {label} to search for may not contain a backslash.")
+    _check_filters(
+        accession=accession,
+        patient_id=patient_id,
+        patient_name=patient_name,
+        date_from=date_from,
+        date_to=date_to,
+        modality=modality,
+    )
     search: dict[str, Any] = {}
     if accession:
         search["AccessionNumber"] = accession

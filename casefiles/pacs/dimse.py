@@ -440,6 +440,23 @@ def _find(node: PacsNode, query: Dataset, what: str) -> list[Dataset]:
     return found
 
 
+def _check_filters(
+    *,
+    accession: str | None,
+    patient_id: str | None,
+    patient_name: str | None,
+    date_from: date | str | None,
+    date_to: date | str | None,
+    modality: str | None,
+) -> None:
+    """The study search's own rules, the same over C-FIND and QIDO-RS."""
+    if all(f in (None, "") for f in (accession, patient_id, patient_name, date_from, date_to, modality)):
+        raise ValidationError("Give at least one search field (accession, patient ID, name, dates or modality).")
+    for value, what in ((accession, "accession"), (patient_id, "patient ID"), (patient_name, "name")):
+        if value is not None and "\\" in value:
+            raise ValidationError(f"The {what} to search for may not contain a backslash.")
+
+
 def find_studies(
     node: PacsNode,
     *,
@@ -451,12 +468,14 @@ def find_studies(
     modality: str | None = None,
 ) -> list[StudyMatch]:
     """Study-level C-FIND (study root). ``patient_name`` may use DICOM wildcards (``*``, ``?``)."""
-    filters = (accession, patient_id, patient_name, date_from, date_to, modality)
-    if all(f in (None, "") for f in filters):
-        raise ValidationError("Give at least one search field (accession, patient ID, name, dates or modality).")
-    for value, what in ((accession, "accession"), (patient_id, "patient ID"), (patient_name, "name")):
-        if value is not None and "\\" in value:
-            raise ValidationError(f"The {what} to search for may not contain a backslash.")
+    _check_filters(
+        accession=accession,
+        patient_id=patient_id,
+        patient_name=patient_name,
+        date_from=date_from,
+        date_to=date_to,
+        modality=modality,
+    )
     query = Dataset()
     query.QueryRetrieveLevel = "STUDY"
     query.StudyInstanceUID = ""

@@ -37,12 +37,20 @@ class MediaImportReport:
     problems: tuple[ImportProblem, ...]
 
 
+#: Page pictures kept for a PDF (the rest can still be chosen by number).
+MAX_PREVIEW_PAGES = 50
+PREVIEW_SIDE = 512
+
+
 @dataclass(frozen=True, slots=True)
-class _Scrubbed:
+class ScrubbedMedia:
+    """One file as it may be stored: its scrubbed bytes, a thumbnail, and a picture per page or slide."""
+
     kind: AssetKind
     data: bytes
     media_type: str
     thumbnail: bytes | None
+    previews: tuple[bytes, ...] = ()
 
 
 def import_media(
@@ -72,7 +80,7 @@ def import_media(
             folder.mkdir()
             try:
                 raw = _place(source, folder)
-                scrubbed = _scrub(raw, folder, cancel)
+                scrubbed = scrub_media_file(raw, folder, cancel)
             except CaseDeckError as exc:
                 problems.append(ImportProblem(label, str(exc)))
                 continue
@@ -85,6 +93,7 @@ def import_media(
                     blob=blobs.put(scrubbed.data),
                     media_type=scrubbed.media_type,
                     thumbnail=blobs.put(scrubbed.thumbnail) if scrubbed.thumbnail else None,
+                    previews=tuple(blobs.put(p) for p in scrubbed.previews),
                 )
             )
     progress(total, total, "Done")
@@ -107,39 +116,45 @@ def _place(source: Path | Upload, folder: Path) -> Path:
     return target
 
 
-def _scrub(path: Path, workdir: Path, cancel: CancelToken) -> _Scrubbed:
+def scrub_media_file(path: Path, workdir: Path, cancel: CancelToken = NEVER_CANCELLED) -> ScrubbedMedia:
+    """Type ``path`` by its content and scrub it inside ``workdir`` (a quarantine folder).
+
+    Raises a CaseDeckError subclass whose message says why the file cannot be added.
+    """
     kind = sniff(path)
     if kind.is_image:
         from casefiles.media.images import scrub_image
 
         image = scrub_image(path, workdir=workdir)
-        return _Scrubbed(AssetKind.IMAGE, image.data, image.media_type, image.preview_png)
+        return ScrubbedMedia(AssetKind.IMAGE, image.data, image.media_type, image.preview_png)
     if kind.is_video:
         from casefiles.media.video import poster_frame, transcode
 
         clip = transcode(path, workdir=workdir, cancel=cancel)
         scrubbed = workdir / "clip.mp4"
         scrubbed.write_bytes(clip)
-        return _Scrubbed(AssetKind.VIDEO, clip, "video/mp4", poster_frame(scrubbed, workdir=workdir, max_side=512))
+        poster = poster_frame(scrubbed, workdir=workdir, max_side=PREVIEW_SIDE)
+        return ScrubbedMedia(AssetKind.VIDEO, clip, "video/mp4", poster)
     if kind is MediaType.PDF:
         from casefiles.media.pdf import page_thumbnails, scrub_pdf
 
         document = scrub_pdf(path)
         clean = workdir / "clean.pdf"
         clean.write_bytes(document)
-        first = page_thumbnails(clean, side=512, max_pages=1)
-        return _Scrubbed(AssetKind.DOCUMENT, document, "application/pdf", first[0] if first else None)
+        pages = tuple(page_thumbnails(clean, side=PREVIEW_SIDE, max_pages=MAX_PREVIEW_PAGES, cancel=cancel))
+        return ScrubbedMedia(AssetKind.DOCUMENT, document, "application/pdf", pages[0] if pages else None, pages)
     if kind in (MediaType.PPTX, MediaType.PPTM):
         from casefiles.media.slides import inspect_deck, scrub_deck, slide_thumbnails
 
         inspect_deck(path)  # refuses macros and damaged decks with a reason
         deck = scrub_deck(path)
-        thumbs = slide_thumbnails(deck, workdir=workdir, side=512)
-        return _Scrubbed(
+        slides = tuple(slide_thumbnails(deck, workdir=workdir, side=PREVIEW_SIDE) or ())
+        return ScrubbedMedia(
             AssetKind.SLIDE_DECK,
             deck,
             "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            thumbs[0] if thumbs else None,
+            slides[0] if slides else None,
+            slides,
         )
     if kind is MediaType.DICOM:
         raise ValidationError("This is a DICOM file: add it with Import studies, which de-identifies DICOM.")

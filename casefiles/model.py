@@ -218,9 +218,15 @@ class Asset:
     caption: str = ""
     #: Slides of a PowerPoint chosen for the deck (0-based, in order); empty means all of them.
     chosen: tuple[int, ...] = ()
+    #: PNG blobs, one per page of a PDF or slide of a PowerPoint, in order (empty when none could be made).
+    previews: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require_str("asset id", self.id, allow_empty=False, max_len=64)
+        previews = tuple(self.previews)
+        if not all(isinstance(p, str) and p for p in previews):
+            raise ValidationError("Page previews must be blob ids.")
+        object.__setattr__(self, "previews", previews)
         chosen = tuple(self.chosen)
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in chosen) or len(set(chosen)) != len(
             chosen
@@ -243,6 +249,12 @@ class Asset:
         if self.kind is AssetKind.DICOM_SERIES:
             return sum(i.frames for i in self.instances)
         return 1
+
+    @property
+    def blob_ids(self) -> frozenset[str]:
+        """Every stored file this asset refers to (so none is deleted while it is in use)."""
+        ids = {self.blob, self.thumbnail, *self.previews, *(i.blob for i in self.instances)}
+        return frozenset(i for i in ids if i)
 
     def locate_frame(self, index: int) -> tuple[Instance, int]:
         """Map a stack-wide frame index to (instance, frame within instance)."""
@@ -271,6 +283,7 @@ class Asset:
             "default_window": self.default_window.to_dict() if self.default_window else None,
             "caption": self.caption,
             "chosen": list(self.chosen),
+            "previews": list(self.previews),
         }
 
     @classmethod
@@ -291,6 +304,7 @@ class Asset:
             default_window=Window.from_dict(window) if window else None,
             caption=data.get("caption", ""),
             chosen=tuple(int(n) for n in data.get("chosen", ())),
+            previews=tuple(str(p) for p in data.get("previews", ())),
         )
 
 

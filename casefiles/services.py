@@ -660,7 +660,7 @@ class Services:
     def _blob_in_use(self, digest: str) -> bool:
         for case in self.store.list_cases():
             for asset in case.assets:
-                if digest in (asset.blob, asset.thumbnail) or any(i.blob == digest for i in asset.instances):
+                if digest in asset.blob_ids:
                     return True
         return False
 
@@ -889,6 +889,9 @@ class ServicesMedia:
         if asset.blob is None:
             raise RenderError("This item has no stored file.")
         return self._services.blobs.get(asset.blob)
+
+    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
+        return [self._services.blobs.get(blob) for blob in asset.previews]
 
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         for instance in asset.instances:

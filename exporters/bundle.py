@@ -69,3 +69,7 @@ class MediaSource(Protocol):
     def asset_file(self, case: Case, asset: Asset, /) -> bytes:
         """The stored, scrubbed file of a single-file asset (a PowerPoint deck, a PDF, a video)."""
         ...
+
+    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
+        """PNG pictures of a PDF's pages or a PowerPoint's slides, in order (empty when none were made)."""
+        ...

@@ -102,3 +102,6 @@ class _KeyImagesOnly:
 
     def asset_file(self, case: Case, asset: Asset, /) -> bytes:
         raise ExportError("A single-case deck carries no slides from other decks.")
+
+    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
+        return ()

@@ -577,6 +577,12 @@ class Services:
             return None
         return self.blobs.get(asset.thumbnail)
 
+    def previews(self, asset: Asset) -> list[bytes]:
+        """The stored picture of each PDF page or PowerPoint slide, in order (empty when none were made)."""
+        if not all(self.blobs.exists(blob) for blob in asset.previews):
+            return []  # pictures must line up with slide numbers, or not be shown
+        return [self.blobs.get(blob) for blob in asset.previews]
+
     def case_thumbnail(self, case: Case) -> bytes | None:
         """The first key image's series thumbnail, else the first series' one."""
         ordered = [case.asset(k.asset_id) for k in case.key_images[:1]] + list(case.assets)
@@ -604,10 +610,54 @@ class Services:
             case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
         )
 
-    def blank_region(self, case_id: str, asset_id: str, sop_instance_uid: str, region: Region) -> Case:
+    def black_out(self, case_id: str, asset_id: str, regions: Sequence[Region], *, frame: int = 0) -> Case:
+        """Black out ``regions`` (a name, a date, a label) in the stored file of an image, for good.
+
+        For a photo, pathology image or PDF page the stored file is replaced (its thumbnail too);
+        for a DICOM series, the instance holding ``frame`` is blanked in every frame. Annotations
+        and key images stay, since the pixels keep their places. The old file is deleted unless
+        another case shares it.
+        """
+        from casefiles.media.images import redact_image
+
+        if not regions:
+            raise ValidationError("Draw at least one box over what should be blacked out.")
+        case = self.store.get_case(case_id)
+        asset = case.asset(asset_id)
+        if asset.kind is AssetKind.DICOM_SERIES:
+            instance, _within = asset.locate_frame(frame)
+            for region in regions:
+                case = self.blank_region(
+                    case_id, asset_id, instance.sop_instance_uid, region, review=instance.review
+                )
+                instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
+            return case
+        if asset.kind is not AssetKind.IMAGE or asset.blob is None:
+            raise ValidationError("Only images can be blacked out: add a PDF's pages as images first.")
+        old_blob = asset.blob
+        cleaned = redact_image(self.blobs.get(old_blob), [(r.x, r.y, r.width, r.height) for r in regions])
+        changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(_preview_png(cleaned)))
+        case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
+        self.store.save_case(case)
+        for stale in {old_blob, asset.thumbnail} - changed.blob_ids:
+            if stale and not self._blob_in_use(stale):
+                self.blobs.delete(stale)
+        return case
+
+    def blank_region(
+        self,
+        case_id: str,
+        asset_id: str,
+        sop_instance_uid: str,
+        region: Region,
+        *,
+        review: Review = Review.NEEDS_REVIEW,
+    ) -> Case:
         """Blank ``region`` in every frame of a stored image, replacing the stored file.
 
         The previous file is deleted (unless another case shares it): it held the text just removed.
+        A blank made while reviewing burned-in text leaves the image to be confirmed
+        (``review``); one the user makes on a reviewed image keeps its state.
         """
         from casefiles.redaction import Box, redact
 
@@ -627,7 +677,7 @@ class Services:
             case_id,
             asset_id,
             sop_instance_uid,
-            lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=Review.NEEDS_REVIEW),
+            lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=review),
             refresh_thumbnail=True,
         )
         if old_blob != new_blob and not self._blob_in_use(old_blob):
@@ -896,6 +946,17 @@ class ServicesMedia:
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         for instance in asset.instances:
             yield instance, self._services.blobs.get(instance.blob)
+
+
+def _preview_png(image: bytes, side: int = 512) -> bytes:
+    """A thumbnail of a stored JPEG or PNG (Pillow writes no metadata unless asked)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as picture:
+        picture.thumbnail((side, side))
+        out = io.BytesIO()
+        picture.convert("RGB" if picture.mode not in ("L", "RGB") else picture.mode).save(out, "PNG")
+    return out.getvalue()
 
 
 def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:

@@ -1,14 +1,72 @@
 """Case: edit the teaching content, scroll the series, set window/level, pick and annotate key images."""
 
+import math
+
 import streamlit as st
 
 from casefiles.annotations.model import annotations_to_list
 from casefiles.ingest import Upload
 from casefiles.media.pdf import parse_pages
-from casefiles.model import AssetKind, Difficulty, Region, Window
+from casefiles.model import AssetKind, Difficulty, KeyImage, Region, Window
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
 from pages.ui import get_services, pick_case, progress_bar, stack_payload, user_errors
+
+
+def _black_out_editor(asset_id: str, frame: int, *, key: str) -> None:
+    """Draw boxes on an image and black them out in the stored file (photos, PDF pages, DICOM frames)."""
+    with user_errors("Opening the image"):
+        probe = KeyImage(asset_id=asset_id, frame=frame)
+        shown, full_width, full_height = services.annotation_canvas(case, probe)
+        st.caption(
+            "Drag a box over each name, date or label, then press the button. The stored image is changed "
+            "for good: every deck and export made from now on shows black there."
+        )
+        boxes = annotator(
+            shown,
+            width=full_width,
+            height=full_height,
+            spacing=None,
+            annotations=[],
+            key=key,
+            tools=("rectangle",),
+            fill=True,
+        )
+        regions = [_region(box["points"], full_width, full_height) for box in boxes if box.get("kind") == "rectangle"]
+        regions = [r for r in regions if r is not None]
+        if st.button(
+            f"Black out {len(regions)} box(es) for good",
+            key=f"{key}_apply",
+            type="primary",
+            disabled=not regions,
+        ):
+            services.black_out(case.id, asset_id, regions, frame=frame)
+            st.session_state.pop(f"_casedeck_annotator:{key}", None)
+            st.toast("Blacked out.")
+            st.rerun()
+
+
+def _region(points: list[list[float]], width: int, height: int) -> Region | None:
+    """A drawn rectangle as whole image pixels, grown outwards and kept inside the image."""
+    (x0, y0), (x1, y1) = points[0], points[1]
+    left, top = max(0, math.floor(min(x0, x1))), max(0, math.floor(min(y0, y1)))
+    right, bottom = min(width, math.ceil(max(x0, x1))), min(height, math.ceil(max(y0, y1)))
+    if right <= left or bottom <= top:
+        return None
+    return Region(left, top, right - left, bottom - top)
+
+
+def _picture_grid(pictures: list[bytes], labels: list[str], *, key: str, chosen: set[int]) -> list[int]:
+    """Pictures four to a row, each with a tick box; returns the ticked indexes in order."""
+    ticked: list[int] = []
+    columns = st.columns(4)
+    for index, (picture, label) in enumerate(zip(pictures, labels, strict=True)):
+        column = columns[index % 4]
+        column.image(picture, width="stretch")
+        if column.checkbox(label, value=index in chosen, key=f"{key}_{index}"):
+            ticked.append(index)
+    return ticked
+
 
 services = get_services()
 case = pick_case(services, key="case_picker")
@@ -133,6 +191,8 @@ with viewer_col:
             with user_errors("Updating key images"):
                 case = services.toggle_key_image(case.id, asset.id, frame, window)
                 st.rerun()
+        if st.toggle("Black out names or labels on this image", key=f"blackout_on_{asset.id}"):
+            _black_out_editor(asset.id, frame, key=f"blackout_{asset.id}_{frame}")
 
     st.subheader(f"Key images ({len(case.key_images)})")
     if not case.key_images:
@@ -208,6 +268,7 @@ if media_report is not None:
     for problem in media_report.problems:
         st.warning(f"{problem.item.capitalize()}: {problem.reason}")
 
+
 media = [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES]
 for asset in media:
     with st.container(border=True):
@@ -230,13 +291,27 @@ for asset in media:
                 with user_errors("Updating key images"):
                     services.toggle_key_image(case.id, asset.id, 0, None)
                     st.rerun()
+            if middle.toggle("Black out names or labels", key=f"blackout_on_{asset.id}"):
+                with middle:
+                    _black_out_editor(asset.id, 0, key=f"blackout_{asset.id}")
         if asset.kind is AssetKind.DOCUMENT:
-            with user_errors("Reading the PDF"):
-                pages_text = middle.text_input(
-                    "Pages to add as images (e.g. 1, 3-4)", key=f"media_pages_{asset.id}", placeholder="1"
+            middle.caption(
+                "The PDF itself stays in CaseDeck (its text may name the patient); the pages you add as images "
+                "go into decks and exports, and you can black out anything on them."
+            )
+            with middle.expander("Choose pages to add as images"), user_errors("Reading the PDF"):
+                pages = services.previews(asset)
+                ticked = _picture_grid(
+                    pages, [f"Page {n + 1}" for n in range(len(pages))], key=f"media_page_{asset.id}", chosen=set()
                 )
-                if middle.button("Add pages as images", key=f"media_pages_add_{asset.id}", disabled=not pages_text):
-                    services.add_pdf_pages(case.id, asset.id, parse_pages(pages_text))
+                pages_text = st.text_input(
+                    "Or type page numbers (e.g. 1, 3-4)", key=f"media_pages_{asset.id}", placeholder="1"
+                )
+                wanted = sorted({*ticked, *(parse_pages(pages_text) if pages_text else [])})
+                if st.button(
+                    f"Add {len(wanted)} page(s) as images", key=f"media_pages_add_{asset.id}", disabled=not wanted
+                ):
+                    services.add_pdf_pages(case.id, asset.id, wanted)
                     st.rerun()
         if asset.kind is AssetKind.VIDEO:
             with middle.expander("Trim, mute, poster frame"), user_errors("Editing the clip"):
@@ -263,13 +338,26 @@ for asset in media:
         if asset.kind is AssetKind.SLIDE_DECK:
             with user_errors("Reading the slides"):
                 titles = services.slide_titles(case, asset.id)
-                picked = middle.multiselect(
-                    "Slides for the deck (none chosen: all)",
-                    list(range(len(titles))),
-                    default=[n for n in asset.chosen if n < len(titles)],
-                    format_func=lambda n, t=titles: f"{n + 1}. {t[n] or 'Untitled'}",
-                    key=f"media_slides_{asset.id}",
-                )
+                pictures = services.previews(asset)
+                if len(pictures) == len(titles):
+                    with middle.expander(
+                        f"Slides for the deck: {len(asset.chosen) or 'all'} of {len(titles)} (none ticked: all)"
+                    ):
+                        picked = _picture_grid(
+                            pictures,
+                            [f"{n + 1}. {t or 'Untitled'}" for n, t in enumerate(titles)],
+                            key=f"media_slide_{asset.id}",
+                            chosen=set(asset.chosen),
+                        )
+                else:
+                    middle.caption("Slide pictures need LibreOffice on the machine that added the deck.")
+                    picked = middle.multiselect(
+                        "Slides for the deck (none chosen: all)",
+                        list(range(len(titles))),
+                        default=[n for n in asset.chosen if n < len(titles)],
+                        format_func=lambda n, t=titles: f"{n + 1}. {t[n] or 'Untitled'}",
+                        key=f"media_slides_{asset.id}",
+                    )
                 if tuple(picked) != asset.chosen:
                     services.choose_slides(case.id, asset.id, picked)
         up, down = right.columns(2)

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from casefiles.config import Settings
+from casefiles.model import Region
 from casefiles.services import Services
 from tests.dicom_factory import write_ct_study
 from tests.helpers import ROOT
@@ -83,7 +84,11 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     at.button(key=f"video_apply_{video.id}").click().run()
     assert not at.exception, at.exception
     assert services.get_case(case_id).asset(video.id).blob != video.blob, "the trimmed clip replaced the stored one"
-    at.multiselect(key=f"media_slides_{deck.id}").select(1).run()
+    if deck.previews:  # LibreOffice drew the slides: tick their pictures
+        assert len(deck.previews) == 2
+        at.checkbox(key=f"media_slide_{deck.id}_1").check().run()
+    else:
+        at.multiselect(key=f"media_slides_{deck.id}").select(1).run()
     assert services.get_case(case_id).asset(deck.id).chosen == (1,)
     assert (photo.label, document.label) == ("Image 1", "PDF 1")
     shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.success, *at.warning))
@@ -91,11 +96,25 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
 
     at.button(key=f"media_key_{photo.id}").click().run()
     assert any("Key images (1)" in s.value for s in at.subheader)
+    assert len(document.previews) >= 2, "a picture of each page to choose from"
+    at.checkbox(key=f"media_page_{document.id}_0").check().run()
     at.text_input(key=f"media_pages_{document.id}").input("2").run()
+    assert at.button(key=f"media_pages_add_{document.id}").label == "Add 2 page(s) as images"
     at.button(key=f"media_pages_add_{document.id}").click().run()
     assert not at.exception, at.exception
     case = services.get_case(case_id)
-    assert case.assets[-1].caption == "PDF 1, page 2"
+    assert [a.caption for a in case.assets[-2:]] == ["PDF 1, page 1", "PDF 1, page 2"]
+
+    # Black out a box on the photo: the stored file changes for good, its size stays.
+    photo_now = case.asset(photo.id)
+    before = services.blobs.get(photo_now.blob)
+    services.black_out(case_id, photo.id, [Region(0, 0, 32, 32)])
+    after_case = services.get_case(case_id)
+    after = services.blobs.get(after_case.asset(photo.id).blob)
+    assert after != before and not services.blobs.exists(photo_now.blob), "the old pixels are gone"
+    with Image.open(io.BytesIO(after)) as im:
+        assert im.getpixel((5, 5)) == (0, 0, 0) and im.size == Image.open(io.BytesIO(before)).size
+    assert any(k.asset_id == photo.id for k in after_case.key_images), "the key image stays"
     at.button(key=f"media_up_{document.id}").click().run()
     assert [a.id for a in services.get_case(case_id).assets].index(document.id) < [
         a.id for a in services.get_case(case_id).assets

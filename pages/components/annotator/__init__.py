@@ -65,6 +65,8 @@ def annotator(
     annotations: list[dict[str, Any]],
     key: str,
     max_height: int = 720,
+    tools: Sequence[str] = (),
+    fill: bool = False,
 ) -> list[dict[str, Any]]:
     """Show the editor on ``image`` (PNG or JPEG) and return the latest annotation list.
 
@@ -73,7 +75,8 @@ def annotator(
     Before any edit the return value equals ``annotations``; after an edit it is
     the edited list, until the caller passes a different ``annotations`` list (for
     instance one loaded from the store), which then replaces what is on screen.
-    Use one ``key`` per key image.
+    Use one ``key`` per key image. ``tools`` limits the toolbar to those kinds (plus
+    Select); ``fill`` shades rectangles dark, as redaction boxes.
     """
     mime = _image_mime(image)
     _require_size("image width", width)
@@ -83,6 +86,9 @@ def annotator(
     if not isinstance(key, str) or not key:
         raise ValidationError("The annotation editor needs a non-empty key (one per key image).")
     _require_size("max_height", max_height)
+    unknown = [t for t in tools if t not in (*KINDS, "freehand", "polygon")]
+    if unknown:
+        raise ValidationError(f"Unknown annotation tool(s): {', '.join(map(str, unknown))}.")
 
     memory_key = _MEMORY_PREFIX + key
     memory: dict[str, Any] = st.session_state.setdefault(memory_key, {"input": None, "latest": None, "edited": False})
@@ -111,6 +117,8 @@ def annotator(
             "spacing": spacing_list,
             "annotations": latest,
             "max_height": max_height,
+            "tools": list(tools),
+            "fill": bool(fill),
         },
         on_annotations_change=on_edit,
     )

@@ -293,6 +293,12 @@ function update(s, component) {
   s.height = Math.max(1, Number(data.height) || 1);
   s.spacing = Array.isArray(data.spacing) && data.spacing.length === 2 ? data.spacing.map(Number) : null;
   s.maxHeight = Number(data.max_height) || 720;
+  s.fill = Boolean(data.fill);
+  const allowed = Array.isArray(data.tools) && data.tools.length ? data.tools : null;
+  for (const b of s.toolbar.querySelectorAll("button[data-tool]")) {
+    b.hidden = Boolean(allowed) && b.dataset.tool !== "select" && !allowed.includes(b.dataset.tool);
+  }
+  if (allowed && !s.initialised && allowed.length === 1) s.tool = allowed[0];
   s.unit = Math.max(s.width, s.height) / REFERENCE_SIDE;
   const src = `data:${data.mime || "image/png"};base64,${data.image || ""}`;
   if (src !== s.imageSrc) {
@@ -474,6 +480,11 @@ function drawShape(s, a) {
     });
   } else if (a.kind === "rectangle" && p.length >= 2) {
     const x = Math.min(p[0][0], p[1][0]), y = Math.min(p[0][1], p[1][1]);
+    if (s.fill) {
+      // Redaction boxes: what will be blacked out, shown dark but see-through so the user can aim.
+      ctx.fillStyle = "rgba(0,0,0,0.7)";
+      ctx.fillRect(x, y, Math.abs(p[1][0] - p[0][0]), Math.abs(p[1][1] - p[0][1]));
+    }
     stroke(s, a, () => {
       ctx.beginPath();
       ctx.rect(x, y, Math.abs(p[1][0] - p[0][0]), Math.abs(p[1][1] - p[0][1]));

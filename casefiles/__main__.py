@@ -323,6 +323,71 @@ def cmd_annotations(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    """Photos, pathology, video, PDFs and slides of a case: list, add (scrubbed), and edit one item."""
+    from casefiles.media.pdf import parse_pages
+    from casefiles.model import AssetKind, Region
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    case = services.get_case(args.case_id)
+    if args.add:
+        report = services.import_media(
+            case.id, [Path(p) for p in args.add], progress=_progress_printer(sys.stderr.isatty())
+        )
+        case = services.get_case(case.id)
+        for asset_id in report.asset_ids:
+            number = next(n for n, a in enumerate(case.assets, start=1) if a.id == asset_id)
+            print(f"{number}\t{case.asset(asset_id).label}")
+        for problem in report.problems:
+            print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+        if not report.asset_ids:
+            return EXIT_FAILED
+    edits = (args.caption, args.pages, args.slides, args.trim, args.mute, args.poster, args.black_out, args.key)
+    if any(e not in (None, False) for e in edits):
+        if args.item is None or not 1 <= args.item <= len(case.assets):
+            print(f"Say which item to change with --item N, N from 1 to {len(case.assets)}.", file=sys.stderr)
+            return EXIT_USAGE
+        asset = case.assets[args.item - 1]
+        if args.caption is not None:
+            case = services.set_asset_caption(case.id, asset.id, args.caption)
+        if args.pages:
+            case = services.add_pdf_pages(case.id, asset.id, parse_pages(args.pages))
+        if args.slides:
+            chosen = [] if args.slides == "all" else parse_pages(args.slides)
+            case = services.choose_slides(case.id, asset.id, chosen)
+        if args.trim or args.mute or args.poster is not None:
+            start, end = args.trim or (None, None)
+            case = services.edit_video(
+                case.id, asset.id, start_s=start, end_s=end, mute=args.mute, poster_s=args.poster
+            )
+        if args.black_out:
+            regions = [Region(*_box(text)) for text in args.black_out]
+            case = services.black_out(case.id, asset.id, regions, frame=args.frame - 1)
+        if args.key:
+            if asset.kind is not AssetKind.IMAGE:
+                print("--key marks a photo or image; for a series use the Case page's viewer.", file=sys.stderr)
+                return EXIT_USAGE
+            case = services.toggle_key_image(case.id, asset.id, 0, None)
+    for number, asset in enumerate(case.assets, start=1):
+        details = f"{asset.frame_count} image(s)" if asset.kind is AssetKind.DICOM_SERIES else asset.media_type
+        if asset.kind is AssetKind.SLIDE_DECK:
+            details += f"; slides for the deck: {', '.join(str(n + 1) for n in asset.chosen) or 'all'}"
+        keys = sum(1 for k in case.key_images if k.asset_id == asset.id)
+        print(f"{number}\t{asset.kind.value}\t{asset.label}\t{details}\t{keys} key image(s)\t{asset.caption}")
+    return EXIT_OK
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(part) for part in text.split(","))
+    except ValueError:
+        raise CaseDeckError(
+            f"A box is X,Y,WIDTH,HEIGHT in whole image pixels, e.g. 0,0,200,40 (got {text!r})."
+        ) from None
+    return x, y, w, h
+
+
 def cmd_receive(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -444,6 +509,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", metavar="FILE.json", help="replace key image N's annotations with this JSON list")
     p.add_argument("--dicom-out", metavar="DIR", help="write a GSPS per annotated key image and a KOS")
     p.set_defaults(func=cmd_annotations)
+
+    p = sub.add_parser("media", help="list, add (scrubbed) and edit a case's photos, pathology, video, PDFs and slides")
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("--add", nargs="+", metavar="FILE", help="scrub these files and add them to the case")
+    p.add_argument("--item", type=int, metavar="N", help="the item to change (1-based, as listed)")
+    p.add_argument("--caption", help="the item's caption in decks")
+    p.add_argument("--pages", metavar="PAGES", help="add these pages of a PDF as images, e.g. 1,3-4")
+    p.add_argument("--slides", metavar="SLIDES", help="slides of a PowerPoint for the deck, e.g. 1,3, or all")
+    p.add_argument("--trim", nargs=2, type=float, metavar=("START", "END"), help="trim a clip (seconds)")
+    p.add_argument("--mute", action="store_true", help="remove a clip's sound")
+    p.add_argument("--poster", type=float, metavar="SECONDS", help="take the clip's poster frame here")
+    p.add_argument(
+        "--black-out", action="append", metavar="X,Y,W,H", help="black out this box in the stored image (repeat)"
+    )
+    p.add_argument("--frame", type=int, default=1, help="the frame of a series to black out (1-based)")
+    p.add_argument("--key", action="store_true", help="mark (or unmark) an image as key image")
+    p.set_defaults(func=cmd_media)
 
     p = sub.add_parser(
         "receive", help="receive studies sent from workstations/PACS (IHE TCE) as de-identified draft cases"

@@ -23,6 +23,12 @@ ensure_debian_packages() {
   fi
 }
 
+# offer_debian_packages PKG... : like ensure_debian_packages, but the app still starts without them
+# (each feature that needs one says so on its page), e.g. without root or sudo.
+offer_debian_packages() {
+  ensure_debian_packages "$@" || echo "casedeck: could not install $*; the app starts without them." >&2
+}
+
 # ensure_venv REQUIREMENTS_FILE : a venv in .venv with the pinned requirements installed.
 ensure_venv() {
   local req="$1"

@@ -340,12 +340,12 @@ def _decode_tiff(path: Path, kind: MediaType, max_side: int, max_pixels: int) ->
             if _can_read_segments(level.page):
                 image = _read_level(tif, level, max_side)
             elif level.index == 0 and level.page.index == 0:
-                # A flat TIFF in a compression only libtiff knows (LZW, PackBits...): Pillow reads page 0.
+                # A flat TIFF in a compression only libtiff knows: Pillow reads page 0.
                 return _decode_with_pillow(path, kind, max_side, max_pixels)
             else:
                 raise ImportFailure(
-                    "This slide-scanner TIFF uses a compression CaseDeck cannot read tile by tile "
-                    "(such as LZW or JPEG 2000); save it as a JPEG-compressed or uncompressed TIFF and import that."
+                    "This slide-scanner TIFF uses a compression CaseDeck cannot read tile by tile; "
+                    "save it as a JPEG-compressed or uncompressed TIFF and import that."
                 )
             icc = level.page.iccprofile or None
             orientation_tag = level.page.tags.get(274)
@@ -394,7 +394,7 @@ def _choose_level(levels: list[_Level], max_side: int, max_pixels: int) -> _Leve
 def _can_read_segments(page: Any) -> bool:
     from tifffile import TIFF
 
-    if page.compression == 7:  # JPEG: Pillow decodes the tiles when imagecodecs is not installed
+    if page.compression == 7:  # JPEG: Pillow decodes the tiles if imagecodecs is missing
         return True
     if page.compression == 1:
         return True

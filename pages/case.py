@@ -149,15 +149,17 @@ with form_col, st.form(f"case_form_{case.id}"):
 
 with viewer_col:
     series = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
+    # Everything the case holds, in its order: series next to photos, clips, PDFs and slides.
+    strip = [(a, services.thumbnail(a)) for a in case.assets]
+    strip = [(a, thumb) for a, thumb in strip if thumb][:12]
+    for start in range(0, len(strip), 6):
+        for column, (item, thumb) in zip(st.columns(6), strip[start : start + 6], strict=False):
+            count = f" ({item.frame_count} img)" if item.kind is AssetKind.DICOM_SERIES else ""
+            column.image(thumb, caption=f"{item.label}{count}", width=110)
     if not series:
         st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
     else:
         labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
-        thumbs = st.columns(6)
-        for column, asset in zip(thumbs, series[:6], strict=False):
-            thumb = services.thumbnail(asset)
-            if thumb:
-                column.image(thumb, caption=labels[asset.id], width=110)
         asset_id = st.radio(
             "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
         )

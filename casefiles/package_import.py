@@ -3,7 +3,9 @@
 A package may come from another installation, or have been altered on the
 way: it is unpacked with the import's zip-safety rules into the quarantine,
 its manifest is validated against the model, and every DICOM file goes
-through the de-identifier again. Because another installation's secret
+through the de-identifier again, every photo, video clip and PowerPoint deck
+through the same scrubbing as an upload
+(:func:`casefiles.media_import.scrub_media_file`). Because another installation's secret
 remaps UIDs differently, instances are matched to the manifest by their
 place in the series (the file order the exporter wrote), never by UID.
 
@@ -12,13 +14,18 @@ has one with that id, in which case it gets a new one (an import never
 overwrites). Series thumbnails are made anew from the re-de-identified
 files; the package's pictures are not imported. An image that the
 de-identifier suspects of burned-in text is marked for review here, whatever
-the package said.
+the package said. Media items get their thumbnails and slide pictures made
+anew from the scrubbed file, keep their label, caption and chosen slides,
+and must be of the kind the manifest says (a deck posing as a photo is
+refused). PDFs are never in a package (their text could name the patient);
+a case's PDF is reported as left out.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +49,7 @@ from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
 from casefiles.ingest.report import ImportProblem
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits, unpack_zip
+from casefiles.media_import import ScrubbedMedia, scrub_media_file
 from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
@@ -55,6 +63,20 @@ _LABEL = "package"
 _PREFIX = f"{_LABEL} › "
 _MAX_MANIFEST_BYTES = 64 * 1024**2
 _SAFETY_REFUSALS = ("unsafe path", "symbolic link")
+#: Media kinds a package carries as files; a case's PDF never leaves the library it came from.
+_CARRIED_MEDIA = frozenset({AssetKind.IMAGE, AssetKind.VIDEO, AssetKind.SLIDE_DECK})
+PDF_LEFT_OUT = (
+    "a PDF is not carried by packages, because its text (a referral letter, a report) can name the patient "
+    "and CaseDeck cannot check text. The PDF itself stays in the library it came from; pages added to the case "
+    "as images are included"
+)
+_KIND_NAMES = {
+    AssetKind.IMAGE: "an image",
+    AssetKind.VIDEO: "a video clip",
+    AssetKind.SLIDE_DECK: "a PowerPoint deck",
+    AssetKind.DOCUMENT: "a PDF",
+    AssetKind.DICOM_SERIES: "a DICOM series",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +106,9 @@ def import_package(
     :class:`~casefiles.errors.Cancelled` if ``cancel`` fires (nothing saved;
     de-identified blobs written so far may stay, unreferenced). A series
     whose files are missing or cannot be made safe is left out of its case,
-    with its key images, and reported in ``problems``.
+    with its key images, and reported in ``problems``; so is a media item
+    whose file is missing, cannot be scrubbed or is not of its stated kind,
+    and every PDF (packages do not carry them).
     """
     if not isinstance(path, str | Path):
         raise ValidationError("The package to import must be a file path.")
@@ -98,7 +122,7 @@ def import_package(
         _refuse_unsafe(unpacked.problems, has_files=bool(unpacked.files))
         members = {u.item.removeprefix(_PREFIX): u.path for u in unpacked.files}
         manifest = _read_manifest(members)
-        run = _Import(store, blobs, deidentifier, members, cancel=cancel, progress=progress)
+        run = _Import(store, blobs, deidentifier, members, work / "media", cancel=cancel, progress=progress)
         run.problems.extend(unpacked.problems)
         return run.all(manifest)
     finally:
@@ -183,15 +207,22 @@ class _Import:
     blobs: BlobStore
     deidentifier: Deidentifier
     members: Mapping[str, Path]
+    workdir: Path
     cancel: CancelToken
     progress: ProgressFn
     problems: list[ImportProblem] = field(default_factory=list)
     done: int = 0
     total: int = 1
+    media_count: int = 0
 
     def all(self, manifest: Mapping[str, Any]) -> PackageImportResult:
         conference, cases, contents = _parse(manifest)
-        self.total = 1 + sum(len(s.get("files") or ()) for c in contents.values() for s in c.get("series") or ())
+        self.total = 1 + sum(
+            len(files) if isinstance(files := s.get("files"), list) else 0
+            for c in contents.values()
+            for s in _listed(c, "series")
+        )
+        self.total += sum(1 for c in contents.values() for _ in _listed(c, "media"))
         self.progress(0, self.total, "Importing the package")
         rebuilt: list[Case] = []
         plans: list[CasePlan] = []
@@ -209,14 +240,19 @@ class _Import:
         return PackageImportResult(tuple(c.id for c in rebuilt), conference_id, tuple(self.problems))
 
     def case(self, number: int, case: Case, plan: CasePlan, contents: Mapping[str, Any]) -> tuple[Case, CasePlan]:
-        listing = {str(s.get("asset_id")): s for s in contents.get("series") or () if isinstance(s, Mapping)}
+        listing = {str(s.get("asset_id")): s for s in _listed(contents, "series")}
+        media = {str(m.get("asset_id")): m for m in _listed(contents, "media")}
         assets: list[Asset] = []
         dropped: set[str] = set()
         series_number = 0
-        for asset in case.assets:
+        for position, asset in enumerate(case.assets, 1):
+            self.cancel.raise_if_cancelled()
             if asset.kind is not AssetKind.DICOM_SERIES:
-                dropped.add(asset.id)
-                self._problem(number, None, f"a {asset.kind.value} item is not carried by packages; left out")
+                item = self.media_item(f"case {number}, item {position}", asset, media.get(asset.id))
+                if item is None:
+                    dropped.add(asset.id)
+                else:
+                    assets.append(item)
                 continue
             series_number += 1
             series = self.series(number, series_number, asset, listing.get(asset.id))
@@ -279,6 +315,71 @@ class _Import:
             return None
         return _Series(tuple(instances), uids[0], uids[1], self._thumbnail(encoded[len(encoded) // 2]))
 
+    def media_item(self, item: str, asset: Asset, listing: Mapping[str, Any] | None) -> Asset | None:
+        """The asset with its file scrubbed again and stored, or None (reported) if it cannot be."""
+        if asset.kind not in _CARRIED_MEDIA:
+            self._report(item, PDF_LEFT_OUT if asset.kind is AssetKind.DOCUMENT else "it cannot be carried; left out")
+            return None
+        name = listing.get("path") if listing is not None else None
+        where = self.members.get(name) if isinstance(name, str) else None
+        if where is None:
+            self._advance(1 if listing is not None else 0)
+            self._report(item, f"the file of {_KIND_NAMES[asset.kind]} is not in the package; left out")
+            return None
+        self.media_count += 1
+        folder = self.workdir / f"{self.media_count:06d}"
+        try:
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"The quarantine folder cannot be written ({exc.strerror}); is the disk full?"
+                ) from exc
+            result = self._scrub(where, folder, asset)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._advance(1)
+        if isinstance(result, str):
+            self._report(item, f"{result}; left out")
+            return None
+        scrubbed, chosen = result
+        if len(chosen) < len(asset.chosen):
+            missing = ", ".join(str(n + 1) for n in asset.chosen if n not in chosen)
+            self._report(item, f"the deck has no slide {missing}, chosen for the conference; not chosen any more")
+        return replace(
+            asset,
+            blob=self.blobs.put(scrubbed.data),
+            media_type=scrubbed.media_type,
+            thumbnail=self.blobs.put(scrubbed.thumbnail) if scrubbed.thumbnail else None,
+            previews=tuple(self.blobs.put(p) for p in scrubbed.previews),
+            chosen=chosen,
+        )
+
+    def _scrub(self, where: Path, folder: Path, asset: Asset) -> tuple[ScrubbedMedia, tuple[int, ...]] | str:
+        """The member scrubbed like an upload, and the chosen slides that exist; or why not (never data)."""
+        try:
+            scrubbed = scrub_media_file(where, folder, self.cancel)
+            if scrubbed.kind is not asset.kind:
+                return (
+                    f"the package holds {_KIND_NAMES[scrubbed.kind]} where the case has "
+                    f"{_KIND_NAMES[asset.kind]}, so it may have been altered"
+                )
+            chosen = asset.chosen
+            if asset.kind is AssetKind.SLIDE_DECK and chosen:
+                from casefiles.media.slides import inspect_deck
+
+                deck = folder / "scrubbed.pptx"
+                deck.write_bytes(scrubbed.data)
+                count = inspect_deck(deck).slide_count
+                chosen = tuple(n for n in chosen if n < count)
+        except (Cancelled, StorageError):
+            raise
+        except CaseDeckError as exc:
+            return str(exc).rstrip(".")
+        except Exception:  # a damaged file met inside a library: the package's fault, not ours
+            return f"{_KIND_NAMES[asset.kind]} in the package is damaged and could not be made safe to store"
+        return scrubbed, chosen
+
     def _instance(self, where: Path | None, described: Instance) -> tuple[Instance, bytes, str, str] | str:
         """One file read, de-identified again and stored; or why not (never with data from the file)."""
         if where is None:
@@ -339,9 +440,20 @@ class _Import:
 
     def _problem(self, case_number: int, series_number: int | None, reason: str) -> None:
         item = f"case {case_number}" if series_number is None else f"case {case_number}, series {series_number}"
+        self._report(item, reason)
+
+    def _report(self, item: str, reason: str) -> None:
         self.problems.append(ImportProblem(f"{_PREFIX}{item}", reason))
 
     def _advance(self, steps: int) -> None:
         self.done = min(self.total, self.done + steps)
         if steps:
             self.progress(self.done, self.total, f"De-identifying {self.done} of {self.total - 1} files")
+
+
+def _listed(contents: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """The entries of one listing in a case's contents that are objects (anything else is ignored)."""
+    entries = contents.get(key)
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, Mapping)]

@@ -2,12 +2,18 @@
 
 The zip holds ``manifest.json`` (the conference and every case exactly as
 :meth:`~casefiles.model.Case.to_dict` gives them, plus which file holds which
-DICOM instance), the de-identified DICOM files, the key images and series
-thumbnails as presented, one RSNA MIRC ``MIRCdocument.xml`` per case, and a
-README. Member names are generic counters (``dicom/case-01/series-02/0003.dcm``),
-never taken from anything in the data. Every member carries one fixed
-timestamp, so the same conference gives the same bytes; the zip is written
-beside ``out`` and renamed into place only when complete.
+DICOM instance or media item), the de-identified DICOM files, the scrubbed
+photos, video clips and PowerPoint decks, the key images and series thumbnails
+as presented, one RSNA MIRC ``MIRCdocument.xml`` per case, and a README. Member
+names are generic counters (``dicom/case-01/series-02/0003.dcm``,
+``media/case-01/item-04.mp4``), never taken from anything in the data. Every
+member carries one fixed timestamp, so the same conference gives the same
+bytes; the zip is written beside ``out`` and renamed into place only when
+complete.
+
+A case's PDFs stay behind: a referral letter or report can name the patient
+in its text, which CaseDeck cannot check, so only the pages the user added to
+the case as images (which they can black out) leave CaseDeck.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +55,24 @@ README_NAME = "README.txt"
 #: Every zip entry's timestamp: no clock, no correlation with a study or export date.
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 THUMBNAIL_SIDE = 256
+#: Media kinds a package carries as files (a PDF's text cannot be checked for names, so it stays behind).
+CARRIED_MEDIA = frozenset({AssetKind.IMAGE, AssetKind.VIDEO, AssetKind.SLIDE_DECK})
+#: Member extension by stored media type; anything else is packed as ``.bin`` (the import types by content).
+MEDIA_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/tiff": "tif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+}
+#: Formats that are already compressed: deflating them again costs time and saves nothing.
+_STORED_EXTENSIONS = frozenset({"jpg", "png", "webp", "mp4", "pptx"})
+PDF_LEFT_OUT = (
+    "PDFs are not included: their text (a referral letter, a report) can name the patient, and "
+    "CaseDeck cannot check text. The PDF itself stays in the library it came from; pages added to "
+    "the case as images are included."
+)
 _FILE_MODE = 0o644
 _DICOM_MAGIC_OFFSET = 128
 
@@ -103,6 +128,7 @@ class _CaseContents:
     case_id: str
     folder: str
     series: list[dict[str, Any]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     mircdocument: str = ""
 
@@ -131,6 +157,8 @@ def _step_count(bundle: ConferenceBundle) -> int:
         for asset in case.assets:
             if asset.kind is AssetKind.DICOM_SERIES:
                 steps += len(asset.instances) + 1
+            elif asset.kind in CARRIED_MEDIA:
+                steps += 1
     return steps
 
 
@@ -147,9 +175,16 @@ class _Packer:
         folder = f"cases/case-{number:02d}"
         contents = _CaseContents(case_id=case.id, folder=folder)
         series_number = 0
-        for asset in case.assets:
+        for position, asset in enumerate(case.assets, 1):
+            self.cancel.raise_if_cancelled()
+            if asset.kind in CARRIED_MEDIA:
+                contents.media.append(self.media_file(number, position, case, asset))
+                self.step(f"Case {number}: item {position} packed")
+                continue
             if asset.kind is not AssetKind.DICOM_SERIES:
-                logger.warning("Case %d: a %s asset cannot go into a package yet; left out.", number, asset.kind.value)
+                logger.info(
+                    "Case %d, item %d: a %s stays in the library; left out.", number, position, asset.kind.value
+                )
                 continue
             series_number += 1
             entry = self.series(number, series_number, case, asset)
@@ -201,6 +236,30 @@ class _Packer:
             "complete": complete and len(written) == len(asset.instances),
             "files": [written.get(n) for n in range(len(asset.instances))],
         }
+
+    def media_file(self, case_number: int, position: int, case: Case, asset: Asset) -> dict[str, Any]:
+        """The asset's stored (scrubbed) file, named by its place in the case; ``path`` None if unreadable."""
+        entry: dict[str, Any] = {"asset_id": asset.id, "kind": asset.kind.value, "path": None}
+        try:
+            data = self.media.asset_file(case, asset)
+            if not isinstance(data, bytes | bytearray | memoryview) or not data:
+                raise ExportError("The media source returned no file.")
+        except Cancelled:
+            raise
+        except CaseDeckError as exc:
+            logger.warning(
+                "Case %d, item %d: the stored %s file is unavailable (%s); left out.",
+                case_number,
+                position,
+                asset.kind.value,
+                type(exc).__name__,
+            )
+            return entry
+        extension = MEDIA_EXTENSIONS.get(asset.media_type, "bin")
+        name = f"media/case-{case_number:02d}/item-{position:02d}.{extension}"
+        self.writer.add(name, bytes(data), compress=extension not in _STORED_EXTENSIONS)
+        entry["path"] = name
+        return entry
 
     def thumbnail(self, name: str, case: Case, asset: Asset) -> str | None:
         try:
@@ -258,6 +317,7 @@ def _manifest(bundle: ConferenceBundle, contents: list[_CaseContents]) -> str:
                 "case_id": c.case_id,
                 "folder": c.folder,
                 "series": c.series,
+                "media": c.media,
                 "key_images": c.images,
                 "mircdocument": c.mircdocument,
             }
@@ -272,9 +332,10 @@ def _readme(bundle: ConferenceBundle) -> str:
     return f"""CaseDeck teaching-file package (format "{FORMAT_NAME}", version {FORMAT_VERSION})
 {"=" * 72}
 
-This zip holds {cases} teaching case{"" if cases == 1 else "s"} of one conference. Every image in it
-was de-identified by CaseDeck before it was stored; CaseDeck de-identifies
-them again when the package is imported.
+This zip holds {cases} teaching case{"" if cases == 1 else "s"} of one conference. Every image, photo,
+video and slide deck in it was de-identified or scrubbed of identifying
+metadata by CaseDeck before it was stored; CaseDeck does it again when the
+package is imported.
 
 To import it into CaseDeck, use "Import teaching-file package" and choose this
 zip as it is (do not unpack it).
@@ -283,23 +344,36 @@ Layout
 ------
 manifest.json
     The conference and every case (title, history, findings, diagnosis,
-    differential, teaching points, tags, key images with their windows and
-    captions, series), and which file holds which DICOM instance. This is
-    the file an import reads.
+    differential, teaching points, tags, key images with their windows,
+    annotations and captions, series and media items with their labels,
+    captions and chosen slides), and which file holds which DICOM instance
+    or media item. This is the file an import reads.
 dicom/case-NN/series-MM/KKKK.dcm
     The de-identified DICOM files of each series, in display order
     (KKKK is the position in the series, starting at 0001).
+media/case-NN/item-MM.jpg (.png, .mp4, .pptx)
+    The case's photos and other images, video clips (H.264 MP4) and
+    PowerPoint decks as stored, scrubbed of metadata (MM is the item's place
+    in the case, starting at 01).
 cases/case-NN/MIRCdocument.xml
     The case as an RSNA MIRC teaching-file document (MIRCdocument schema),
     for MIRC / RSNA Teaching File System sites. Its images are the key images
     in cases/case-NN/images/.
 cases/case-NN/images/key-KK.png (or .jpg)
-    The key images as the presenter set them (window applied).
+    The key images as the presenter set them (window and annotations applied).
 cases/case-NN/thumbnails/series-MM.png
     A small picture of each series' middle image.
 
+Not included
+------------
+{_wrap(PDF_LEFT_OUT)}
+
 File names are counters only; they carry nothing from the images.
 """
+
+
+def _wrap(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, width=76))
 
 
 # -- MIRCdocument -------------------------------------------------------------------------------

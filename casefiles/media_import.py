@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from casefiles.errors import CaseDeckError, ValidationError
+from casefiles.errors import Cancelled, CaseDeckError, ValidationError
 from casefiles.ingest import ImportProblem, QuarantineFolder, Upload
 from casefiles.media.sniff import MediaType, sniff
 from casefiles.model import Asset, AssetKind, Case, new_id
@@ -63,39 +63,49 @@ def import_media(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> tuple[Case, MediaImportReport]:
-    """Scrub each source and append it to ``case`` as an asset; the case is saved once at the end."""
+    """Scrub each source and append it to ``case`` as an asset; the case is saved once at the end.
+
+    On a cancel, the files finished before it are saved and :class:`Cancelled` is raised.
+    """
     if not sources:
         raise ValidationError("Choose at least one photo, image, video, PDF or PowerPoint file to add.")
     counts = {kind: sum(1 for a in case.assets if a.kind is kind) for kind in _LABELS}
     added: list[Asset] = []
     problems: list[ImportProblem] = []
     total = len(sources)
-    with QuarantineFolder(quarantine_dir, "media-") as work:
-        numbers = itertools.count(1)
-        for position, source in enumerate(sources, start=1):
-            cancel.raise_if_cancelled()
-            label = f"file {position} of {total}"
-            progress(position - 1, total, f"Scrubbing {label}")
-            folder = work / f"{next(numbers):04d}"
-            folder.mkdir()
-            try:
-                raw = _place(source, folder)
-                scrubbed = scrub_media_file(raw, folder, cancel)
-            except CaseDeckError as exc:
-                problems.append(ImportProblem(label, str(exc)))
-                continue
-            counts[scrubbed.kind] += 1
-            added.append(
-                Asset(
-                    id=new_id(),
-                    kind=scrubbed.kind,
-                    label=f"{_LABELS[scrubbed.kind]} {counts[scrubbed.kind]}",
-                    blob=blobs.put(scrubbed.data),
-                    media_type=scrubbed.media_type,
-                    thumbnail=blobs.put(scrubbed.thumbnail) if scrubbed.thumbnail else None,
-                    previews=tuple(blobs.put(p) for p in scrubbed.previews),
+    try:
+        with QuarantineFolder(quarantine_dir, "media-") as work:
+            numbers = itertools.count(1)
+            for position, source in enumerate(sources, start=1):
+                cancel.raise_if_cancelled()
+                label = f"file {position} of {total}"
+                progress(position - 1, total, f"Scrubbing {label}")
+                folder = work / f"{next(numbers):04d}"
+                folder.mkdir()
+                try:
+                    raw = _place(source, folder)
+                    scrubbed = scrub_media_file(raw, folder, cancel)
+                except Cancelled:
+                    raise
+                except CaseDeckError as exc:
+                    problems.append(ImportProblem(label, str(exc)))
+                    continue
+                counts[scrubbed.kind] += 1
+                added.append(
+                    Asset(
+                        id=new_id(),
+                        kind=scrubbed.kind,
+                        label=f"{_LABELS[scrubbed.kind]} {counts[scrubbed.kind]}",
+                        blob=blobs.put(scrubbed.data),
+                        media_type=scrubbed.media_type,
+                        thumbnail=blobs.put(scrubbed.thumbnail) if scrubbed.thumbnail else None,
+                        previews=tuple(blobs.put(p) for p in scrubbed.previews),
+                    )
                 )
-            )
+    except Cancelled:
+        if added:  # what was finished before the cancel is kept, like a PACS retrieval's finished studies
+            save(case.edited(assets=(*case.assets, *added)))
+        raise
     progress(total, total, "Done")
     if added:
         case = case.edited(assets=(*case.assets, *added))

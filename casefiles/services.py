@@ -204,11 +204,19 @@ class Services:
         """Add photos, pathology images, videos, PDFs and PowerPoint decks to a case, scrubbed of metadata."""
         from casefiles.media_import import import_media
 
+        def append_to_current(updated: Case) -> None:
+            # Scrubbing a clip takes a while; the case may have been edited meanwhile: add, never overwrite.
+            current = self.store.get_case(case_id)
+            known = {a.id for a in current.assets}
+            self.store.save_case(
+                current.edited(assets=(*current.assets, *(a for a in updated.assets if a.id not in known)))
+            )
+
         _case, report = import_media(
             self.store.get_case(case_id),
             sources,
             blobs=self.blobs,
-            save=self.store.save_case,
+            save=append_to_current,
             quarantine_dir=self.settings.quarantine_dir,
             progress=progress,
             cancel=cancel,
@@ -627,9 +635,7 @@ class Services:
         if asset.kind is AssetKind.DICOM_SERIES:
             instance, _within = asset.locate_frame(frame)
             for region in regions:
-                case = self.blank_region(
-                    case_id, asset_id, instance.sop_instance_uid, region, review=instance.review
-                )
+                case = self.blank_region(case_id, asset_id, instance.sop_instance_uid, region, review=instance.review)
                 instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
             return case
         if asset.kind is not AssetKind.IMAGE or asset.blob is None:

@@ -6,11 +6,12 @@ import streamlit as st
 
 from casefiles.annotations.model import annotations_to_list
 from casefiles.ingest import Upload
+from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
 from casefiles.model import AssetKind, Difficulty, KeyImage, Region, Window
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
-from pages.ui import get_services, pick_case, progress_bar, stack_payload, user_errors
+from pages.ui import get_jobs, get_services, job_panel, job_running, pick_case, stack_payload, user_errors
 
 
 def _black_out_editor(asset_id: str, frame: int, *, key: str) -> None:
@@ -253,22 +254,47 @@ uploads = st.file_uploader(
     "Add files",
     accept_multiple_files=True,
     type=None,
-    key=f"media_upload_{case.id}",
+    key=f"media_upload_{case.id}_{st.session_state.get('media_upload_round', 0)}",
 )
-if uploads and st.button("Add to case", type="primary", key="media_add"):
-    report_progress, clear = progress_bar("Scrubbing…")
-    with user_errors("Adding the files"):
-        media_report = services.import_media(
-            case.id, [Upload(f.name, f.getvalue()) for f in uploads], progress=report_progress
-        )
-        st.session_state["media_report"] = media_report
-    clear()
+MEDIA_JOB = "media_job"
+adding = job_running(st.session_state.get(MEDIA_JOB))
+if uploads and st.button("Add to case", type="primary", key="media_add", disabled=adding):
+    files = [Upload(f.name, f.getvalue()) for f in uploads]
+    case_id = case.id
+    st.session_state["media_upload_round"] = st.session_state.get("media_upload_round", 0) + 1  # empties the box
+    st.session_state[MEDIA_JOB] = get_jobs().submit(
+        "Adding the files",
+        lambda ctx: services.import_media(case_id, files, progress=ctx.progress, cancel=ctx.cancel),
+    )
     st.rerun()
-media_report = st.session_state.pop("media_report", None)
-if media_report is not None:
-    st.success(f"{len(media_report.asset_ids)} file(s) added.")
-    for problem in media_report.problems:
-        st.warning(f"{problem.item.capitalize()}: {problem.reason}")
+
+
+@st.fragment(run_every=1.0)
+def media_progress() -> None:
+    """Scrubbing a clip takes a while: progress and Cancel, then the page shows what was added."""
+    job = st.session_state.get(MEDIA_JOB)
+    if job is None:
+        return
+    snap = job_panel(job, cancel_key="media_cancel")
+    if snap is None or not snap.state.finished:
+        return
+    st.session_state.pop(MEDIA_JOB)
+    get_jobs().forget(job)
+    st.session_state["media_outcome"] = snap
+    st.rerun(scope="app")
+
+
+media_progress()
+outcome = st.session_state.pop("media_outcome", None)
+if outcome is not None:
+    if outcome.state is JobState.CANCELLED:
+        st.warning("Adding was cancelled; the files finished before it were added.")
+    elif outcome.state is JobState.FAILED:
+        st.error(f"Adding the files failed: {outcome.error}")
+    elif outcome.result is not None:
+        st.success(f"{len(outcome.result.asset_ids)} file(s) added.")
+        for problem in outcome.result.problems:
+            st.warning(f"{problem.item.capitalize()}: {problem.reason}")
 
 
 media = [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES]

@@ -4,6 +4,7 @@ key image; add a PDF page as an image; reorder."""
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 from PIL import Image
@@ -68,7 +69,7 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/case.py").run()
-    at.file_uploader(key=f"media_upload_{case_id}").upload("IMG_0001.jpg", _photo(), "image/jpeg").upload(
+    at.file_uploader(key=f"media_upload_{case_id}_0").upload("IMG_0001.jpg", _photo(), "image/jpeg").upload(
         "report.pdf", _pdf(), "application/pdf"
     ).upload("notes.txt", b"text", "text/plain").upload("team.pptx", _deck(), "application/octet-stream").upload(
         "clip.mp4", _clip(tmp_path), "video/mp4"
@@ -76,6 +77,12 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     at.run()
     at.button(key="media_add").click().run()
     assert not at.exception, at.exception
+    for _ in range(240):  # the files are scrubbed in a background job; the page polls it
+        if at.success:
+            break
+        time.sleep(0.5)
+        at.run()
+    assert [u.key for u in at.file_uploader] == [f"media_upload_{case_id}_1"], "a fresh, empty upload box"
     assert any("4 file(s) added" in s.value for s in at.success)
     assert any("File 3 of 5" in w.value for w in at.warning)
     case = services.get_case(case_id)

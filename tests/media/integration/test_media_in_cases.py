@@ -188,3 +188,35 @@ def test_a_clip_is_trimmed_muted_and_given_a_poster(library: Services, tmp_path:
     edited = case.asset(video_id)
     assert edited.blob != old.blob and edited.thumbnail != old.thumbnail
     assert not any(library.settings.quarantine_dir.iterdir())
+
+
+def test_cancel_keeps_the_files_finished_before_it_and_wipes_the_rest(library: Services, tmp_path: Path) -> None:
+    from casefiles.errors import Cancelled
+    from casefiles.progress import CancelToken
+
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    token = CancelToken()
+
+    def cancel_at_the_third(done: int, total: int, message: str) -> None:
+        if done == 1:  # pressed while the second file is scrubbed: it finishes, the third never starts
+            token.cancel()
+
+    uploads = [Upload("a.jpg", _photo()), Upload("b.pdf", _pdf()), Upload("c.pptx", _deck())]
+    with pytest.raises(Cancelled):
+        library.import_media(case_id, uploads, progress=cancel_at_the_third, cancel=token)
+    case = library.get_case(case_id)
+    assert [a.label for a in case.assets if a.kind is not AssetKind.DICOM_SERIES] == ["Image 1", "PDF 1"]
+    assert not any(library.settings.quarantine_dir.iterdir()), "the unfinished file's quarantine is wiped"
+
+
+def test_a_case_edited_while_files_are_scrubbed_keeps_the_edit(library: Services, tmp_path: Path) -> None:
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+
+    def edit_meanwhile(done: int, total: int, message: str) -> None:
+        if done == 0:
+            library.update_case(case_id, {"history": "Typed while the photo was scrubbed"})
+
+    library.import_media(case_id, [Upload("a.jpg", _photo())], progress=edit_meanwhile)
+    case = library.get_case(case_id)
+    assert case.history == "Typed while the photo was scrubbed"
+    assert [a.label for a in case.assets if a.kind is AssetKind.IMAGE] == ["Image 1"]

@@ -190,7 +190,7 @@ def test_a_clip_is_trimmed_muted_and_given_a_poster(library: Services, tmp_path:
     assert not any(library.settings.quarantine_dir.iterdir())
 
 
-def test_cancel_keeps_the_files_finished_before_it_and_wipes_the_rest(library: Services, tmp_path: Path) -> None:
+def test_cancel_keeps_the_files_finished_before_it_and_drops_the_one_in_progress(library: Services, tmp_path: Path) -> None:
     from casefiles.errors import Cancelled
     from casefiles.progress import CancelToken
 
@@ -198,14 +198,14 @@ def test_cancel_keeps_the_files_finished_before_it_and_wipes_the_rest(library: S
     token = CancelToken()
 
     def cancel_at_the_third(done: int, total: int, message: str) -> None:
-        if done == 1:  # pressed while the second file is scrubbed: it finishes, the third never starts
+        if done == 1:  # pressed while the PDF is scrubbed: it stops between pages, the deck never starts
             token.cancel()
 
     uploads = [Upload("a.jpg", _photo()), Upload("b.pdf", _pdf()), Upload("c.pptx", _deck())]
     with pytest.raises(Cancelled):
         library.import_media(case_id, uploads, progress=cancel_at_the_third, cancel=token)
     case = library.get_case(case_id)
-    assert [a.label for a in case.assets if a.kind is not AssetKind.DICOM_SERIES] == ["Image 1", "PDF 1"]
+    assert [a.label for a in case.assets if a.kind is not AssetKind.DICOM_SERIES] == ["Image 1"]
     assert not any(library.settings.quarantine_dir.iterdir()), "the unfinished file's quarantine is wiped"
 
 

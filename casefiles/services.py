@@ -859,7 +859,7 @@ class Services:
                 # agenda and "Case 1 of 1" divider a conference deck would add.
                 case = bundle.cases[0]
                 return exporters.export_case_pptx(
-                    case, lambda key: media.key_image(case, key), out, progress=progress, cancel=cancel
+                    case, lambda key: media.key_image(case, key), out, media=media, progress=progress, cancel=cancel
                 )
             return exporters.export_conference_pptx(
                 bundle, media, out, template=template, progress=progress, cancel=cancel

@@ -23,7 +23,6 @@ from exporters._deck_plan import (
     NO_FINDINGS,
     NO_HISTORY,
     NO_KEY_IMAGES,
-    CarriedSlides,
     ClipSlide,
     DeckSlide,
     DividerSlide,
@@ -32,10 +31,12 @@ from exporters._deck_plan import (
     ImageSlide,
     TextSlide,
     TitleSlide,
+    carried_slides,
     format_window,
     image_slide,
     lines,
     safe_text,
+    video_slides,
 )
 from exporters._text_fit import Box, Para, Role, fit_paragraphs, normalise, truncate_to_fit
 from exporters.bundle import ConferenceBundle
@@ -90,8 +91,8 @@ def plan_case(case: Case, plan: CasePlan, n: int, total: int) -> list[DeckSlide]
         slides += _text_slides("Key images", [Para(NO_KEY_IMAGES)], notes=image_notes)
     if plan.stacks:
         slides += _clip_slides(case, chosen, image_notes)
-    slides += _video_slides(case, image_notes)
-    slides += [CarriedSlides(a.id, image_notes) for a in case.assets if a.kind is AssetKind.SLIDE_DECK]
+    slides += video_slides(case, image_notes)
+    slides += carried_slides(case, image_notes)
     slides += _answer_slides(case, plan, findings)
     points = [Para(t, Role.BULLET) for t in (normalise(safe_text(p)) for p in case.teaching_points) if t]
     if points:
@@ -227,22 +228,6 @@ def _clip_slides(case: Case, chosen: tuple[KeyImage, ...], notes: str) -> list[D
             caption, _ = truncate_to_fit(text, fitted.size, rect.text_box)
         label_w = format_window(window) if window else ""
         slides.append(ClipSlide(asset_id, window, label_w, caption, fitted.size, notes, alt_text=text))
-    return slides
-
-
-def _video_slides(case: Case, notes: str) -> list[DeckSlide]:
-    """Every video clip of the case (endoscopy, ultrasound, clinical video), in the case's order."""
-    slides: list[DeckSlide] = []
-    for asset in case.assets:
-        if asset.kind is not AssetKind.VIDEO:
-            continue
-        text = _clean(asset.caption) or _clean(asset.label) or "Video"
-        rect = theme.CAPTION_ALONE
-        fitted = fit_paragraphs([Para(text)], rect.text_box, theme.CAPTION_SIZES)
-        caption = text
-        if len(fitted.pages) > 1:
-            caption, _ = truncate_to_fit(text, fitted.size, rect.text_box)
-        slides.append(ClipSlide(asset.id, None, "", caption, fitted.size, notes, alt_text=text))
     return slides
 
 

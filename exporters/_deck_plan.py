@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from casefiles.model import Case, KeyImage, Window
+from casefiles.model import Asset, AssetKind, Case, KeyImage, Window
 from exporters import _theme as theme
 from exporters._text_fit import Para, Role, fit_paragraphs, normalise, truncate_to_fit
 
@@ -80,18 +80,27 @@ def lines(text: str) -> list[str]:
     return [line for line in (normalise(part) for part in safe_text(text).splitlines()) if line]
 
 
-def plan_deck(case: Case) -> tuple[SlideSpec, ...]:
-    """The slides for ``case``, in presentation order."""
+def plan_deck(case: Case, *, videos: bool = False, carried: bool = False) -> tuple[DeckSlide, ...]:
+    """The slides for ``case``, in presentation order.
+
+    ``videos``: a clip slide per video of the case after the key images;
+    ``carried``: then the chosen slides of each PowerPoint the case holds. Both
+    need a media source that can give the files, so the caller says whether it has one.
+    """
     findings = safe_text(case.findings).strip() or NO_FINDINGS
-    slides: list[SlideSpec] = [_title_slide(case)]
+    slides: list[DeckSlide] = [_title_slide(case)]
     history = [Para(line) for line in lines(case.history)] or [Para(NO_HISTORY)]
     slides += _text_slides(HISTORY_HEADING, history)
+    notes = f"Findings:\n{findings}"
     if case.key_images:
         total = len(case.key_images)
-        notes = f"Findings:\n{findings}"
         slides += [image_slide(case, key, n, total, notes) for n, key in enumerate(case.key_images, 1)]
     else:
         slides += _text_slides(IMAGES_HEADING, [Para(NO_KEY_IMAGES)], notes=findings)
+    if videos:
+        slides += video_slides(case, notes)
+    if carried:
+        slides += carried_slides(case, notes)
     slides += _text_slides(DIAGNOSIS_HEADING, _diagnosis_paras(case))
     return tuple(slides)
 
@@ -117,7 +126,7 @@ def _title_slide(case: Case) -> TitleSlide:
     return TitleSlide(title, title_fit.size, sub_fit.pages[0], sub_fit.size)
 
 
-def _text_slides(heading: str, paras: list[Para], notes: str = "") -> list[SlideSpec]:
+def _text_slides(heading: str, paras: list[Para], notes: str = "") -> list[DeckSlide]:
     fitted = fit_paragraphs(paras, theme.BODY.text_box, theme.BODY_SIZES)
     return [
         TextSlide(heading if i == 0 else heading + CONTINUED, page, fitted.size, notes)
@@ -205,3 +214,49 @@ class CarriedSlides:
 
 
 DeckSlide = TitleSlide | TextSlide | ImageSlide | DividerSlide | GridSlide | ClipSlide | CarriedSlides
+
+
+def video_slides(case: Case, notes: str) -> list[DeckSlide]:
+    """Every video clip of the case (endoscopy, ultrasound, clinical video), in the case's order."""
+    slides: list[DeckSlide] = []
+    for asset in case.assets:
+        if asset.kind is not AssetKind.VIDEO:
+            continue
+        text = video_title(asset)
+        caption, size = fit_caption(text)
+        slides.append(ClipSlide(asset.id, None, "", caption, size, notes, alt_text=text))
+    return slides
+
+
+def fit_caption(text: str) -> tuple[str, float]:
+    """A caption band's text (cut to fit when it must be) and its size in points, for a slide with no window."""
+    box = theme.CAPTION_ALONE.text_box
+    fitted = fit_paragraphs([Para(text)], box, theme.CAPTION_SIZES)
+    if len(fitted.pages) > 1:
+        return truncate_to_fit(text, fitted.size, box)[0], fitted.size
+    return text, fitted.size
+
+
+def carried_slides(case: Case, notes: str) -> list[DeckSlide]:
+    """One entry per PowerPoint the case holds; its chosen slides are carried when the deck is drawn."""
+    return [CarriedSlides(asset.id, notes) for asset in case.assets if asset.kind is AssetKind.SLIDE_DECK]
+
+
+def video_title(asset: Asset) -> str:
+    """What a video is called on its slide, page or show: its caption, else its label, else "Video"."""
+    return normalise(safe_text(asset.caption)) or normalise(safe_text(asset.label)) or "Video"
+
+
+def deck_label(asset: Asset) -> str:
+    """What an imported PowerPoint is called when its slides are shown."""
+    return normalise(safe_text(asset.label)) or "the case's presentation"
+
+
+def chosen_slides(asset: Asset, count: int) -> list[int]:
+    """The 0-based slides of a PowerPoint of ``count`` slides to show: the chosen ones that exist, else all."""
+    return [n for n in asset.chosen if n < count] or list(range(count))
+
+
+def slide_caption(asset: Asset, index: int) -> str:
+    """``Slide 3 of Referral slides``: a carried slide shown as a picture (``index`` is 0-based)."""
+    return f"Slide {index + 1} of {deck_label(asset)}"

@@ -36,7 +36,15 @@ from pptx.util import Emu, Inches, Length, Pt
 
 from casefiles.errors import ExportError
 from exporters import _theme as theme
-from exporters._deck_plan import ClipSlide, DividerSlide, GridSlide, ImageSlide, TextSlide, TitleSlide
+from exporters._deck_plan import (
+    ClipSlide,
+    DividerSlide,
+    GridSlide,
+    ImageSlide,
+    TextSlide,
+    TitleSlide,
+    fit_caption,
+)
 from exporters._image_clean import CleanImage
 from exporters._text_fit import (
     BULLET_INDENT_PT,
@@ -55,6 +63,8 @@ UNAVAILABLE_TITLE = "Image unavailable"
 UNAVAILABLE_DETAIL = "This key image could not be read when the deck was made."
 CLIP_UNAVAILABLE_TITLE = "Clip unavailable"
 CLIP_UNAVAILABLE_DETAIL = "This series could not be made into a clip when the deck was made."
+SLIDE_UNAVAILABLE_TITLE = "Slide unavailable"
+SLIDE_UNAVAILABLE_DETAIL = "This slide could not be carried into the deck or shown as a picture."
 
 #: A colour: fixed RGB, or a theme colour name ("tx1", "accent1"...) that follows a template.
 Colour = RGBColor | str
@@ -306,6 +316,22 @@ def draw_clip(canvas: Canvas, spec: ClipSlide, clip: tuple[bytes, CleanImage] | 
             c_nv_pr.set("name", f"Clip {len(slide.shapes)}")
             c_nv_pr.set("descr", spec.alt_text)
     _caption_band(canvas, slide, spec.caption, spec.caption_size, spec.window_label)
+    _slide_number(canvas, slide)
+    set_notes(slide, notes)
+    return slide
+
+
+def draw_picture(canvas: Canvas, image: CleanImage | Unavailable, caption: str, *, notes: str) -> Slide:
+    """A picture standing in for a slide carried from another deck (or a panel), captioned under it."""
+    look = canvas.look
+    slide = new_slide(canvas, "image", look.image_background)
+    if isinstance(image, CleanImage):
+        _picture(canvas, slide, image, theme.IMAGE_AREA, alt_text=caption, spacing_mm=None)
+    else:
+        _unavailable_panel(canvas, slide, theme.UNAVAILABLE_PANEL, SLIDE_UNAVAILABLE_TITLE, SLIDE_UNAVAILABLE_DETAIL)
+        notes = f"{SLIDE_UNAVAILABLE_TITLE}: {image.reason}\n\n{notes}"
+    shown, size = fit_caption(caption)
+    _caption_band(canvas, slide, shown, size, "")
     _slide_number(canvas, slide)
     set_notes(slide, notes)
     return slide

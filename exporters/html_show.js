@@ -1,5 +1,10 @@
-/* CaseDeck offline presentation: slide navigation, scaling, text fitting and scrollable stacks.
- * No network, no eval, no dependencies; the page's Content-Security-Policy allows only this script. */
+/* CaseDeck offline presentation: slide navigation, scaling, text fitting, scrollable stacks and video clips.
+ * No network, no eval, no dependencies; the page's Content-Security-Policy allows only this script.
+ *
+ * Keys and video: while a clip has the keyboard focus (after clicking it or tabbing to it), Space and
+ * the arrow keys belong to the video's own controls (play/pause, seek, volume); Page Up/Down, Home and End
+ * still change slides, and Escape gives the keys back to the show. Otherwise every key moves slides as
+ * usual and P plays or pauses the clip on the current slide. Leaving a slide pauses its clip. */
 (function () {
   "use strict";
 
@@ -179,6 +184,15 @@
     return el ? stacks.get(el.dataset.stack) : null;
   }
 
+  function videoOn(index) {
+    return (slides[index] && slides[index].querySelector("video")) || null;
+  }
+
+  function toggleVideo(video) {
+    if (video.paused || video.ended) video.play().catch(() => {});
+    else video.pause();
+  }
+
   function go(index) {
     const next = Math.min(Math.max(index, 0), slides.length - 1);
     if (next === current) return;
@@ -186,6 +200,11 @@
       slides[current].classList.remove("current");
       const old = stackOn(current);
       if (old) old.pause();
+      const clip = videoOn(current);
+      if (clip) {
+        clip.pause();
+        if (document.activeElement === clip) clip.blur();
+      }
     }
     current = next;
     hovered = null;
@@ -222,7 +241,16 @@
     const tag = e.target && e.target.tagName;
     if (tag === "INPUT" && e.key !== " " && e.key.toLowerCase() !== "f") return;
     if (tag === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
+    if (tag === "VIDEO") {
+      if (e.key === "Escape") {
+        e.target.blur();
+        e.preventDefault();
+        return;
+      }
+      if (!["PageDown", "PageUp", "Home", "End"].includes(e.key)) return;
+    }
     const stack = stackOn(current);
+    const clip = videoOn(current);
     switch (e.key) {
       case "ArrowDown":
         if (stack) stack.step(1); else go(current + 1);
@@ -258,8 +286,9 @@
         break;
       case "p":
       case "P":
-        if (!stack) return;
-        stack.toggle();
+        if (stack) stack.toggle();
+        else if (clip) toggleVideo(clip);
+        else return;
         break;
       default:
         return;

@@ -7,7 +7,10 @@ behaves like the one tested here. The slides are the PowerPoint conference
 deck's own plan (same order, reveal rules, text fitting and theme geometry),
 drawn on a 1600x900 stage the script scales to the window. Series chosen as
 stacks become scrollable viewers (mouse wheel, arrow keys, slider, cine),
-sampled so the file stays small.
+sampled so the file stays small. A case's video clips play in the page (the
+MP4 is inside it, up to a budget per show; above it the poster frame stands in
+and the clip plays in the PowerPoint), and the chosen slides of a case's own
+PowerPoint show as the pictures made of them at import.
 
 The same document is the app's "present" view: :func:`render_conference_html`
 returns it without writing a file. Only case text the presenter wrote and
@@ -32,7 +35,7 @@ from typing import TypeVar
 from PIL import Image
 
 from casefiles.errors import Cancelled, ExportError
-from casefiles.model import Case, KeyImage
+from casefiles.model import Asset, AssetKind, Case, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from exporters import _theme as theme
 from exporters._atomic import check_target, write_atomically
@@ -46,13 +49,24 @@ from exporters._deck_plan import (
     ImageSlide,
     TextSlide,
     TitleSlide,
+    chosen_slides,
+    deck_label,
+    fit_caption,
     safe_text,
+    slide_caption,
 )
 from exporters._image_clean import CleanImage, clean_image
 from exporters._text_fit import Para, Role, normalise
+from exporters._video_clean import clean_mp4
 from exporters.bundle import ConferenceBundle, MediaSource
 
-__all__ = ["MAX_STACK_FRAMES", "STACK_SIDE", "export_conference_html", "render_conference_html"]
+__all__ = [
+    "CLIP_BUDGET_BYTES",
+    "MAX_STACK_FRAMES",
+    "STACK_SIDE",
+    "export_conference_html",
+    "render_conference_html",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +77,9 @@ STACK_SIDE = 512
 KEY_IMAGE_SIDE = 1920
 PNG_BUDGET = 1_500_000
 JPEG_QUALITY = 90
+#: Video clips are put inside the page up to this many bytes per show (a data: URI grows them by a third);
+#: a clip that would go over shows its poster frame instead and plays in the PowerPoint.
+CLIP_BUDGET_BYTES = 150 * 1024 * 1024
 
 #: The stage is the deck's 13.333 x 7.5 in slide at 120 CSS px per inch.
 PX_PER_IN = 120
@@ -73,6 +90,11 @@ UNAVAILABLE_TITLE = "Image unavailable"
 STACK_UNAVAILABLE_TITLE = "Series unavailable"
 UNAVAILABLE_DETAIL = "This image could not be produced when the presentation was made."
 STACK_UNAVAILABLE_DETAIL = "This series could not be produced when the presentation was made."
+CLIP_UNAVAILABLE_TITLE = "Clip unavailable"
+CLIP_UNAVAILABLE_DETAIL = "This video clip could not be produced when the presentation was made."
+CLIP_TOO_LARGE = "Clip too large for the offline show; it plays in the PowerPoint"
+CLIP_NOT_ADDED = "This clip could not be added to the show"
+SLIDES_HEADING = "Slides from the case's PowerPoint"
 
 _KICKER = theme.Rect(0.8, 0.12, 11.0, 0.36)
 _KICKER_SIZE = 14.0
@@ -106,8 +128,7 @@ def _plan(bundle: ConferenceBundle) -> tuple[_Slide, ...]:
         # A reveal plan names the case only on its answer slide, which already says it.
         kicker = f"Case {n} of {total}" if plan.reveal else f"Case {n} of {total} · {_clean(case.title)}"
         keys = plan.chosen(case)
-        # Slides carried from a case's PowerPoint exist only in the PowerPoint export.
-        slides += [_Slide(spec, case, keys, kicker) for spec in section.slides if not isinstance(spec, CarriedSlides)]
+        slides += [_Slide(spec, case, keys, kicker) for spec in section.slides]
     slides += [_Slide(spec, None, (), "") for spec in sections[-1].slides]
     return tuple(slides)
 
@@ -182,6 +203,77 @@ def _fetch_frames(
     total = asset.frame_count
     start = round(start_frame * (len(frames) - 1) / (total - 1)) if total > 1 else 0
     return _Frames(tuple(frames), min(max(start, 0), len(frames) - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class _Clip:
+    """A video clip to put in the page: the cleaned MP4 (None: poster only, with ``note``) and its poster."""
+
+    video: bytes | None
+    poster: CleanImage | None
+    note: str = ""
+
+
+@dataclass
+class _Budget:
+    """Bytes of video the show may still hold."""
+
+    left: int
+
+
+def _fetch_clip(media: MediaSource, case: Case, asset: Asset, number: int, budget: _Budget) -> _Clip | _Unavailable:
+    """A case's video for slide ``number``: in the page while the budget lasts, else its poster and a note."""
+    poster: CleanImage | None = None
+    try:
+        poster = _sized(clean_image(media.stack_poster(case, asset, None)), KEY_IMAGE_SIDE, png_budget=PNG_BUDGET)
+    except Cancelled:
+        raise
+    except Exception as exc:
+        logger.warning("Poster frame for slide %d could not be produced (%s).", number, type(exc).__name__)
+    try:
+        raw = media.stack_video(case, asset, None)
+        if isinstance(raw, bytes | bytearray) and len(raw) > budget.left:
+            logger.info("The clip on slide %d is over the show's video budget; its poster stands in.", number)
+            return _Clip(None, poster, CLIP_TOO_LARGE) if poster else _Unavailable(CLIP_TOO_LARGE, "")
+        video = clean_mp4(raw)
+    except Cancelled:
+        raise
+    except Exception as exc:
+        logger.warning("Video clip for slide %d could not be produced (%s).", number, type(exc).__name__)
+        if poster is None:
+            return _Unavailable(CLIP_UNAVAILABLE_TITLE, CLIP_UNAVAILABLE_DETAIL)
+        return _Clip(None, poster, CLIP_NOT_ADDED)
+    budget.left -= len(video)
+    return _Clip(video, poster)
+
+
+def _fetch_previews(media: MediaSource, case: Case, asset: Asset, number: int) -> list[CleanImage]:
+    """The pictures of a PowerPoint's slides made at import, cleaned and sized; empty when there are none."""
+    try:
+        raw = list(media.asset_previews(case, asset))
+    except Cancelled:
+        raise
+    except Exception as exc:
+        logger.warning("Slide pictures for slide %d could not be read (%s).", number, type(exc).__name__)
+        return []
+    try:
+        return [_sized(clean_image(data), KEY_IMAGE_SIDE, png_budget=PNG_BUDGET) for data in raw]
+    except Exception as exc:  # pictures that do not line up with the slides would mislabel them: use none
+        logger.warning("A slide picture for slide %d is not usable (%s).", number, type(exc).__name__)
+        return []
+
+
+def _deck_size(media: MediaSource, case: Case, asset: Asset, number: int) -> int | None:
+    """How many slides a case's PowerPoint has (read only when no slides were chosen); None if unknown."""
+    from pptx import Presentation
+
+    try:
+        return len(Presentation(io.BytesIO(media.asset_file(case, asset))).slides)
+    except Cancelled:
+        raise
+    except Exception as exc:
+        logger.info("The PowerPoint for slide %d could not be counted (%s).", number, type(exc).__name__)
+        return None
 
 
 def sample_evenly(items: Sequence[_T], limit: int) -> list[_T]:
@@ -408,6 +500,51 @@ def _stack_html(spec: ClipSlide, media: _Frames | _Unavailable, stack_id: int) -
     )
 
 
+def _video_html(spec: ClipSlide, clip: _Clip | _Unavailable) -> str:
+    caption = _caption_html(spec.caption, spec.caption_size, spec.window_label, spec.alt_text)
+    if isinstance(clip, _Unavailable):
+        return _section("video", _unavailable_html(clip, _place(theme.UNAVAILABLE_PANEL)) + caption)
+    if clip.video is None:
+        picture = _picture_html(_Picture(clip.poster, None), theme.IMAGE_AREA, spec.alt_text) if clip.poster else ""
+        note = f'<div class="clip-note" role="note" style="{_note_place()}">{_e(clip.note)}</div>'
+        return _section("video", picture + note + caption)
+    poster = f' poster="{_data_uri(clip.poster)}"' if clip.poster else ""
+    source = f"data:video/mp4;base64,{base64.b64encode(clip.video).decode('ascii')}"
+    return _section(
+        "video",
+        f'<div class="clip" style="{_place(theme.IMAGE_AREA)}">'
+        f'<video controls preload="metadata" playsinline{poster} aria-label="{_e(spec.alt_text)}" '
+        f'src="{source}"></video></div>' + caption,
+    )
+
+
+def _note_place() -> str:
+    left, top, width, height = _box(theme.IMAGE_AREA)
+    return _place_px(left, top + height - 72, width, 72)
+
+
+def _carried_html(asset: Asset, previews: Sequence[CleanImage], count: int | None) -> list[str]:
+    """A picture slide per chosen slide; without pictures, one text slide saying where the slides are."""
+    if previews:
+        out = []
+        for index in chosen_slides(asset, len(previews)):
+            alt = slide_caption(asset, index)
+            caption, size = fit_caption(alt)
+            out.append(
+                _section(
+                    "image",
+                    _picture_html(_Picture(previews[index], None), theme.IMAGE_AREA, alt)
+                    + _caption_html(caption, size, "", alt),
+                )
+            )
+        return out
+    label = deck_label(asset)
+    shown = len(chosen_slides(asset, count)) if count is not None else len(asset.chosen)
+    what = "its slides" if not shown else f"{shown} slide" if shown == 1 else f"{shown} slides"
+    text = f"{label}: {what} — shown in the PowerPoint export."
+    return [_text_html(TextSlide(SLIDES_HEADING, (Para(text),), theme.BODY_SIZES[-1]), "")]
+
+
 def _asset(name: str) -> str:
     return resources.files(__package__ or "exporters").joinpath(name).read_text(encoding="utf-8")
 
@@ -430,7 +567,7 @@ def _document(title: str, slides: Sequence[str]) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     # Nothing may be fetched or sent; only this exact script may run (escaped case text cannot add one).
     policy = (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        "default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
     total = len(slides)
@@ -525,38 +662,46 @@ def _build(
 ) -> str:
     slides: list[str] = []
     stacks = 0
+    budget = _Budget(CLIP_BUDGET_BYTES)
     for number, slide in enumerate(plan, 1):
         cancel.raise_if_cancelled()
         try:
-            html_text, is_stack = _slide_html(slide, media, number, stacks + 1, cancel)
+            html_text, is_stack = _slide_html(slide, media, number, stacks + 1, cancel=cancel, budget=budget)
         except (Cancelled, ExportError):
             raise
         except Exception as exc:
             raise ExportError(f"Slide {number} of the presentation could not be built ({type(exc).__name__}).") from exc
         stacks += is_stack
-        slides.append(html_text)
+        slides += html_text
         progress(number, total, f"Built slide {number} of {len(plan)}")
     title = _clean(bundle.conference.title) or "Conference"
     return _document(title, slides)
 
 
-def _slide_html(slide: _Slide, media: MediaSource, number: int, stack_id: int, cancel: CancelToken) -> tuple[str, bool]:
-    """One slide's HTML, and whether it holds a working stack viewer."""
+def _slide_html(
+    slide: _Slide, media: MediaSource, number: int, stack_id: int, *, cancel: CancelToken, budget: _Budget
+) -> tuple[list[str], bool]:
+    """One planned slide's HTML (carried PowerPoint slides: several), and whether it holds a stack viewer."""
     spec, case = slide.spec, slide.case
     if isinstance(spec, TitleSlide):
-        return _title_html(spec), False
+        return [_title_html(spec)], False
     if isinstance(spec, DividerSlide):
-        return _divider_html(spec), False
+        return [_divider_html(spec)], False
     if isinstance(spec, TextSlide):
-        return _text_html(spec, slide.kicker), False
+        return [_text_html(spec, slide.kicker)], False
     if case is None:
         raise ExportError(f"Slide {number} shows images but belongs to no case; this is a bug in the deck plan.")
     if isinstance(spec, ImageSlide):
-        return _image_html(spec, _fetch_picture(media, case, spec.key, number)), False
+        return [_image_html(spec, _fetch_picture(media, case, spec.key, number))], False
     if isinstance(spec, GridSlide):
-        return _grid_html(spec, [_fetch_picture(media, case, cell.key, number) for cell in spec.cells]), False
-    if isinstance(spec, CarriedSlides):  # filtered out by _plan; carried slides exist only in PowerPoint
-        raise ExportError(f"Slide {number} carries PowerPoint slides, which the HTML show cannot show.")
+        return [_grid_html(spec, [_fetch_picture(media, case, cell.key, number) for cell in spec.cells])], False
+    asset = case.asset(spec.asset_id)
+    if isinstance(spec, CarriedSlides):
+        previews = _fetch_previews(media, case, asset, number)
+        count = None if previews or asset.chosen else _deck_size(media, case, asset, number)
+        return _carried_html(asset, previews, count), False
+    if asset.kind is AssetKind.VIDEO:
+        return [_video_html(spec, _fetch_clip(media, case, asset, number, budget))], False
     start = next((key.frame for key in slide.keys if key.asset_id == spec.asset_id), 0)
     fetched = _fetch_frames(media, case, spec, start_frame=start, number=number, cancel=cancel)
-    return _stack_html(spec, fetched, stack_id), isinstance(fetched, _Frames)
+    return [_stack_html(spec, fetched, stack_id)], isinstance(fetched, _Frames)

@@ -1,7 +1,9 @@
 """Export a conference as a printable PDF handout (ReportLab: no LibreOffice needed at run time).
 
 Layout "case-per-page": each case starts a page with its title and history,
-the chosen key images in a grid with captions, then findings, diagnosis,
+the chosen key images in a grid with captions, the case's video clips (their
+poster frames: a clip plays in the PowerPoint and the HTML show) and the chosen
+slides of its own PowerPoints as small pictures, then findings, diagnosis,
 differential and teaching points. For a reveal plan (unknown-case quiz) the
 answer goes on the following page, so a printed sheet can be handed out
 before the answer is given. Layouts "slides-2-per-page" and
@@ -21,6 +23,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,10 +50,10 @@ from reportlab.platypus import (
 )
 
 from casefiles.errors import Cancelled, ExportError
-from casefiles.model import Case, CasePlan, Conference, KeyImage
+from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from exporters._atomic import check_target, write_atomically
-from exporters._deck_plan import format_window, safe_text
+from exporters._deck_plan import chosen_slides, deck_label, format_window, safe_text, slide_caption, video_title
 from exporters._image_clean import CleanImage, clean_image
 from exporters.bundle import ConferenceBundle, MediaSource
 
@@ -66,6 +69,8 @@ _CAPTION_IN_GRID = 300  # longer captions are printed in full below the grid
 _GREY = colors.HexColor("#4B5563")
 _LIGHT = colors.HexColor("#E5E7EB")
 _ACCENT = colors.HexColor("#0369A1")
+_SLIDE_COLUMNS = 3
+VIDEO_NOTE = "clip, plays in the PowerPoint/HTML show"
 
 
 def export_conference_pdf(
@@ -95,16 +100,28 @@ def export_conference_pdf(
     fonts = handout_fonts(DEJAVU_DIR)
     styles = _Styles.make(fonts)
     entries = list(bundle.entries())
-    total = sum(len(plan.chosen(case)) for case, plan in entries) + len(entries) + 1
+    pictures = sum(len(plan.chosen(case)) + len(_media_assets(case)) for case, plan in entries)
+    total = pictures + len(entries) + 1
     done = 0
 
-    def fetch(case: Case, key: KeyImage) -> CleanImage | None:
+    def step() -> None:
         nonlocal done
+        done += 1
+        progress(done, total, f"Prepared image {done} of {pictures}")
+
+    def fetch(case: Case, key: KeyImage) -> CleanImage | None:
         cancel.raise_if_cancelled()
         image = _fetch(media, case, key)
-        done += 1
-        progress(done, total, f"Prepared image {done} of {total - len(entries) - 1}")
+        step()
         return image
+
+    def fetch_media(case: Case) -> list[_Media]:
+        out = []
+        for asset in _media_assets(case):
+            cancel.raise_if_cancelled()
+            out.append(_fetch_media(media, case, asset))
+            step()
+        return out
 
     story: list[Flowable] = []
     slides = layout != "case-per-page"
@@ -116,10 +133,20 @@ def export_conference_pdf(
         if slides:
             per_page = 2 if layout == "slides-2-per-page" else 6
             story += _slides_story(
-                number, case, plan, styles=styles, fetch=fetch, width=width, height=height, per_page=per_page
+                number,
+                case,
+                plan,
+                styles=styles,
+                fetch=fetch,
+                extra=fetch_media(case),
+                width=width,
+                height=height,
+                per_page=per_page,
             )
         else:
-            story += _case_story(number, case, plan, styles=styles, fetch=fetch, width=width, height=height)
+            story += _case_story(
+                number, case, plan, styles=styles, fetch=fetch, extra=fetch_media(case), width=width, height=height
+            )
         story.append(PageBreak())
         done += 1
         progress(done, total, f"Laid out case {number} of {len(entries)}")
@@ -230,7 +257,15 @@ Fetch = Callable[[Case, KeyImage], CleanImage | None]
 
 
 def _case_story(
-    number: int, case: Case, plan: CasePlan, *, styles: _Styles, fetch: Fetch, width: float, height: float
+    number: int,
+    case: Case,
+    plan: CasePlan,
+    *,
+    styles: _Styles,
+    fetch: Fetch,
+    extra: Sequence[_Media],
+    width: float,
+    height: float,
 ) -> list[Flowable]:
     story: list[Flowable] = [
         Paragraph(styles.text(f"Case {number}"), styles.label),
@@ -239,6 +274,7 @@ def _case_story(
     story += _section("Clinical history", [case.history], styles, empty="No history given.")
     story.append(Paragraph(styles.text("Key images"), styles.heading))
     story += _image_grid(case, plan.chosen(case), styles=styles, fetch=fetch, width=width, max_height=height * 0.55)
+    story += _media_story(extra, styles=styles, width=width, max_height=height * 0.4)
     answer = _answer(case, styles)
     if plan.reveal:
         story.append(PageBreak())
@@ -351,6 +387,188 @@ def _fetch(media: MediaSource, case: Case, key: KeyImage) -> CleanImage | None:
         return None
 
 
+# -- video clips and carried slides -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Video:
+    """A video clip as the handout prints it: its poster frame (None: unavailable) and caption."""
+
+    caption: str
+    poster: CleanImage | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Slides:
+    """The chosen slides of a case's PowerPoint: (caption, picture) each, or a line saying where they are."""
+
+    label: str
+    pictures: tuple[tuple[str, CleanImage | None], ...]
+    missing: str
+
+
+_Media = _Video | _Slides
+
+
+def _media_assets(case: Case) -> list[Asset]:
+    """The case's videos, then its PowerPoints (the deck's order); PDFs print only pages added as images."""
+    videos = [a for a in case.assets if a.kind is AssetKind.VIDEO]
+    return videos + [a for a in case.assets if a.kind is AssetKind.SLIDE_DECK]
+
+
+def _fetch_media(media: MediaSource, case: Case, asset: Asset) -> _Media:
+    if asset.kind is AssetKind.VIDEO:
+        number = [a.id for a in _media_assets(case)].index(asset.id) + 1
+        duration = _ask(lambda: mp4_duration_s(media.stack_video(case, asset, None)), "video")
+        parts = [f"Video {number} — {video_title(asset)}"]
+        if duration is not None:
+            parts.append(format_duration(duration))
+        poster = _ask(lambda: clean_image(media.stack_poster(case, asset, None)), "poster frame")
+        return _Video(", ".join(parts) + f" — {VIDEO_NOTE}", poster)
+    label = deck_label(asset)
+    previews = _ask(lambda: list(media.asset_previews(case, asset)), "slide pictures") or []
+    if not previews:
+        count = len(asset.chosen)
+        what = f"The {count} chosen slides" if count > 1 else "The chosen slide" if count else "The slides"
+        return _Slides(label, (), f"{what} of {label} are in the PowerPoint export.")
+    pictures = [(slide_caption(asset, n), _clean_or_none(previews[n])) for n in chosen_slides(asset, len(previews))]
+    return _Slides(label, tuple(pictures), "")
+
+
+def _clean_or_none(data: object) -> CleanImage | None:
+    try:
+        return clean_image(data)
+    except ExportError as exc:
+        logger.warning("A slide picture is not usable in the handout (%s).", type(exc).__name__)
+        return None
+
+
+def _ask(call: Callable[[], Any], what: str) -> Any:
+    """The media source's answer, or None when it failed (logged by type only: its message may hold PHI)."""
+    try:
+        return call()
+    except Cancelled:
+        raise
+    except Exception as exc:
+        logger.warning("A %s could not be produced for the handout (%s).", what, type(exc).__name__)
+        return None
+
+
+def _media_story(items: Sequence[_Media], *, styles: _Styles, width: float, max_height: float) -> list[Flowable]:
+    story: list[Flowable] = []
+    videos = [i for i in items if isinstance(i, _Video)]
+    if videos:
+        story.append(Paragraph(styles.text("Video clips"), styles.heading))
+        cell_w = width / 2 - 4 * mm
+        cells = [
+            [
+                _picture(v.poster, cell_w, min(max_height, cell_w * 0.75), styles),
+                Paragraph(styles.text(v.caption), styles.caption),
+            ]
+            for v in videos
+        ]
+        story.append(_grid(cells, 1 if len(cells) == 1 else 2, width))
+    for deck in (i for i in items if isinstance(i, _Slides)):
+        story.append(Paragraph(styles.text(f"Slides from {deck.label}"), styles.heading))
+        if not deck.pictures:
+            story.append(Paragraph(styles.text(deck.missing), styles.body))
+            continue
+        cell_w = width / _SLIDE_COLUMNS - 4 * mm
+        cells = [
+            [_picture(picture, cell_w, cell_w * 0.75, styles), Paragraph(styles.text(caption), styles.caption)]
+            for caption, picture in deck.pictures
+        ]
+        story.append(_grid(cells, _SLIDE_COLUMNS, width))
+    return story
+
+
+def _grid(cells: list[list[Flowable]], columns: int, width: float) -> Table:
+    rows = [cells[r : r + columns] for r in range(0, len(cells), columns)]
+    rows[-1] = rows[-1] + [[Spacer(1, 1)]] * (columns - len(rows[-1]))
+    table = Table(rows, colWidths=[width / columns] * columns, hAlign="CENTER")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+            ]
+        )
+    )
+    return table
+
+
+def _media_panels(items: Sequence[_Media], *, styles: _Styles, width: float, height: float) -> list[list[Flowable]]:
+    """One panel per video and per chosen slide (a PowerPoint without pictures: one panel saying so)."""
+    panels: list[list[Flowable]] = []
+    for item in items:
+        if isinstance(item, _Video):
+            panels.append(
+                [_picture(item.poster, width, height, styles), Paragraph(styles.text(item.caption), styles.caption)]
+            )
+        elif not item.pictures:
+            panels.append(
+                [
+                    Paragraph(styles.text(f"Slides from {item.label}"), styles.heading),
+                    Paragraph(styles.text(item.missing), styles.body),
+                ]
+            )
+        else:
+            panels += [
+                [_picture(picture, width, height, styles), Paragraph(styles.text(caption), styles.caption)]
+                for caption, picture in item.pictures
+            ]
+    return panels
+
+
+def format_duration(seconds: float) -> str:
+    """``0:07`` or ``1:02:05``: how long a clip runs, to the second (at least 0:01 for a clip that runs at all)."""
+    total = max(round(seconds), 1 if seconds > 0 else 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def mp4_duration_s(data: bytes) -> float | None:
+    """The running time an MP4 declares in its movie header (``moov/mvhd``); None when it declares none."""
+    moov = _box(data, 0, len(data), b"moov")
+    if moov is None:
+        return None
+    mvhd = _box(data, moov[0], moov[1], b"mvhd")
+    if mvhd is None:
+        return None
+    start, end = mvhd
+    version = data[start] if start < end else -1
+    if version == 0 and end - start >= 20:
+        timescale, duration = struct.unpack(">II", data[start + 12 : start + 20])
+    elif version == 1 and end - start >= 32:
+        timescale, duration = struct.unpack(">IQ", data[start + 20 : start + 32])
+    else:
+        return None
+    if timescale == 0 or duration in (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+        return None
+    return float(duration / timescale)
+
+
+def _box(data: bytes, start: int, end: int, wanted: bytes) -> tuple[int, int] | None:
+    """The payload (start, end) of the first ``wanted`` box among the boxes in ``data[start:end]``."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1 and pos + 16 <= end:
+            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return None
+        if kind == wanted:
+            return pos + header, pos + size
+        pos += size
+    return None
+
+
 # -- slides per page ----------------------------------------------------------------------------
 
 
@@ -363,6 +581,7 @@ def _slides_story(
     fetch: Fetch,
     width: float,
     height: float,
+    extra: Sequence[_Media],
     per_page: int,
 ) -> list[Flowable]:
     """The case as framed 16:9 panels, ``per_page`` to a page; a quiz case's answer starts a new page."""
@@ -377,6 +596,7 @@ def _slides_story(
     for index, key in enumerate(plan.chosen(case), 1):
         picture = _picture(fetch(case, key), panel_w - 6 * mm, panel_h - 18 * mm, styles)
         question.append([picture, Paragraph(styles.text(_caption(index, key)), styles.caption)])
+    question += _media_panels(extra, styles=styles, width=panel_w - 6 * mm, height=panel_h - 18 * mm)
     answer = [_answer(case, styles)]
     groups = [question, answer] if plan.reveal else [question + answer]
     story: list[Flowable] = []

@@ -2,10 +2,12 @@
 
 Title, agenda, then per case a PowerPoint section (divider, clinical history,
 key images — one per slide, or four to a 2x2 grid when a case shows five or
-more — stack clips, findings and diagnosis, teaching points), and a closing
-slide. Reveal plans (unknown-case quiz) keep the answer off every slide and
-speaker note before the answer slide. Images carry a scale bar when the pixel
-spacing is known.
+more — stack clips, video clips, the chosen slides of the case's own
+PowerPoints carried natively, findings and diagnosis, teaching points), and a
+closing slide. A carried slide that cannot stay editable becomes a picture:
+rendered by LibreOffice, else the one made at import. Reveal plans
+(unknown-case quiz) keep the answer off every slide and speaker note before
+the answer slide. Images carry a scale bar when the pixel spacing is known.
 
 The deck uses the built-in dark theme, or the masters and layouts of an
 institution's template (.potx or .pptx). It is written beside ``out`` under a
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from casefiles.errors import Cancelled, CaseDeckError, ExportError
-from casefiles.model import Case, KeyImage
+from casefiles.model import Asset, Case, KeyImage
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from exporters import _theme as theme
 from exporters._conference_plan import Section, plan_conference
@@ -37,7 +40,10 @@ from exporters._deck_plan import (
     ImageSlide,
     TextSlide,
     TitleSlide,
+    chosen_slides,
+    deck_label,
     safe_text,
+    slide_caption,
 )
 from exporters._image_clean import CleanImage, clean_image
 from exporters._pptx_draw import (
@@ -50,6 +56,7 @@ from exporters._pptx_draw import (
     draw_divider,
     draw_grid,
     draw_image,
+    draw_picture,
     draw_text,
     draw_title,
 )
@@ -175,8 +182,12 @@ def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetch
     try:
         media = fetched.result()
         if isinstance(spec, CarriedSlides):
-            chosen = case.asset(spec.asset_id).chosen if case is not None else ()
-            return _carry(canvas, media[0], chosen, number)
+            if case is None:
+                raise ExportError(
+                    f"Slide {number} carries slides but belongs to no case; this is a bug in the deck plan."
+                )
+            deck, previews = media[0]
+            return _carry(canvas, spec, case.asset(spec.asset_id), deck=deck, previews=previews, number=number)
         if isinstance(spec, TitleSlide):
             slide = draw_title(canvas, spec)
         elif isinstance(spec, DividerSlide):
@@ -200,21 +211,77 @@ def _draw(canvas: Canvas, spec: DeckSlide, case: Case | None, number: int, fetch
     return [int(slide.slide_id)]
 
 
-def _carry(canvas: Canvas, deck: object, chosen: tuple[int, ...], number: int) -> list[int]:
-    """Append the chosen (else every) slide of a case's scrubbed PowerPoint, natively; none if unreadable."""
-    from pptx import Presentation
+def _carry(
+    canvas: Canvas,
+    spec: CarriedSlides,
+    asset: Asset,
+    *,
+    deck: bytes | None,
+    previews: Sequence[CleanImage | None],
+    number: int,
+) -> list[int]:
+    """Append the chosen (else every) slide of a case's scrubbed PowerPoint, natively where possible.
 
+    A slide that cannot be carried as editable content becomes a picture:
+    copy_slides renders it with LibreOffice when it can; otherwise (or when the
+    whole deck cannot be read) the picture made at import stands in for it, and
+    a slide with neither says so. One bad deck never sinks the whole export.
+    """
     from casefiles.media.slides import copy_slides
 
-    if not isinstance(deck, bytes):
-        return []
     before = len(canvas.prs.slides)
-    try:
-        count = len(Presentation(io.BytesIO(deck)).slides)
-        copy_slides(deck, [n for n in chosen if n < count] or range(count), canvas.prs)
-    except Exception as exc:  # a deck that cannot be carried must not sink the whole export
-        logger.warning("Slides carried at slide %d could not all be copied (%s).", number, type(exc).__name__)
+    count = _slide_count(deck, number)
+    if deck is None or count is None:
+        indexes = chosen_slides(asset, len(previews)) if previews else list(asset.chosen)
+        for index in indexes:
+            _stand_in(canvas, spec, asset, previews, index)
+        if not indexes:  # neither the deck nor its pictures: say that its slides are missing
+            missing = Unavailable("the presentation could not be read and has no pictures of its slides.")
+            draw_picture(canvas, missing, f"Slides of {deck_label(asset)}", notes=spec.notes)
+    else:
+        remaining = chosen_slides(asset, count)
+        with tempfile.TemporaryDirectory(prefix="casedeck-carry-") as tmp:
+            workdir: Path | None = Path(tmp)
+            while remaining:
+                appended = len(canvas.prs.slides)
+                try:
+                    copy_slides(deck, remaining, canvas.prs, workdir=workdir)
+                    break
+                except Cancelled:
+                    raise
+                except Exception as exc:  # the slide at the failure point gets the import-time picture
+                    logger.warning("A slide carried at slide %d could not be copied (%s).", number, type(exc).__name__)
+                    done = len(canvas.prs.slides) - appended
+                    if done >= len(remaining):
+                        break
+                    _stand_in(canvas, spec, asset, previews, remaining[done])
+                    remaining = remaining[done + 1 :]
+                    workdir = None  # LibreOffice failed once: do not wait for it again for this deck
+    canvas.images.resync()  # pictures copied with the slides took image part names
     return [int(slide.slide_id) for slide in list(canvas.prs.slides)[before:]]
+
+
+def _slide_count(deck: bytes | None, number: int) -> int | None:
+    """How many slides the PowerPoint has; None when it is missing or cannot be read."""
+    from pptx import Presentation
+
+    if deck is None:
+        return None
+    try:
+        return len(Presentation(io.BytesIO(deck)).slides)
+    except Exception as exc:
+        logger.warning("The PowerPoint carried at slide %d cannot be read (%s).", number, type(exc).__name__)
+        return None
+
+
+def _stand_in(
+    canvas: Canvas, spec: CarriedSlides, asset: Asset, previews: Sequence[CleanImage | None], index: int
+) -> None:
+    """The picture of slide ``index`` made at import, or a panel saying it could not be shown."""
+    preview = previews[index] if index < len(previews) else None
+    picture = preview if preview is not None else Unavailable("the slide could not be carried or shown.")
+    note = "Shown as a picture: this slide could not be carried as editable content."
+    draw_picture(canvas, picture, slide_caption(asset, index), notes=f"{note}\n\n{spec.notes}")
 
 
 def _fetch(
@@ -233,7 +300,9 @@ def _fetch(
         return [_fetch_key(media, case, cell.key, number) for cell in spec.cells]
     if isinstance(spec, CarriedSlides):
         asset = case.asset(spec.asset_id)
-        return [(_ask(lambda: media.asset_file(case, asset), number, "PowerPoint slides"), None)]
+        deck = _ask(lambda: media.asset_file(case, asset), number, "PowerPoint slides")
+        previews = _ask(lambda: list(media.asset_previews(case, asset)), number, "slide pictures")
+        return [(deck, previews)]
     if isinstance(spec, ClipSlide):
         asset = case.asset(spec.asset_id)
         video = _ask(lambda: media.stack_video(case, asset, spec.window), number, "stack clip")
@@ -252,7 +321,9 @@ def _clean(spec: DeckSlide, fetched: Future[list[tuple[object, object]]], number
     """Check and strip what was fetched for slide ``number`` (runs on the cleaning thread)."""
     raw = fetched.result()
     if isinstance(spec, CarriedSlides):
-        return [data for data, _ in raw]
+        return [
+            (deck if isinstance(deck, bytes) else None, _clean_previews(previews, number)) for deck, previews in raw
+        ]
     if isinstance(spec, ClipSlide):
         return [_clean_clip(video, poster, number) for video, poster in raw]
     return [_clean_key(data, spacing, number) for data, spacing in raw]
@@ -270,6 +341,20 @@ def _clean_key(data: object, spacing: object, number: int) -> KeyResult:
     if isinstance(spacing, bool) or not isinstance(spacing, int | float) or not 0 < spacing < 1000:
         return image, None
     return image, float(spacing)
+
+
+def _clean_previews(previews: object, number: int) -> list[CleanImage | None]:
+    """The import-time pictures of a PowerPoint's slides, cleaned; None for one that is not a picture."""
+    if not isinstance(previews, list):
+        return []
+    out: list[CleanImage | None] = []
+    for data in previews:
+        try:
+            out.append(clean_image(data))
+        except CaseDeckError as exc:
+            logger.warning("A slide picture for slide %d is not usable (%s).", number, type(exc).__name__)
+            out.append(None)
+    return out
 
 
 def _clean_clip(video: object, poster: object, number: int) -> ClipResult:

@@ -108,6 +108,12 @@ class ArrayMedia:
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         return iter(())
 
+    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
+        raise RenderError("These cases hold no PowerPoint, PDF or video files.")
+
+    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
+        return []
+
 
 def series(asset_id: str, slices: int, *, label: str = "Axial CT", window: Window | None = None) -> Asset:
     instances = tuple(

@@ -99,6 +99,12 @@ class SceneMedia:
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         raise RenderError("The PowerPoint export never asks for DICOM files.")
 
+    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
+        raise RenderError("These cases hold no PowerPoint, PDF or video files.")
+
+    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
+        return []
+
 
 def series_case(
     case_id: str,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
+from casefiles.ingest.nonradiology import ObjectKind
 from casefiles.ingest.reading import peek
 from casefiles.model import Instance, Region, Review
 
@@ -44,6 +45,10 @@ _KEYWORDS = (
     "ImagePositionPatient",
     "ImageOrientationPatient",
     "SliceLocation",
+    "Rows",
+    "Columns",
+    "TotalPixelMatrixRows",
+    "TotalPixelMatrixColumns",
 )
 _TAGS: dict[str, int] = {k: int(tag_for_keyword(k) or 0) for k in _KEYWORDS}
 
@@ -67,6 +72,8 @@ class Summary:
     frames: int = 1
     review: Review = Review.NOT_NEEDED  # burned-in text suspected: a person must look before it is shown
     redacted: tuple[Region, ...] = ()  # text boxes the de-identifier blanked in the pixels
+    kind: ObjectKind = ObjectKind.STACK  # what it becomes in a case (casefiles.ingest.nonradiology)
+    total_size: tuple[int, int] | None = None  # (columns, rows) of the whole picture: a slide's tiles assembled
 
     def to_instance(self) -> Instance:
         position = self.normal_position if self.normal_position is not None else self.slice_location
@@ -97,7 +104,17 @@ def summarize(ds: Dataset, blob: str) -> Summary:
         normal_position=normal_position(ds),
         slice_location=_as_float(_get(ds, "SliceLocation")),
         frames=max(1, _as_int(_get(ds, "NumberOfFrames")) or 1),
+        total_size=_picture_size(ds),
     )
+
+
+def _picture_size(ds: Dataset) -> tuple[int, int] | None:
+    """(columns, rows) of the whole picture: the Total Pixel Matrix of a tiled image, else one frame's."""
+    for columns_key, rows_key in (("TotalPixelMatrixColumns", "TotalPixelMatrixRows"), ("Columns", "Rows")):
+        columns, rows = _as_int(_get(ds, columns_key)), _as_int(_get(ds, rows_key))
+        if columns and rows and columns > 0 and rows > 0:
+            return columns, rows
+    return None
 
 
 def normal_position(ds: Dataset) -> float | None:

@@ -9,6 +9,9 @@ write nothing but de-identified blobs; grouping, thumbnails and the case
 store stay in this process.
 Cases are saved at the very end, so a cancelled or failed import leaves the
 library as it was (de-identified blobs written so far may stay, unreferenced).
+Objects from outside radiology (encapsulated PDFs, video, whole-slide
+scans) become documents, clips and pictures (:mod:`casefiles.ingest.nonradiology`);
+their de-identified DICOM stays in the blob store, unreferenced.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import pydicom
 
 from casefiles.deid import Deidentifier, DeidReport
 from casefiles.errors import (
+    CaseDeckError,
     NotFoundError,
     RenderError,
     StorageError,
     ValidationError,
 )
 from casefiles.imaging import default_window, thumbnail_png
+from casefiles.imaging.wsi import LevelSize, choose_level
 from casefiles.ingest.grouping import (
     Summary,
     case_title,
@@ -37,6 +42,14 @@ from casefiles.ingest.grouping import (
     order_instances,
     order_summaries,
     series_label,
+)
+from casefiles.ingest.nonradiology import (
+    Converted,
+    ObjectKind,
+    pdf_document,
+    report_tail,
+    slide_picture,
+    video_clip,
 )
 from casefiles.ingest.pool import PoolPlan, default_workers, map_in_order
 from casefiles.ingest.prepare import (
@@ -60,8 +73,15 @@ from casefiles.store.blobs import LocalBlobStore
 POOL_THRESHOLD = 24
 """Imports of more files than this use worker processes (starting them costs about half a second)."""
 _WORKSPACE_PREFIX = "import-"
+_CONVERT_PREFIX = "convert-"
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _MAX_TITLE, _MAX_AUTHOR = 300, 200  # as casefiles.model.Case checks them
+_CONVERTED_KIND = {
+    ObjectKind.PDF: AssetKind.DOCUMENT,
+    ObjectKind.VIDEO: AssetKind.VIDEO,
+    ObjectKind.SLIDE: AssetKind.IMAGE,
+}
+_CONVERTED_LABEL = {ObjectKind.PDF: "PDF", ObjectKind.VIDEO: "Video", ObjectKind.SLIDE: "Slide"}
 
 
 def import_sources(
@@ -104,7 +124,7 @@ def import_sources(
     for name, value, least in (("workers", workers, 1), ("pool_threshold", pool_threshold, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValidationError(f"The import's {name} must be a whole number of at least {least} (got {value!r}).")
-    run = _Run(store=store, blobs=blobs, deidentifier=deidentifier, cancel=cancel)
+    run = _Run(store=store, blobs=blobs, deidentifier=deidentifier, cancel=cancel, quarantine_dir=quarantine_dir)
     run.existing_by_study()  # what is already in the library, to merge re-imports and skip duplicates
     folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
     work = folder.path
@@ -119,7 +139,7 @@ def import_sources(
         if total:
             progress(0, total, f"De-identifying 1 of {total}")
         # closing(): whatever happens in the loop, worker processes are stopped before the quarantine is wiped
-        with contextlib.closing(run.prepared(gathered.files, workers, pool_threshold)) as outcomes:
+        with contextlib.closing(run.prepared(gathered.files, workers, pool_threshold, work)) as outcomes:
             for done, (found, prepared) in enumerate(outcomes):
                 run.record(found, prepared)
                 if done + 1 < total:
@@ -135,8 +155,8 @@ def import_sources(
         folder.remove()
     return ImportReport(
         files_seen=gathered.files_seen,
-        instances_imported=len(run.summaries),
-        duplicates_skipped=run.duplicates,
+        instances_imported=len(run.summaries) - run.already_converted,
+        duplicates_skipped=run.duplicates + run.already_converted,
         case_ids=cases.ids,
         problems=tuple(run.problems),
         deid=run.deid_report,
@@ -158,22 +178,30 @@ class _Run:
     blobs: BlobStore
     deidentifier: Deidentifier
     cancel: CancelToken
+    quarantine_dir: Path | None = None  # where conversions (PDF pages, video, slides) get a working folder
     problems: list[ImportProblem] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
     duplicates: int = 0
+    already_converted: int = 0  # PDF/video/slide instances whose series the case already shows
     burned_in: int = 0
     deid_report: DeidReport = field(default_factory=lambda: DeidReport.EMPTY)
     _seen_sops: set[str] = field(default_factory=set)
     _duplicate_studies: set[str] = field(default_factory=set)
     _existing: dict[str, Case] | None = None
+    _reported_once: set[str] = field(default_factory=set)
+    _workspace: QuarantineFolder | None = None
 
     def existing_by_study(self) -> dict[str, Case]:
-        """Cases already in the library, by the de-identified Study Instance UID of their series."""
+        """Cases already in the library, by the de-identified Study Instance UID of their series.
+
+        Documents, clips and slide pictures converted from DICOM carry their
+        study's UID too, so a study imported in parts finds its case through them.
+        """
         if self._existing is None:
             index: dict[str, Case] = {}
             for case in self.store.list_cases():  # newest first: a study goes to its newest case
                 for asset in case.assets:
-                    if asset.kind is AssetKind.DICOM_SERIES and asset.study_uid:
+                    if asset.study_uid:
                         index.setdefault(asset.study_uid, case)
             self._existing = index
             for case in index.values():
@@ -182,7 +210,7 @@ class _Run:
         return self._existing
 
     def prepared(
-        self, files: list[Found], workers: int, pool_threshold: int
+        self, files: list[Found], workers: int, pool_threshold: int, workdir: Path | None = None
     ) -> Generator[tuple[Found, Prepared], None, None]:
         """Each file read, de-identified and encoded, in order: in worker processes for a large import.
 
@@ -200,17 +228,19 @@ class _Run:
                 in_process=self._prepare_here,
                 fatal=(StorageError,),
             )
-            jobs = [Job(found.path, found.from_zip) for found in files]
+            jobs = [Job(found.path, found.from_zip, workdir) for found in files]
             with contextlib.closing(map_in_order(plan, jobs, cancel=self.cancel)) as outcomes:
                 for found, (_job, outcome) in zip(files, outcomes, strict=True):
                     yield found, outcome
             return
         for found in files:
             self.cancel.raise_if_cancelled()
-            yield found, self._prepare_here(Job(found.path, found.from_zip))
+            yield found, self._prepare_here(Job(found.path, found.from_zip, workdir))
 
     def _prepare_here(self, job: Job) -> Prepared:
-        return prepare_file(job.path, from_zip=job.from_zip, deidentifier=self.deidentifier, known=self._seen_sops)
+        return prepare_file(
+            job.path, from_zip=job.from_zip, deidentifier=self.deidentifier, known=self._seen_sops, workdir=job.workdir
+        )
 
     def record(self, found: Found, prepared: Prepared) -> None:
         """Store one prepared file (or note its problem); nothing is saved to the case store yet."""
@@ -224,17 +254,37 @@ class _Run:
             self._duplicate_studies.add(summary.study_uid)
             return
         if prepared.problem is not None:
+            if prepared.once_per:
+                if prepared.once_per in self._reported_once:
+                    return
+                self._reported_once.add(prepared.once_per)
             self.problems.append(ImportProblem(found.item, prepared.problem))
             return
         if summary is None:
             return  # a DICOMDIR
+        if prepared.not_stored:  # a slide level too large to draw: summarised, never stored
+            self._seen_sops.add(summary.sop_uid)
+            self.summaries.append(summary)
+            return
         digest = prepared.blob or self.blobs.put(prepared.encoded)
         self._seen_sops.add(summary.sop_uid)
         self.summaries.append(replace(summary, blob=digest))
 
     # -- grouping ------------------------------------------------------------------
     def build_cases(self, *, title: str | None, author: str) -> _Cases:
-        """New cases for new studies; existing cases with the new series merged in."""
+        """New cases for new studies; existing cases with the new series merged in.
+
+        PDFs, videos and slides are converted here, in a working folder of
+        their own in the quarantine, removed whatever happens.
+        """
+        try:
+            return self._build_cases(title=title, author=author)
+        finally:
+            if self._workspace is not None:
+                self._workspace.remove()
+                self._workspace = None
+
+    def _build_cases(self, *, title: str | None, author: str) -> _Cases:
         studies: dict[str, dict[str, list[Summary]]] = {}
         for s in self.summaries:
             studies.setdefault(s.study_uid, {}).setdefault(s.series_uid, []).append(s)
@@ -246,6 +296,8 @@ class _Run:
             case = self._current(existing.get(study_uid))
             if case is None:
                 case = self._new_case(ordered, title=title, author=author)
+                if case is None:
+                    continue  # nothing of the study could be shown (each reason is reported)
             else:
                 case = self._merged_case(case, ordered)
             changed.append(case)
@@ -264,8 +316,15 @@ class _Run:
         except NotFoundError:
             return None
 
-    def _new_case(self, series: list[list[Summary]], *, title: str | None, author: str) -> Case:
-        assets = [self._new_asset(group, ordinal) for ordinal, group in enumerate(series, start=1)]
+    def _new_case(self, series: list[list[Summary]], *, title: str | None, author: str) -> Case | None:
+        assets: list[Asset] = []
+        for ordinal, group in enumerate(series, start=1):
+            stack, others = _split(group)
+            if stack:
+                assets.append(self._new_asset(stack, ordinal))
+            assets.extend(self._converted_assets(others, assets))
+        if not assets:
+            return None
         firsts = [group[0] for group in series]
         modality = joined_modalities(s.modality for s in firsts)
         body_part = first_nonempty([s.body_part for s in firsts])
@@ -282,7 +341,11 @@ class _Run:
     def _merged_case(self, case: Case, series: list[list[Summary]]) -> Case:
         assets = list(case.assets)
         by_series = {a.series_uid: n for n, a in enumerate(assets) if a.kind is AssetKind.DICOM_SERIES}
-        for group in series:
+        for full_group in series:
+            group, others = _split(full_group)
+            assets.extend(self._converted_assets(others, assets))
+            if not group:
+                continue
             index = by_series.get(group[0].series_uid)
             if index is None:
                 ordinal = sum(1 for a in assets if a.kind is AssetKind.DICOM_SERIES) + 1
@@ -296,6 +359,96 @@ class _Run:
                 merged = replace(merged, thumbnail=thumbnail, default_window=merged.default_window or window)
             assets[index] = merged
         return case.edited(assets=tuple(assets))
+
+    # -- PDFs, videos and slides -------------------------------------------------------
+    def _converted_assets(self, group: list[Summary], present: Sequence[Asset]) -> list[Asset]:
+        """Documents, clips and slide pictures for the non-stack instances of one series.
+
+        A series the case already shows as such an asset (a study imported
+        again, or in parts) is not converted again. A conversion that fails
+        is reported and the rest of the import goes on.
+        """
+        made: list[Asset] = []
+        for kind in (ObjectKind.PDF, ObjectKind.VIDEO, ObjectKind.SLIDE):
+            items = [s for s in group if s.kind is kind]
+            if not items:
+                continue
+            asset_kind = _CONVERTED_KIND[kind]
+            series_uid = items[0].series_uid
+            if any(a.kind is asset_kind and a.series_uid == series_uid for a in [*present, *made]):
+                self.already_converted += len(items)
+                continue
+            # One picture per slide, whatever the number of levels; one asset per PDF or clip.
+            sources = [items] if kind is ObjectKind.SLIDE else [[s] for s in order_summaries(items)]
+            for source in sources:
+                self.cancel.raise_if_cancelled()
+                number = 1 + sum(1 for a in [*present, *made] if _counts_as(a, kind))
+                label = f"{_CONVERTED_LABEL[kind]} {number}"
+                converted = self._convert(kind, source, label)
+                if converted is not None:
+                    made.append(self._converted_asset(converted, source[0], label))
+        return made
+
+    def _convert(self, kind: ObjectKind, source: list[Summary], label: str) -> Converted | None:
+        where = f"{label} (series {source[0].series_number})" if source[0].series_number is not None else label
+        try:
+            if kind is ObjectKind.PDF:
+                return pdf_document(self.blobs.get(source[0].blob), workdir=self._workdir())
+            if kind is ObjectKind.VIDEO:
+                ds = pydicom.dcmread(io.BytesIO(self.blobs.get(source[0].blob)))
+                return video_clip(ds, workdir=self._workdir(), cancel=self.cancel)
+            return self._slide(source, where)
+        except (StorageError, NotFoundError):
+            raise
+        except CaseDeckError as exc:
+            self.problems.append(ImportProblem(where, f"could not be imported ({report_tail(str(exc))}); left out"))
+            return None
+        except Exception:  # a damaged object can make pydicom or a codec fail in many ways
+            self.problems.append(ImportProblem(where, "could not be read (the file is damaged); left out"))
+            return None
+
+    def _slide(self, levels: list[Summary], where: str) -> Converted:
+        """The slide picture from the best level that can be drawn; a damaged level is reported and skipped."""
+        candidates = [s for s in levels if s.total_size is not None]
+        while candidates:
+            sizes = [LevelSize(*s.total_size) for s in candidates if s.total_size is not None]
+            chosen = candidates[choose_level(sizes)]
+            try:
+                return slide_picture(pydicom.dcmread(io.BytesIO(self.blobs.get(chosen.blob))))
+            except RenderError as exc:
+                candidates.remove(chosen)
+                if not candidates:
+                    raise
+                self.problems.append(
+                    ImportProblem(
+                        where,
+                        f"one level of the slide could not be drawn ({report_tail(str(exc))}); another level was used",
+                    )
+                )
+        raise RenderError("The slide does not say how large its picture is.")
+
+    def _converted_asset(self, converted: Converted, first: Summary, label: str) -> Asset:
+        return Asset(
+            id=new_id(),
+            kind=converted.kind,
+            label=label,
+            modality=first.modality,
+            blob=self.blobs.put(converted.data),
+            media_type=converted.media_type,
+            thumbnail=self.blobs.put(converted.thumbnail) if converted.thumbnail else None,
+            study_uid=first.study_uid,
+            series_uid=first.series_uid,
+            body_part=first.body_part,
+            previews=tuple(self.blobs.put(p) for p in converted.previews),
+        )
+
+    def _workdir(self) -> Path:
+        """A working folder in the quarantine for conversions, made on first use."""
+        if self.quarantine_dir is None:
+            raise StorageError("Converting PDFs, videos and slides needs the quarantine folder; none was given.")
+        if self._workspace is None:
+            self._workspace = QuarantineFolder(self.quarantine_dir, _CONVERT_PREFIX)
+        return self._workspace.path
 
     def _new_asset(self, group: list[Summary], ordinal: int) -> Asset:
         self.cancel.raise_if_cancelled()
@@ -344,6 +497,23 @@ def _worker_setup(deidentifier: Deidentifier, blobs: BlobStore) -> WorkerSetup:
     """
     blob_root = blobs.root if isinstance(blobs, LocalBlobStore) else None
     return WorkerSetup(deidentifier, blob_root)
+
+
+def _split(group: list[Summary]) -> tuple[list[Summary], list[Summary]]:
+    """(instances for the stack viewer, instances converted to documents, clips or slide pictures)."""
+    stack = [s for s in group if s.kind is ObjectKind.STACK]
+    return stack, [s for s in group if s.kind is not ObjectKind.STACK]
+
+
+def _counts_as(asset: Asset, kind: ObjectKind) -> bool:
+    """Whether ``asset`` counts for the number in a new "PDF 2" / "Video 3" / "Slide 1" label.
+
+    PDFs and videos are numbered with the uploaded ones (as casefiles.media_import
+    numbers them); slides only among pictures that came from DICOM.
+    """
+    if asset.kind is not _CONVERTED_KIND[kind]:
+        return False
+    return kind is not ObjectKind.SLIDE or bool(asset.study_uid)
 
 
 def _series_sort_key(group: list[Summary]) -> tuple[bool, int, str]:

@@ -15,7 +15,16 @@ from pathlib import Path
 
 from casefiles.deid import Deidentifier, DeidReport
 from casefiles.errors import DeidentificationError, ImportFailure
+from casefiles.imaging.wsi import MAX_LEVEL_PIXELS
 from casefiles.ingest.grouping import Summary, summarize
+from casefiles.ingest.nonradiology import (
+    ObjectKind,
+    attach_pixels,
+    detach_pixels,
+    encapsulated_document,
+    scrub_encapsulated_pdf,
+    triage,
+)
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
 from casefiles.ingest.zipsafe import NESTED_ZIP, ZIP_MAGIC
 from casefiles.logsafety import silence_value_logging
@@ -26,6 +35,7 @@ UNREADABLE = "cannot be read (permission denied or a disc error)"
 DAMAGED_ELEMENTS = "could not be made safe to store (damaged data elements); discarded"
 NO_UIDS = "has no Study, Series or SOP Instance UID, so it cannot be placed in a case; discarded"
 WORKER_CRASHED = "stopped the import worker reading it (a badly damaged file?); discarded"
+NO_WORKDIR = "holds a PDF, which can only be imported with a working folder in the quarantine; discarded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +45,12 @@ class Prepared:
     ``summary`` and ``report`` are set for every instance the de-identifier
     accepted. The de-identified file is in ``encoded``, or already in the
     blob store under ``blob`` when a worker stored it; both are empty for a
-    duplicate (known SOP Instance UID), which is not worth encoding.
+    duplicate (known SOP Instance UID), which is not worth encoding. For an
+    encapsulated PDF the file is the scrubbed PDF itself (the de-identifier
+    empties the DICOM's copy). ``not_stored`` marks a whole-slide level too
+    large to ever be drawn: only its summary is kept, to choose a level.
+    A problem with ``once_per`` set is reported once per import for that key
+    (the slide label of a series, whatever the number of label images).
     """
 
     summary: Summary | None = None
@@ -43,6 +58,8 @@ class Prepared:
     encoded: bytes = b""
     blob: str = ""
     problem: str | None = None
+    once_per: str = ""
+    not_stored: bool = False
 
     @property
     def is_index(self) -> bool:
@@ -51,12 +68,20 @@ class Prepared:
 
 
 def prepare_file(
-    path: Path, *, from_zip: bool, deidentifier: Deidentifier, known: Container[str] = frozenset()
+    path: Path,
+    *,
+    from_zip: bool,
+    deidentifier: Deidentifier,
+    known: Container[str] = frozenset(),
+    workdir: Path | None = None,
 ) -> Prepared:
     """Read ``path``, de-identify it and encode the result; never raises for a bad file.
 
     ``known`` holds the de-identified SOP Instance UIDs already stored: such
-    an instance is reported as a duplicate without being encoded.
+    an instance is reported as a duplicate without being encoded. ``workdir``
+    (inside the quarantine) is where an encapsulated PDF is scrubbed. Slide
+    labels and overviews are left out before anything else is done with them
+    (:func:`casefiles.ingest.nonradiology.triage`).
     """
     try:
         data = path.read_bytes()
@@ -71,7 +96,19 @@ def prepare_file(
     del data
     if is_directory(original):
         return Prepared()  # an index of a disc, not an instance; its files are found by the walk
+    sorting = triage(original)
+    if sorting.left_out:
+        return Prepared(problem=sorting.left_out, once_per=sorting.once_per)
     fallback = source_syntax(original)
+    document = b""
+    pixels = None
+    try:
+        if sorting.kind is ObjectKind.PDF:
+            document = encapsulated_document(original)  # the de-identifier replaces it with a dummy
+        elif sorting.kind in (ObjectKind.VIDEO, ObjectKind.SLIDE):
+            pixels = detach_pixels(original)
+    except ImportFailure as exc:
+        return Prepared(problem=str(exc))
     try:
         result = deidentifier.deidentify(original)
     except DeidentificationError as exc:
@@ -84,10 +121,25 @@ def prepare_file(
     if result.report.needs_review or result.redacted:
         review = Review.NEEDS_REVIEW if result.report.needs_review else Review.NOT_NEEDED
         summary = replace(summary, review=review, redacted=result.redacted)
+    if sorting.kind is not ObjectKind.STACK:
+        summary = replace(summary, kind=sorting.kind)
     if not (summary.study_uid and summary.series_uid and summary.sop_uid):
         return Prepared(problem=NO_UIDS)
     if summary.sop_uid in known:
         return Prepared(summary=summary, report=result.report)
+    if sorting.kind is ObjectKind.PDF:
+        if workdir is None:
+            return Prepared(summary=summary, report=result.report, problem=NO_WORKDIR)
+        try:
+            scrubbed = scrub_encapsulated_pdf(document, workdir=workdir)
+        except ImportFailure as exc:
+            return Prepared(summary=summary, report=result.report, problem=str(exc))
+        return Prepared(summary=summary, report=result.report, encoded=scrubbed)
+    size = summary.total_size
+    if sorting.kind is ObjectKind.SLIDE and size is not None and size[0] * size[1] > MAX_LEVEL_PIXELS:
+        return Prepared(summary=summary, report=result.report, not_stored=True)
+    if pixels is not None:
+        attach_pixels(ds, pixels, fallback)
     try:
         encoded = encode(ds, fallback_syntax=fallback)
     except ImportFailure as exc:
@@ -104,6 +156,7 @@ class Job:
 
     path: Path
     from_zip: bool
+    workdir: Path | None = None  # the import's folder in the quarantine (for scrubbing encapsulated PDFs)
 
     @property
     def size(self) -> int:
@@ -154,7 +207,7 @@ def prepare_job(job: Job) -> Prepared:
     """
     if _worker is None:
         raise RuntimeError("import worker used before start_worker()")
-    prepared = prepare_file(job.path, from_zip=job.from_zip, deidentifier=_worker.deidentifier)
+    prepared = prepare_file(job.path, from_zip=job.from_zip, deidentifier=_worker.deidentifier, workdir=job.workdir)
     if _worker.blobs is None or not prepared.encoded:
         return prepared
     return replace(prepared, encoded=b"", blob=_worker.blobs.put(prepared.encoded))

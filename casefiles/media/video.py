@@ -38,6 +38,8 @@ from casefiles.imaging.cine import ffmpeg_exe
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 __all__ = [
+    "ELEMENTARY_CODECS",
+    "ElementaryStream",
     "VideoInfo",
     "default_poster_time",
     "output_size",
@@ -95,6 +97,44 @@ class VideoInfo:
             raise ValidationError("A video's codec must be a non-empty name.")
 
 
+#: Codecs of raw (container-less) video streams ffmpeg is told to read: H.264, HEVC, MPEG-1/2 video.
+ELEMENTARY_CODECS = ("h264", "hevc", "mpegvideo")
+
+
+@dataclass(frozen=True, slots=True)
+class ElementaryStream:
+    """A video stream with no container around it, as DICOM stores video: what the file cannot say itself.
+
+    A raw stream has no index and often no timing, so ffmpeg is told its
+    ``codec`` and ``fps`` instead of guessing them. ``frames``, when the
+    source declares it (DICOM Number of Frames), lets a stream that stops
+    early be recognised as damaged rather than converted short.
+    """
+
+    codec: str
+    fps: float
+    frames: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.codec not in ELEMENTARY_CODECS:
+            raise ValidationError(
+                f"A raw video stream must be one of {', '.join(ELEMENTARY_CODECS)} (got {self.codec!r})."
+            )
+        if isinstance(self.fps, bool) or not isinstance(self.fps, int | float) or not (0 < self.fps <= 1000):
+            raise ValidationError(
+                f"A raw video stream's frame rate must be a number from 0 to 1000 (got {self.fps!r})."
+            )
+        if self.frames is not None and (
+            isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames < 1
+        ):
+            raise ValidationError(f"A raw video stream's frame count must be a whole number ≥ 1 (got {self.frames!r}).")
+
+    @property
+    def input_options(self) -> tuple[str, ...]:
+        """ffmpeg options placed before ``-i``: the rate to time the frames by."""
+        return ("-framerate", f"{float(self.fps):.6g}")
+
+
 @dataclass(frozen=True, slots=True)
 class _Probe:
     """VideoInfo plus what the encoding commands need but a caller does not."""
@@ -102,6 +142,7 @@ class _Probe:
     info: VideoInfo
     demuxer: str
     interlaced: bool
+    options: tuple[str, ...] = ()  # input options for a raw stream (its frame rate)
 
 
 # --- recognising the container -------------------------------------------------------------
@@ -173,8 +214,8 @@ def _source(path: Path) -> str:
     return "file:" + str(path.absolute())
 
 
-def _input_args(demuxer: str, path: Path) -> list[str]:
-    return ["-protocol_whitelist", "file", "-f", demuxer, "-i", _source(path)]
+def _input_args(demuxer: str, path: Path, options: tuple[str, ...] = ()) -> list[str]:
+    return ["-protocol_whitelist", "file", "-f", demuxer, *options, "-i", _source(path)]
 
 
 def _environment(workdir: Path | None) -> dict[str, str]:
@@ -423,22 +464,36 @@ def output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return even(width), even(height)
 
 
-def _duration_by_decoding(exe: str, demuxer: str, path: Path) -> float:
-    """Seconds of picture, by decoding the whole stream: for files whose header gives no duration."""
+def _decode_through(exe: str, demuxer: str, path: Path, options: tuple[str, ...] = ()) -> tuple[float, int]:
+    """(seconds, frames) of picture, by decoding the whole stream: for files whose header gives no duration."""
     command = [
         exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:2",
-        *_input_args(demuxer, path), "-map", "0:v:0", "-f", "null", "-",
+        *_input_args(demuxer, path, options), "-map", "0:v:0", "-f", "null", "-",
     ]  # fmt: skip
     _, err = _run_capture(command, timeout=_PROBE_TIMEOUT_S * 5)
     times = [int(v) for v in re.findall(r"^out_time_us=(\d+)$", err, re.MULTILINE)]
-    return max(times, default=0) / 1e6
+    frames = [int(v) for v in re.findall(r"^frame=(\d+)$", err, re.MULTILINE)]
+    return max(times, default=0) / 1e6, max(frames, default=0)
 
 
-def _probe(path: Path) -> _Probe:
+def _check_stream(stream: object) -> ElementaryStream | None:
+    if stream is not None and not isinstance(stream, ElementaryStream):
+        raise ValidationError("stream must be an ElementaryStream (or None for a file in a container).")
+    return stream
+
+
+def _probe(path: Path, stream: ElementaryStream | None = None) -> _Probe:
     path = _check_input(path)
-    demuxer = _sniff(path)
+    stream = _check_stream(stream)
+    options: tuple[str, ...] = ()
+    if stream is None:
+        demuxer = _sniff(path)
+    else:
+        demuxer, options = stream.codec, stream.input_options
     exe = ffmpeg_exe()
-    _, stderr = _run_capture([exe, "-hide_banner", "-nostdin", *_input_args(demuxer, path)], timeout=_PROBE_TIMEOUT_S)
+    _, stderr = _run_capture(
+        [exe, "-hide_banner", "-nostdin", *_input_args(demuxer, path, options)], timeout=_PROBE_TIMEOUT_S
+    )
     listing = _parse_listing(stderr)
     video = listing.video
     if video is None:
@@ -451,10 +506,16 @@ def _probe(path: Path) -> _Probe:
             "export it at a smaller resolution and import it again."
         )
     duration = listing.duration_s
-    if duration is None or duration <= 0:
-        duration = _duration_by_decoding(exe, demuxer, path)
+    decoded = 0
+    if duration is None or duration <= 0 or stream is not None:  # a raw stream's "duration" is a guess
+        duration, decoded = _decode_through(exe, demuxer, path, options)
     if not duration > 0:
         raise ImportFailure(_DAMAGED)
+    if stream is not None:
+        # The stream's own timing, when it has one, wins over the rate it was given: use what decoding saw.
+        video.fps = decoded / duration if decoded > 0 else float(stream.fps)
+        if stream.frames is not None:
+            _check_complete_stream(decoded, stream)
     if not video.fps > 0:
         raise ImportFailure(_DAMAGED)
     width, height = _display_size(video)
@@ -466,16 +527,30 @@ def _probe(path: Path) -> _Probe:
         has_audio=listing.has_audio,
         codec=video.codec,
     )
-    return _Probe(info=info, demuxer=demuxer, interlaced=video.interlaced)
+    return _Probe(info=info, demuxer=demuxer, interlaced=video.interlaced, options=options)
 
 
-def probe_video(path: Path) -> VideoInfo:
+def _check_complete_stream(decoded: int, stream: ElementaryStream) -> None:
+    """A raw stream holding clearly fewer frames than declared was cut short (a broken copy or export)."""
+    declared = stream.frames or 0
+    if declared - decoded > max(2, declared // 10):
+        raise ImportFailure(
+            f"The video stops after {decoded} of the {declared} frames it declares: it is damaged or "
+            "incomplete. Export it again from the source and import the new copy."
+        )
+
+
+def probe_video(path: Path, *, stream: ElementaryStream | None = None) -> VideoInfo:
     """Duration, upright display size, frame rate, sound and codec of a video file.
 
-    Raises ImportFailure when the file is not a video container CaseDeck reads, has no
-    video stream (audio only), or is damaged; nothing is written anywhere.
+    ``stream`` describes a raw video stream with no container (see
+    :class:`ElementaryStream`); without it the container is recognised from
+    the file's first bytes. Raises ImportFailure when the file is not a video
+    CaseDeck reads, has no video stream (audio only), or is damaged (a raw
+    stream also when it holds clearly fewer frames than ``stream.frames``);
+    nothing is written anywhere.
     """
-    return _probe(path).info
+    return _probe(path, stream).info
 
 
 # --- transcoding -----------------------------------------------------------------------------
@@ -555,6 +630,7 @@ def transcode(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     timeout: float = 3600.0,
+    stream: ElementaryStream | None = None,
 ) -> bytes:
     """The clip from ``start_s`` to ``end_s`` as an H.264/AAC MP4 with no metadata, in memory.
 
@@ -563,7 +639,8 @@ def transcode(
     live in ``workdir`` only and are deleted. Progress is reported in milliseconds of
     the clip. Raises ValidationError for a bad trim or option, ImportFailure for input
     that cannot be read (including a file that stops before the clip does) and
-    Cancelled (ffmpeg stopped, nothing kept) when ``cancel`` is set.
+    Cancelled (ffmpeg stopped, nothing kept) when ``cancel`` is set. ``stream``
+    describes a raw video stream with no container, as :func:`probe_video` takes it.
     """
     workdir = _check_workdir(workdir)
     if not isinstance(mute, bool):
@@ -572,14 +649,14 @@ def transcode(
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ValidationError(f"The conversion timeout must be a number of seconds above 0 (got {timeout!r}).")
     cancel.raise_if_cancelled()
-    probe = _probe(path)
+    probe = _probe(path, stream)
     start, end = _trim(probe.info, start_s, end_s)
     length = end - start
     out = workdir / f"casedeck-video-{uuid.uuid4().hex}.mp4"
     command = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
         *(["-ss", f"{start:.6f}"] if start > 0 else []),
-        *_input_args(probe.demuxer, path),
+        *_input_args(probe.demuxer, path, probe.options),
         *transcode_arguments(
             probe.info, interlaced=probe.interlaced, length_s=length, mute=mute, max_side=max_side
         ),
@@ -617,16 +694,23 @@ def default_poster_time(info: VideoInfo) -> float:
     return 1.0 if info.duration_s >= 2.0 else info.duration_s / 2
 
 
-def poster_frame(path: Path, *, at_s: float | None = None, workdir: Path, max_side: int = 1280) -> bytes:
+def poster_frame(
+    path: Path,
+    *,
+    at_s: float | None = None,
+    workdir: Path,
+    max_side: int = 1280,
+    stream: ElementaryStream | None = None,
+) -> bytes:
     """A PNG of the frame shown at ``at_s`` seconds, upright and the size ``transcode`` gives the clip.
 
     Defaults to :func:`default_poster_time`. A time at or after the last frame gives the
     last frame. Raises ValidationError for a time outside the video and ImportFailure for
-    unreadable input.
+    unreadable input. ``stream`` describes a raw video stream, as :func:`probe_video` takes it.
     """
     workdir = _check_workdir(workdir)
     output_size(2, 2, max_side)
-    probe = _probe(path)
+    probe = _probe(path, stream)
     info = probe.info
     at = default_poster_time(info) if at_s is None else _seconds("poster frame time", at_s)
     if at > info.duration_s:
@@ -643,7 +727,8 @@ def poster_frame(path: Path, *, at_s: float | None = None, workdir: Path, max_si
     try:
         for seek in attempts:
             command = [
-                exe, "-hide_banner", "-nostdin", "-loglevel", "error", *seek, *_input_args(probe.demuxer, path),
+                exe, "-hide_banner", "-nostdin", "-loglevel", "error", *seek,
+                *_input_args(probe.demuxer, path, probe.options),
                 "-map", "0:v:0", "-map_metadata", "-1", "-an", "-sn", "-dn", "-vf", filters,
                 "-fflags", "+bitexact", "-flags:v", "+bitexact", "-c:v", "png", "-pix_fmt", "rgb24",
                 *(["-frames:v", "1"] if seek[0] == "-ss" else []),

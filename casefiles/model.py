@@ -220,6 +220,9 @@ class Asset:
     chosen: tuple[int, ...] = ()
     #: PNG blobs, one per page of a PDF or slide of a PowerPoint, in order (empty when none could be made).
     previews: tuple[str, ...] = ()
+    #: For a clip or picture as a whole (a DICOM series keeps it per instance): must a person look
+    #: for burned-in names before it is presented?
+    review: Review = Review.NOT_NEEDED
 
     def __post_init__(self) -> None:
         _require_str("asset id", self.id, allow_empty=False, max_len=64)
@@ -284,6 +287,7 @@ class Asset:
             "caption": self.caption,
             "chosen": list(self.chosen),
             "previews": list(self.previews),
+            "review": self.review.value,
         }
 
     @classmethod
@@ -305,6 +309,7 @@ class Asset:
             caption=data.get("caption", ""),
             chosen=tuple(int(n) for n in data.get("chosen", ())),
             previews=tuple(str(p) for p in data.get("previews", ())),
+            review=Review(data.get("review", "")),
         )
 
 

@@ -528,6 +528,8 @@ class Services:
             ds = self.dataset(instance.blob)
             window = key.window or self.asset_window(asset, key.frame)
             return self.render_frame_png(asset, key.frame, window, max_side), int(ds.Columns), int(ds.Rows)
+        if asset.kind is AssetKind.VIDEO and asset.blob is not None:
+            return self._clip_canvas(asset.blob, max_side)
         if asset.kind is not AssetKind.IMAGE or asset.blob is None:
             raise RenderError("Only images can be annotated.")
         picture = cv2.imdecode(np.frombuffer(self.blobs.get(asset.blob), np.uint8), cv2.IMREAD_COLOR)
@@ -536,6 +538,17 @@ class Services:
         height, width = picture.shape[:2]
         shown = fit_within(np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8), max_side, max_side)
         return encode_jpeg(shown, quality=90), int(width), int(height)
+
+    def _clip_canvas(self, blob: str, max_side: int) -> tuple[bytes, int, int]:
+        """A frame of a stored clip (its poster time) and the clip's picture size, to draw black boxes on."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.video import poster_frame, probe_video
+
+        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
+            (work / "clip.mp4").write_bytes(self.blobs.get(blob))
+            info = probe_video(work / "clip.mp4")
+            frame = poster_frame(work / "clip.mp4", workdir=work, max_side=min(max_side, max(info.width, info.height)))
+        return frame, info.width, info.height
 
     def key_image_preview(self, case: Case, key: KeyImage, max_side: int = 256) -> bytes:
         """A small picture of a key image for lists (window applied; photos from their thumbnail)."""
@@ -638,16 +651,45 @@ class Services:
                 case = self.blank_region(case_id, asset_id, instance.sop_instance_uid, region, review=instance.review)
                 instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
             return case
-        if asset.kind is not AssetKind.IMAGE or asset.blob is None:
-            raise ValidationError("Only images can be blacked out: add a PDF's pages as images first.")
+        boxes = [(r.x, r.y, r.width, r.height) for r in regions]
+        if asset.kind is AssetKind.VIDEO and asset.blob is not None:
+            changed = self._black_out_clip(asset, boxes)
+        elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
+            cleaned = redact_image(self.blobs.get(asset.blob), boxes)
+            changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(_preview_png(cleaned)))
+        else:
+            raise ValidationError("Only images and clips can be blacked out: add a PDF's pages as images first.")
         old_blob = asset.blob
-        cleaned = redact_image(self.blobs.get(old_blob), [(r.x, r.y, r.width, r.height) for r in regions])
-        changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(_preview_png(cleaned)))
         case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(case)
         for stale in {old_blob, asset.thumbnail} - changed.blob_ids:
             if stale and not self._blob_in_use(stale):
                 self.blobs.delete(stale)
+        return case
+
+    def _black_out_clip(self, asset: Asset, boxes: list[tuple[int, int, int, int]]) -> Asset:
+        """The clip encoded again with ``boxes`` black in every frame, and a new poster from it."""
+        from casefiles.ingest import QuarantineFolder
+        from casefiles.media.video import poster_frame, transcode
+
+        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
+            source = work / "clip.mp4"
+            source.write_bytes(self.blobs.get(asset.blob or ""))
+            clip = transcode(source, workdir=work, black_boxes=boxes)
+            (work / "blacked.mp4").write_bytes(clip)
+            poster = poster_frame(work / "blacked.mp4", workdir=work, max_side=512)
+        return replace(asset, blob=self.blobs.put(clip), thumbnail=self.blobs.put(poster))
+
+    def media_for_review(self, case: Case) -> list[Asset]:
+        """Clips no one has yet checked for burned-in names (DICOM video: its frames were never searched)."""
+        return [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES and a.review is Review.NEEDS_REVIEW]
+
+    def confirm_media_reviewed(self, case_id: str, asset_id: str) -> Case:
+        """A person watched the clip (or looked at the picture) and found no identifying text left."""
+        case = self.store.get_case(case_id)
+        assets = tuple(replace(a, review=Review.CONFIRMED) if a.id == asset_id else a for a in case.assets)
+        case = case.edited(assets=assets)
+        self.store.save_case(case)
         return case
 
     def blank_region(

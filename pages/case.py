@@ -8,7 +8,7 @@ from casefiles.annotations.model import annotations_to_list
 from casefiles.ingest import Upload
 from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
-from casefiles.model import AssetKind, Difficulty, KeyImage, Region, Window
+from casefiles.model import AssetKind, Difficulty, KeyImage, Region, Review, Window
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
 from pages.ui import get_jobs, get_services, job_panel, job_running, pick_case, stack_payload, user_errors
@@ -74,6 +74,13 @@ case = pick_case(services, key="case_picker")
 st.title(case.title)
 
 pending = services.images_for_review(case)
+clips_pending = services.media_for_review(case)
+if clips_pending:
+    st.warning(
+        f"{len(clips_pending)} clip(s) may show patient details burned into the picture: check "
+        + ", ".join(a.label for a in clips_pending)
+        + " below."
+    )
 if pending:
     st.warning(
         f"{len(pending)} image(s) may show patient details burned into the pixels. Text found by OCR has "
@@ -342,6 +349,18 @@ for asset in media:
                     services.add_pdf_pages(case.id, asset.id, wanted)
                     st.rerun()
         if asset.kind is AssetKind.VIDEO:
+            if asset.review is Review.NEEDS_REVIEW:
+                middle.warning(
+                    "This clip came from a DICOM video, whose frames are not searched for burned-in text. Watch it, "
+                    "black out any name or date shown, then confirm."
+                )
+                if middle.button("No identifying text left: confirm", key=f"media_confirm_{asset.id}"):
+                    with user_errors("Confirming the review"):
+                        services.confirm_media_reviewed(case.id, asset.id)
+                        st.rerun()
+            if middle.toggle("Black out names or labels in every frame", key=f"blackout_on_{asset.id}"):
+                with middle:
+                    _black_out_editor(asset.id, 0, key=f"blackout_{asset.id}")
             with middle.expander("Trim, mute, poster frame"), user_errors("Editing the clip"):
                 info = services.video_info(case, asset.id)
                 t1, t2, t3 = st.columns(3)

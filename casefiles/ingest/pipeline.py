@@ -65,7 +65,7 @@ from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.sources import Found, gather
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
-from casefiles.model import Asset, AssetKind, Case, Window, new_id
+from casefiles.model import Asset, AssetKind, Case, Review, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
@@ -440,6 +440,9 @@ class _Run:
             series_uid=first.series_uid,
             body_part=first.body_part,
             previews=tuple(self.blobs.put(p) for p in converted.previews),
+            # A DICOM clip's frames were never searched for burned-in text (the de-identifier cannot
+            # decode video): endoscopy and ultrasound clips often show the patient's name. Someone watches it.
+            review=Review.NEEDS_REVIEW if converted.kind is AssetKind.VIDEO else Review.NOT_NEEDED,
         )
 
     def _workdir(self) -> Path:

@@ -29,6 +29,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -61,6 +62,9 @@ _PROBE_TIMEOUT_S = 60.0
 _POSTER_TIMEOUT_S = 120.0
 _READ_AHEAD = 64  # bytes enough to recognise every container below
 _POLL_S = 0.1  # how often a running ffmpeg is checked for cancel and timeout
+
+#: A box to black out: x, y, width, height in the output's pixels.
+Box = tuple[int, int, int, int]
 
 _DAMAGED = (
     "The video could not be read: the file is damaged or incomplete. Export the clip again from "
@@ -580,12 +584,16 @@ def _trim(info: VideoInfo, start_s: float | None, end_s: float | None) -> tuple[
     return start, end
 
 
-def _picture_filters(probe: _Probe, size: tuple[int, int]) -> str:
-    """Deinterlace if needed, fit to ``size`` with square pixels, cap the frame rate (rotation is ffmpeg's)."""
+def _picture_filters(probe: _Probe, size: tuple[int, int], black_boxes: Sequence[Box] = ()) -> str:
+    """Deinterlace if needed, fit to ``size`` with square pixels, cap the frame rate (rotation is ffmpeg's).
+
+    ``black_boxes`` (x, y, width, height in output pixels) are filled black in every frame.
+    """
     filters = ["bwdif=mode=send_frame"] if probe.interlaced else []
     # Limited ("TV") range: full-range H.264 (from MJPEG scopes) shows washed out or crushed in some players.
     filters.append(f"scale={size[0]}:{size[1]}:flags=bicubic:out_range=tv")
     filters.append("setsar=1")
+    filters += [f"drawbox=x={x}:y={y}:w={w}:h={h}:color=black:t=fill" for x, y, w, h in black_boxes]
     if probe.info.fps > MAX_OUTPUT_FPS:
         filters.append(f"fps={MAX_OUTPUT_FPS:g}")
     filters.append("format=yuv420p")
@@ -593,7 +601,13 @@ def _picture_filters(probe: _Probe, size: tuple[int, int]) -> str:
 
 
 def transcode_arguments(
-    probe_info: VideoInfo, *, interlaced: bool = False, length_s: float, mute: bool, max_side: int
+    probe_info: VideoInfo,
+    *,
+    interlaced: bool = False,
+    length_s: float,
+    mute: bool,
+    max_side: int,
+    black_boxes: Sequence[Box] = (),
 ) -> list[str]:
     """The ffmpeg arguments after the input that make CaseDeck's MP4 (shared with the benchmark)."""
     probe = _Probe(info=probe_info, demuxer="", interlaced=interlaced)
@@ -607,7 +621,7 @@ def transcode_arguments(
         "-sn", "-dn", *([] if audio else ["-an"]),
         "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
         "-metadata:s:v:0", "encoder=",
-        "-vf", _picture_filters(probe, size),
+        "-vf", _picture_filters(probe, size, black_boxes),
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-g", str(keyint),
         "-bsf:v", "filter_units=remove_types=6",  # drop SEI: x264's banner of version and settings
         *(
@@ -631,6 +645,7 @@ def transcode(
     cancel: CancelToken = NEVER_CANCELLED,
     timeout: float = 3600.0,
     stream: ElementaryStream | None = None,
+    black_boxes: Sequence[Box] = (),
 ) -> bytes:
     """The clip from ``start_s`` to ``end_s`` as an H.264/AAC MP4 with no metadata, in memory.
 
@@ -641,8 +656,10 @@ def transcode(
     that cannot be read (including a file that stops before the clip does) and
     Cancelled (ffmpeg stopped, nothing kept) when ``cancel`` is set. ``stream``
     describes a raw video stream with no container, as :func:`probe_video` takes it.
+    ``black_boxes`` (x, y, width, height in the output's pixels) are blacked out in every frame.
     """
     workdir = _check_workdir(workdir)
+    boxes = _check_boxes(black_boxes)
     if not isinstance(mute, bool):
         raise ValidationError("mute must be True or False.")
     output_size(2, 2, max_side)  # validates max_side before any work
@@ -658,7 +675,8 @@ def transcode(
         *(["-ss", f"{start:.6f}"] if start > 0 else []),
         *_input_args(probe.demuxer, path, probe.options),
         *transcode_arguments(
-            probe.info, interlaced=probe.interlaced, length_s=length, mute=mute, max_side=max_side
+            probe.info, interlaced=probe.interlaced, length_s=length, mute=mute, max_side=max_side,
+            black_boxes=boxes,
         ),
         "-y", _source(out),
     ]  # fmt: skip
@@ -684,6 +702,15 @@ def transcode(
             "incomplete. Export it again from the source, or trim the clip to the part that plays."
         )
     return data
+
+
+def _check_boxes(boxes: Sequence[Box]) -> list[Box]:
+    checked = []
+    for box in boxes:
+        if len(box) != 4 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in box) or 0 in box[2:]:
+            raise ValidationError("Each black box is (x, y, width, height) in whole pixels inside the picture.")
+        checked.append((box[0], box[1], box[2], box[3]))
+    return checked
 
 
 # --- poster frame ----------------------------------------------------------------------------

@@ -4,14 +4,17 @@ The samples go through the same import and de-identification as any other
 study (their fake PHI is there to show it working). ``sample_data/cases.json``
 holds what a radiologist wrote for each: title, history, findings, diagnosis,
 differential, teaching points, tags and key images as (series number order,
-frame, optional window).
+frame, optional window), and the media a tumour board adds to a case (photos,
+a clip, a PDF, PowerPoint slides), whose fake PHI sits in their metadata for
+the media import to scrub.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from casefiles.errors import CaseDeckError, ValidationError
@@ -41,10 +44,12 @@ def seed_samples(services: Services, *, force: bool = False, root: Path = SAMPLE
         if not force and services.store.get_meta(study_flag):
             continue
         study_dir = root / "studies" / entry["study"]
+        media = _media_of(entry, root)  # a broken manifest stops here, before anything is imported
         report = services.import_dicom([study_dir], title=entry["title"], author=entry.get("author", ""))
         for case_id in report.case_ids:
             case = services.get_case(case_id)
             services.store.save_case(_with_authored_content(services, case, entry))
+            _add_media(services, case_id, media)
             created.append(case_id)
         services.store.set_meta(study_flag, "1")
     services.store.set_meta(SEEDED_FLAG, "1")
@@ -95,3 +100,62 @@ def _with_authored_content(services: Services, case: Case, entry: Mapping[str, A
         author=entry.get("author", ""),
         key_images=tuple(keys),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _SampleMedia:
+    """One file of a case's ``media`` list in cases.json."""
+
+    path: Path
+    caption: str
+    key_image: bool
+    pages: tuple[int, ...]
+    slides: tuple[int, ...]
+
+
+def _media_of(entry: Mapping[str, Any], root: Path) -> list[_SampleMedia]:
+    """The entry's media files, checked to exist under ``root`` before its study is imported."""
+    media: list[_SampleMedia] = []
+    for item in entry.get("media", ()):
+        relative = PurePosixPath(str(item["file"]))
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValidationError("A sample media file must lie inside sample_data (check cases.json).")
+        path = root / relative
+        if not path.is_file():
+            raise ValidationError(
+                "A sample media file is missing; regenerate the samples with python -m sample_data.generate."
+            )
+        media.append(
+            _SampleMedia(
+                path=path,
+                caption=str(item.get("caption", "")),
+                key_image=bool(item.get("key_image", False)),
+                pages=tuple(int(n) for n in item.get("pages", ())),
+                slides=tuple(int(n) for n in item.get("slides", ())),
+            )
+        )
+    return media
+
+
+def _add_media(services: Services, case_id: str, media: Sequence[_SampleMedia]) -> None:
+    """Add each file through the ordinary media import, then caption it, add PDF pages, choose slides.
+
+    Files go in one at a time so each result pairs with its manifest entry. A file
+    the import refuses (for example when a tool it needs is missing) is left out:
+    the case still opens with everything else rather than blocking the first start.
+    """
+    for item in media:
+        report = services.import_media(case_id, [item.path])
+        if not report.asset_ids:
+            continue
+        asset_id = report.asset_ids[0]
+        if item.caption:
+            services.set_asset_caption(case_id, asset_id, item.caption)
+        if item.pages:
+            services.add_pdf_pages(case_id, asset_id, item.pages)
+        if item.slides:
+            services.choose_slides(case_id, asset_id, item.slides)
+        if item.key_image:
+            case = services.get_case(case_id)
+            key = KeyImage(asset_id=asset_id, frame=0, window=None, caption=item.caption)
+            services.set_key_images(case_id, (*case.key_images, key))

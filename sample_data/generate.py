@@ -2,15 +2,20 @@
 
     python -m sample_data.generate [--out DIR]
 
-writes ``DIR/studies/<study>/<series>/IM0001.dcm``… and ``DIR/cases.json``
-(default DIR: this package's folder). Folder and file names are opaque so no
-PHI reaches a path. Fixed seeds and derived UIDs make the bytes reproducible.
+writes ``DIR/studies/<study>/<series>/IM0001.dcm``…, ``DIR/media/*`` (the CT
+case's micrograph, photo, clip, PDF and slides: :mod:`sample_data.media_synth`)
+and ``DIR/cases.json`` (default DIR: this package's folder). Folder and file
+names say what, never who, so no PHI reaches a path. Fixed seeds and derived
+UIDs make the bytes reproducible.
 
 ``cases.json`` counts key images the way :mod:`casefiles.samples` reads them:
 ``series`` is the index among the study's series in SeriesNumber order and
 ``frame`` the index in the stack sorted by ascending position along the slice
 normal (for these axial stacks: inferior first). ``position_mm`` repeats the
-slice position so a reader can check it found the right slice.
+slice position so a reader can check it found the right slice. ``media`` lists
+files under ``media/`` to add to the case after its study, each with a
+caption, whether it is a key image (photos only), the PDF ``pages`` to add as
+images and the PowerPoint ``slides`` chosen for the deck (0-based).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from casefiles.errors import ValidationError
 from sample_data import phantoms
 from sample_data.fake_phi import DOE_JANE, GARCIA_MARIA, SMITH_JOHN
+from sample_data.media_synth import MEDIA, write_media
 from sample_data.synth import make_ct_series, make_mr_series, make_radiograph, make_ultrasound, synthetic_uid
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -115,6 +121,45 @@ def generate_study(name: str, studies_dir: Path) -> list[Path]:
     return make(Path(studies_dir) / name)
 
 
+def _ct_chest_media() -> list[dict[str, Any]]:
+    """The tumour-board material added to the nodule case after its 6-month follow-up."""
+    media: list[dict[str, Any]] = [
+        {
+            "file": "media/lung_core_he.jpg",
+            "caption": (
+                "CT-guided core biopsy, H&E 20x: invasive adenocarcinoma, acinar predominant (synthetic drawing)."
+            ),
+            "key_image": True,
+        },
+        {
+            "file": "media/biopsy_cores_photo.jpg",
+            "caption": "Three core biopsy specimens beside a centimetre ruler (synthetic phone photo).",
+            "key_image": False,
+        },
+        {
+            "file": "media/pet_mip_rotating.mp4",
+            "caption": "FDG PET-CT, rotating MIP: focal uptake in the right lower lobe nodule, SUVmax 4.2.",
+            "key_image": False,
+        },
+        {
+            "file": "media/referral_letter.pdf",
+            "caption": "Referral to the thoracic MDT after growth to 11 mm on the 6-month CT.",
+            "key_image": False,
+            "pages": [0],
+        },
+        {
+            "file": "media/mdt_summary.pptx",
+            "caption": "Thoracic MDT summary: stage cT1b N0 M0, planned segmentectomy.",
+            "key_image": False,
+            "slides": [0, 1],
+        },
+    ]
+    missing = [m["file"] for m in media if str(m["file"]).removeprefix("media/") not in MEDIA]
+    if missing:
+        raise ValidationError(f"The sample manifest lists media the generator does not make: {missing}.")
+    return media
+
+
 def sample_cases() -> list[dict[str, Any]]:
     """The authored teaching content, one entry per study, as ``cases.json`` holds it."""
     nodule_soft = CT_SOFT.frame_at(phantoms.RLL_NODULE.z)
@@ -156,7 +201,7 @@ def sample_cases() -> list[dict[str, Any]]:
                 "Benign patterns end the work-up: diffuse, central, laminated or popcorn calcification, and "
                 "macroscopic fat.",
             ],
-            "tags": ["chest", "lung nodule", "fleischner", "incidental finding", "ct"],
+            "tags": ["chest", "lung nodule", "fleischner", "incidental finding", "ct", "tumour board"],
             "modality": "CT",
             "body_part": "CHEST",
             "difficulty": "introductory",
@@ -176,6 +221,7 @@ def sample_cases() -> list[dict[str, Any]]:
                     "caption": "Same level, mediastinal window: soft-tissue attenuation, no calcification.",
                 },
             ],
+            "media": _ct_chest_media(),
         },
         {
             "study": "study02_mr_brain",
@@ -323,7 +369,10 @@ def cases_json() -> str:
         "conventions": (
             "series: index among the study's series in SeriesNumber order; frame: index in the stack "
             "sorted by ascending position along the slice normal (inferior first for these axial stacks); "
-            "position_mm: that slice's position; window: centre/width in modality units or null."
+            "position_mm: that slice's position; window: centre/width in modality units or null. "
+            "media: files added to the case after its study, in order; key_image marks a photo as key "
+            "image; pages: PDF pages (0-based) added as images; slides: PowerPoint slides (0-based) "
+            "chosen for the deck."
         ),
         "cases": sample_cases(),
     }
@@ -331,7 +380,7 @@ def cases_json() -> str:
 
 
 def generate_all(out: Path) -> list[Path]:
-    """Rewrite ``out/studies/<study>/`` for every sample study and ``out/cases.json``."""
+    """Rewrite ``out/studies/<study>/`` for every sample study, ``out/media/*`` and ``out/cases.json``."""
     studies_dir = Path(out) / "studies"
     written: list[Path] = []
     for name in STUDIES:
@@ -339,6 +388,7 @@ def generate_all(out: Path) -> list[Path]:
         if target.exists():
             shutil.rmtree(target)  # only the folders this script owns, by their fixed names
         written += generate_study(name, studies_dir)
+    written += write_media(Path(out) / "media", SEED)  # overwrites its own files by name, keeps others
     manifest = Path(out) / "cases.json"
     manifest.write_text(cases_json(), encoding="utf-8")
     return [*written, manifest]

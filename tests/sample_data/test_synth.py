@@ -28,15 +28,23 @@ def test_regenerating_gives_identical_bytes(tmp_path: Path) -> None:
         encoding="utf-8"
     )
     assert cases_json() == (SAMPLE_ROOT / "cases.json").read_text(encoding="utf-8")
+    media = sorted(p.name for p in written if p.parent.name == "media")
+    assert media == sorted(p.name for p in (SAMPLE_ROOT / "media").iterdir())
+    # byte-stable with the pinned imageio-ffmpeg build (x264 single-threaded, bitexact muxing)
+    assert [n for n in media if (tmp_path / "media" / n).read_bytes() != (SAMPLE_ROOT / "media" / n).read_bytes()] == []
 
 
 def test_regenerating_overwrites_only_its_own_study_folders(tmp_path: Path) -> None:
     keep = tmp_path / "studies" / "my_notes.txt"
     keep.parent.mkdir(parents=True)
     keep.write_text("mine")
+    mine = tmp_path / "media" / "my_photo.jpg"
+    mine.parent.mkdir()
+    mine.write_bytes(b"mine")
     generate_study("study03_cr_chest", tmp_path / "studies")
     generate_all(tmp_path)
     assert keep.read_text() == "mine"
+    assert mine.read_bytes() == b"mine"
 
 
 def test_unknown_study_is_refused(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ def test_a_clip_is_trimmed_muted_and_given_a_poster(library: Services, tmp_path:
     assert not any(library.settings.quarantine_dir.iterdir())
 
 
-def test_cancel_keeps_the_files_finished_before_it_and_drops_the_one_in_progress(library: Services, tmp_path: Path) -> None:
+def test_cancel_keeps_finished_files_and_drops_the_one_in_progress(library: Services, tmp_path: Path) -> None:
     from casefiles.errors import Cancelled
     from casefiles.progress import CancelToken
 

@@ -333,7 +333,10 @@ def cmd_media(args: argparse.Namespace) -> int:
     case = services.get_case(args.case_id)
     if args.add:
         report = services.import_media(
-            case.id, [Path(p) for p in args.add], progress=_progress_printer(sys.stderr.isatty())
+            case.id,
+            [Path(p) for p in args.add],
+            progress=_progress_printer(sys.stderr.isatty()),
+            keep_notes=args.keep_notes,
         )
         case = services.get_case(case.id)
         for asset_id in report.asset_ids:
@@ -513,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("media", help="list, add (scrubbed) and edit a case's photos, pathology, video, PDFs and slides")
     p.add_argument("case_id", metavar="CASE_ID")
     p.add_argument("--add", nargs="+", metavar="FILE", help="scrub these files and add them to the case")
+    p.add_argument("--keep-notes", action="store_true", help="keep the speaker notes of added PowerPoint decks")
     p.add_argument("--item", type=int, metavar="N", help="the item to change (1-based, as listed)")
     p.add_argument("--caption", help="the item's caption in decks")
     p.add_argument("--pages", metavar="PAGES", help="add these pages of a PDF as images, e.g. 1,3-4")

@@ -62,6 +62,7 @@ def import_media(
     quarantine_dir: Path,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    keep_notes: bool = False,
 ) -> tuple[Case, MediaImportReport]:
     """Scrub each source and append it to ``case`` as an asset; the case is saved once at the end.
 
@@ -84,7 +85,7 @@ def import_media(
                 folder.mkdir()
                 try:
                     raw = _place(source, folder)
-                    scrubbed = scrub_media_file(raw, folder, cancel)
+                    scrubbed = scrub_media_file(raw, folder, cancel, keep_notes=keep_notes)
                 except Cancelled:
                     raise
                 except CaseDeckError as exc:
@@ -126,8 +127,12 @@ def _place(source: Path | Upload, folder: Path) -> Path:
     return target
 
 
-def scrub_media_file(path: Path, workdir: Path, cancel: CancelToken = NEVER_CANCELLED) -> ScrubbedMedia:
+def scrub_media_file(
+    path: Path, workdir: Path, cancel: CancelToken = NEVER_CANCELLED, *, keep_notes: bool = False
+) -> ScrubbedMedia:
     """Type ``path`` by its content and scrub it inside ``workdir`` (a quarantine folder).
+
+    A PowerPoint's speaker notes are removed unless ``keep_notes`` (the presenter's own notes).
 
     Raises a CaseDeckError subclass whose message says why the file cannot be added.
     """
@@ -157,7 +162,7 @@ def scrub_media_file(path: Path, workdir: Path, cancel: CancelToken = NEVER_CANC
         from casefiles.media.slides import inspect_deck, scrub_deck, slide_thumbnails
 
         inspect_deck(path)  # refuses macros and damaged decks with a reason
-        deck = scrub_deck(path)
+        deck = scrub_deck(path, keep_notes=keep_notes)
         slides = tuple(slide_thumbnails(deck, workdir=workdir, side=PREVIEW_SIDE) or ())
         return ScrubbedMedia(
             AssetKind.SLIDE_DECK,

@@ -200,6 +200,7 @@ class Services:
         *,
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
+        keep_notes: bool = False,
     ) -> MediaImportReport:
         """Add photos, pathology images, videos, PDFs and PowerPoint decks to a case, scrubbed of metadata."""
         from casefiles.media_import import import_media
@@ -220,6 +221,7 @@ class Services:
             quarantine_dir=self.settings.quarantine_dir,
             progress=progress,
             cancel=cancel,
+            keep_notes=keep_notes,
         )
         return report
 

@@ -263,15 +263,20 @@ uploads = st.file_uploader(
     type=None,
     key=f"media_upload_{case.id}_{st.session_state.get('media_upload_round', 0)}",
 )
+st.checkbox(
+    "Keep the speaker notes of PowerPoint decks (your own notes; they can name patients)", key="media_keep_notes"
+)
 MEDIA_JOB = "media_job"
 adding = job_running(st.session_state.get(MEDIA_JOB))
 if uploads and st.button("Add to case", type="primary", key="media_add", disabled=adding):
     files = [Upload(f.name, f.getvalue()) for f in uploads]
-    case_id = case.id
+    case_id, keep_notes = case.id, bool(st.session_state.get("media_keep_notes"))
     st.session_state["media_upload_round"] = st.session_state.get("media_upload_round", 0) + 1  # empties the box
     st.session_state[MEDIA_JOB] = get_jobs().submit(
         "Adding the files",
-        lambda ctx: services.import_media(case_id, files, progress=ctx.progress, cancel=ctx.cancel),
+        lambda ctx: services.import_media(
+            case_id, files, progress=ctx.progress, cancel=ctx.cancel, keep_notes=keep_notes
+        ),
     )
     st.rerun()
 

@@ -220,3 +220,23 @@ def test_a_case_edited_while_files_are_scrubbed_keeps_the_edit(library: Services
     case = library.get_case(case_id)
     assert case.history == "Typed while the photo was scrubbed"
     assert [a.label for a in case.assets if a.kind is AssetKind.IMAGE] == ["Image 1"]
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_speaker_notes_go_unless_the_presenter_keeps_them(library: Services, tmp_path: Path, keep: bool) -> None:
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[1])
+    slide.shapes.title.text = "Referring team slide"
+    slide.notes_slide.notes_text_frame.text = "Ask about the PET timing"
+    buffer = io.BytesIO()
+    prs.save(buffer)
+    case_id = library.import_dicom(write_ct_study(tmp_path / "ct", slices=2)).case_ids[0]
+    library.import_media(case_id, [Upload("team.pptx", buffer.getvalue())], keep_notes=keep)
+    conference = library.create_conference("Tumor board", case_ids=[case_id])
+
+    deck = Presentation(str(library.export(conference.id, "pptx", tmp_path / "deck.pptx")))
+
+    carried = [s for s in deck.slides if s.shapes.title is not None and s.shapes.title.text == "Referring team slide"]
+    assert len(carried) == 1
+    notes = carried[0].notes_slide.notes_text_frame.text if carried[0].has_notes_slide else ""
+    assert ("Ask about the PET timing" in notes) is keep

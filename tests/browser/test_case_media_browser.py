@@ -24,7 +24,7 @@ from casefiles.model import Asset, AssetKind, Case
 from casefiles.services import Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from tests.dicom_factory import write_ct_study
-from tests.helpers import CHROMIUM_ARGS, require_tool
+from tests.support.browser import case_page
 from tests.support.streamlit_server import streamlit_app
 
 pytestmark = pytest.mark.browser
@@ -86,60 +86,38 @@ def only(case: Case, kind: AssetKind) -> Asset:
 
 
 def test_video_plays_and_a_box_is_blacked_out_for_good(seeded: tuple[Path, Case], app_url: str, tmp_path: Path) -> None:
-    chromium = require_tool("chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     data_dir, case = seeded
     photo = only(case, AssetKind.IMAGE)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            page.goto(app_url)
-            expect(page.get_by_text("Case library")).to_be_visible()
-            page.get_by_role("link", name="Case", exact=True).click()
-            expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
+    with case_page(app_url, TITLE, screenshot=tmp_path / "case_media.png", timeout_ms=TIMEOUT_MS) as (page, errors):
+        # The clip: the browser loads it (readyState >= HAVE_METADATA) and knows its length.
+        video = page.locator("video").first
+        video.scroll_into_view_if_needed()
+        page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }")
+        duration = float(video.evaluate("v => v.duration"))
+        assert duration == pytest.approx(CLIP_SECONDS, abs=0.2)
+        video.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("() => document.querySelector('video').currentTime > 0.2")
 
-            # The clip: the browser loads it (readyState >= HAVE_METADATA) and knows its length.
-            video = page.locator("video").first
-            video.scroll_into_view_if_needed()
-            page.wait_for_function(
-                "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }"
-            )
-            duration = float(video.evaluate("v => v.duration"))
-            assert duration == pytest.approx(CLIP_SECONDS, abs=0.2)
-            video.evaluate("v => { v.muted = true; return v.play(); }")
-            page.wait_for_function("() => document.querySelector('video').currentTime > 0.2")
-
-            # Black out the top-left quarter of the photo by drawing a box on it.
-            page.get_by_text("Black out names or labels", exact=True).click()
-            stage = page.locator("canvas.cd-canvas")
-            expect(stage).to_be_visible()
-            page.wait_for_function("() => window.__casedeckAnnotator && window.__casedeckAnnotator.scale > 0")
-            stage.scroll_into_view_if_needed()
-            area = stage.bounding_box()
-            scale = area["width"] / PHOTO_SIZE[0]
-            page.mouse.move(area["x"] + 2, area["y"] + 2)
-            page.mouse.down()
-            page.mouse.move(area["x"] + 200 * scale, area["y"] + 150 * scale, steps=10)
-            page.mouse.up()
-            button = page.get_by_role("button", name="Black out 1 box(es) for good")
-            expect(button).to_be_enabled()
-            button.click()
-            stored = wait_stored(
-                data_dir, case.id, lambda c: c.asset(photo.id).blob != photo.blob, "the blacked-out photo"
-            )
-            pixels = np.asarray(Image.open(io.BytesIO(_services(data_dir).blobs.get(stored.asset(photo.id).blob))))
-            assert pixels.shape[:2] == (PHOTO_SIZE[1], PHOTO_SIZE[0])
-            assert pixels[10:140, 10:190].max() == 0, "the box is black in the stored file"
-            assert pixels[200:, 250:].min() >= 190, "the rest of the photo is untouched"
-            assert errors == [], "the page threw in the browser"
-        except BaseException:
-            page.screenshot(path=str(tmp_path / "case_media.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        # Black out the top-left quarter of the photo by drawing a box on it.
+        page.get_by_text("Black out names or labels", exact=True).click()
+        stage = page.locator("canvas.cd-canvas")
+        expect(stage).to_be_visible()
+        page.wait_for_function("() => window.__casedeckAnnotator && window.__casedeckAnnotator.scale > 0")
+        stage.scroll_into_view_if_needed()
+        area = stage.bounding_box()
+        scale = area["width"] / PHOTO_SIZE[0]
+        page.mouse.move(area["x"] + 2, area["y"] + 2)
+        page.mouse.down()
+        page.mouse.move(area["x"] + 200 * scale, area["y"] + 150 * scale, steps=10)
+        page.mouse.up()
+        button = page.get_by_role("button", name="Black out 1 box(es) for good")
+        expect(button).to_be_enabled()
+        button.click()
+        stored = wait_stored(data_dir, case.id, lambda c: c.asset(photo.id).blob != photo.blob, "the blacked-out photo")
+        pixels = np.asarray(Image.open(io.BytesIO(_services(data_dir).blobs.get(stored.asset(photo.id).blob))))
+        assert pixels.shape[:2] == (PHOTO_SIZE[1], PHOTO_SIZE[0])
+        assert pixels[10:140, 10:190].max() == 0, "the box is black in the stored file"
+        assert pixels[200:, 250:].min() >= 190, "the rest of the photo is untouched"
+        assert errors == [], "the page threw in the browser"

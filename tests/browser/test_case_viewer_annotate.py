@@ -23,7 +23,7 @@ from casefiles.model import AssetKind, Case, KeyImage, Window
 from casefiles.services import Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from tests.dicom_factory import ct_slice
-from tests.helpers import CHROMIUM_ARGS, require_tool
+from tests.support.browser import case_page
 from tests.support.streamlit_server import streamlit_app
 
 pytestmark = pytest.mark.browser
@@ -99,110 +99,93 @@ def kinds(case: Case) -> list[str]:
 def test_scroll_window_mark_and_annotate_on_the_case_page(
     seeded: tuple[Path, Case], app_url: str, tmp_path: Path
 ) -> None:
-    chromium = require_tool("chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     data_dir, case = seeded
     asset = next(a for a in case.assets if a.kind is AssetKind.DICOM_SERIES)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        try:
-            # Open the Case page; the picker holds the seeded case (the only one).
-            page.goto(app_url)
-            expect(page.get_by_text("Case library")).to_be_visible()  # app.py's navigation is in place
-            page.get_by_role("link", name="Case", exact=True).click()
-            expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
-            page.wait_for_function(f"() => window.__casedeckViewer && {VIEWER} && {VIEWER}.root.dataset.firstImageMs")
-            start = viewer_state(page)
-            assert start["frames"] == SLICES
-            default = start["payloadWindow"]
-            assert default == {"center": 40, "width": 400}  # the CT's own VOI
+    screenshot = tmp_path / "case_viewer_annotate.png"
+    with case_page(app_url, TITLE, screenshot=screenshot, timeout_ms=TIMEOUT_MS) as (page, errors):
+        page.wait_for_function(f"() => window.__casedeckViewer && {VIEWER} && {VIEWER}.root.dataset.firstImageMs")
+        start = viewer_state(page)
+        assert start["frames"] == SLICES
+        default = start["payloadWindow"]
+        assert default == {"center": 40, "width": 400}  # the CT's own VOI
 
-            # Wheel over the viewer: five notches, five slices further, and Python learns the slice
-            # (the key-image button is keyed by the frame the page knows).
-            canvas = page.locator("canvas.cdsv-canvas")
-            canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
-            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(x, y)
-            for _ in range(5):
-                page.mouse.wheel(0, 100)
-            frame = start["frame"] + 5
-            expect(page.locator(".cdsv-counter")).to_have_text(f"{frame + 1}/{SLICES}")
-            page.wait_for_function(f"() => {VIEWER}.state().shown === {frame}")
-            expect(page.locator(f".st-key-key_toggle_{asset.id}_{frame}")).to_be_attached()
+        # Wheel over the viewer: five notches, five slices further, and Python learns the slice
+        # (the key-image button is keyed by the frame the page knows).
+        canvas = page.locator("canvas.cdsv-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        for _ in range(5):
+            page.mouse.wheel(0, 100)
+        frame = start["frame"] + 5
+        expect(page.locator(".cdsv-counter")).to_have_text(f"{frame + 1}/{SLICES}")
+        page.wait_for_function(f"() => {VIEWER}.state().shown === {frame}")
+        expect(page.locator(f".st-key-key_toggle_{asset.id}_{frame}")).to_be_attached()
 
-            # Left-drag: right widens, down raises the level (400/256 units per px): W 400→500, L 40→90.
-            page.mouse.move(x, y)
+        # Left-drag: right widens, down raises the level (400/256 units per px): W 400→500, L 40→90.
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 64, y + 32, steps=8)
+        page.mouse.up()
+        chosen = Window(center=90, width=500)
+        page.wait_for_function(f"() => {VIEWER}.root.dataset.committedWindow === '90,500'")
+        # The page reran with it: the server rendered a new payload at the dragged window.
+        page.wait_for_function(
+            f"() => {{ const w = {VIEWER}.state().payloadWindow; return w && w.center === 90 && w.width === 500; }}"
+        )
+        expect(page.get_by_text("W 500 L 90")).to_be_visible()
+        assert viewer_state(page)["frame"] == frame  # the rerun kept the slice
+
+        # Mark the slice as key image.
+        page.get_by_role("button", name="Mark as key image").click()
+        expect(page.get_by_text("Key images (1)")).to_be_visible()
+        marked = only_key(wait_stored(data_dir, case.id, lambda c: len(c.key_images) == 1, "the key image"))
+        assert (marked.asset_id, marked.frame) == (asset.id, frame)
+        assert marked.window == chosen
+
+        # Annotate it: an arrow, then a ruler, dragged with the editor's tools.
+        expect(page.get_by_text("Annotate a key image")).to_be_visible()
+        stage = page.locator("canvas.cd-canvas")
+        stage.scroll_into_view_if_needed()
+        page.wait_for_function("() => window.__casedeckAnnotator && window.__casedeckAnnotator.scale > 0")
+        area = stage.bounding_box()
+        scale = area["width"] / SIZE  # the displayed scale, measured
+        assert area["height"] == pytest.approx(SIZE * scale, abs=1)
+        assert scale == pytest.approx(page.evaluate("() => window.__casedeckAnnotator.scale"), rel=0.01)
+
+        def drag(start_css: tuple[float, float], end_css: tuple[float, float]) -> None:
+            # Measured again right before the drag: clicking a tool may scroll the page to the toolbar.
+            here = stage.bounding_box()
+            assert here["width"] == pytest.approx(area["width"], abs=0.5)
+            page.mouse.move(here["x"] + start_css[0], here["y"] + start_css[1])
             page.mouse.down()
-            page.mouse.move(x + 64, y + 32, steps=8)
+            page.mouse.move(here["x"] + end_css[0], here["y"] + end_css[1], steps=10)
             page.mouse.up()
-            chosen = Window(center=90, width=500)
-            page.wait_for_function(f"() => {VIEWER}.root.dataset.committedWindow === '90,500'")
-            # The page reran with it: the server rendered a new payload at the dragged window.
-            page.wait_for_function(
-                f"() => {{ const w = {VIEWER}.state().payloadWindow; return w && w.center === 90 && w.width === 500; }}"
-            )
-            expect(page.get_by_text("W 500 L 90")).to_be_visible()
-            assert viewer_state(page)["frame"] == frame  # the rerun kept the slice
 
-            # Mark the slice as key image.
-            page.get_by_role("button", name="Mark as key image").click()
-            expect(page.get_by_text("Key images (1)")).to_be_visible()
-            marked = only_key(wait_stored(data_dir, case.id, lambda c: len(c.key_images) == 1, "the key image"))
-            assert (marked.asset_id, marked.frame) == (asset.id, frame)
-            assert marked.window == chosen
+        # Where to drag, in css px from the image's top-left corner (fractions of the shown size).
+        side = area["width"]
+        arrow_css = ((0.25 * side, 0.35 * side), (0.7 * side, 0.6 * side))
+        ruler_css = ((0.2 * side, 0.85 * side), (0.8 * side, 0.85 * side))
+        page.get_by_role("button", name="Arrow", exact=True).click()
+        drag(*arrow_css)
+        wait_stored(data_dir, case.id, lambda c: kinds(c) == ["Arrow"], "the arrow")
+        page.get_by_role("button", name="Ruler", exact=True).click()
+        drag(*ruler_css)
+        stored = wait_stored(data_dir, case.id, lambda c: kinds(c) == ["Arrow", "Ruler"], "the arrow and ruler")
 
-            # Annotate it: an arrow, then a ruler, dragged with the editor's tools.
-            expect(page.get_by_text("Annotate a key image")).to_be_visible()
-            stage = page.locator("canvas.cd-canvas")
-            stage.scroll_into_view_if_needed()
-            page.wait_for_function("() => window.__casedeckAnnotator && window.__casedeckAnnotator.scale > 0")
-            area = stage.bounding_box()
-            scale = area["width"] / SIZE  # the displayed scale, measured
-            assert area["height"] == pytest.approx(SIZE * scale, abs=1)
-            assert scale == pytest.approx(page.evaluate("() => window.__casedeckAnnotator.scale"), rel=0.01)
-
-            def drag(start_css: tuple[float, float], end_css: tuple[float, float]) -> None:
-                # Measured again right before the drag: clicking a tool may scroll the page to the toolbar.
-                here = stage.bounding_box()
-                assert here["width"] == pytest.approx(area["width"], abs=0.5)
-                page.mouse.move(here["x"] + start_css[0], here["y"] + start_css[1])
-                page.mouse.down()
-                page.mouse.move(here["x"] + end_css[0], here["y"] + end_css[1], steps=10)
-                page.mouse.up()
-
-            # Where to drag, in css px from the image's top-left corner (fractions of the shown size).
-            side = area["width"]
-            arrow_css = ((0.25 * side, 0.35 * side), (0.7 * side, 0.6 * side))
-            ruler_css = ((0.2 * side, 0.85 * side), (0.8 * side, 0.85 * side))
-            page.get_by_role("button", name="Arrow", exact=True).click()
-            drag(*arrow_css)
-            wait_stored(data_dir, case.id, lambda c: kinds(c) == ["Arrow"], "the arrow")
-            page.get_by_role("button", name="Ruler", exact=True).click()
-            drag(*ruler_css)
-            stored = wait_stored(data_dir, case.id, lambda c: kinds(c) == ["Arrow", "Ruler"], "the arrow and ruler")
-
-            key = only_key(stored)
-            assert (key.asset_id, key.frame) == (asset.id, frame)
-            assert key.window == chosen  # the window after the drag, not the default
-            assert key.window != Window(center=default["center"], width=default["width"])
-            arrow = next(a for a in key.annotations if isinstance(a, Arrow))
-            ruler = next(a for a in key.annotations if isinstance(a, Ruler))
-            for shape, css in ((arrow, arrow_css), (ruler, ruler_css)):
-                points = [(shape.start.x, shape.start.y), (shape.end.x, shape.end.y)]
-                expected = [(cx / scale, cy / scale) for cx, cy in css]
-                for (ax, ay), (ex, ey) in zip(points, expected, strict=True):
-                    assert abs(ax - ex) <= 2 and abs(ay - ey) <= 2, (type(shape).__name__, points, expected)
-            assert scale != pytest.approx(1.0)  # the check above really converted screen to image pixels
-            assert errors == [], "the page threw in the browser"
-        except BaseException:
-            page.screenshot(path=str(tmp_path / "case_viewer_annotate.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        key = only_key(stored)
+        assert (key.asset_id, key.frame) == (asset.id, frame)
+        assert key.window == chosen  # the window after the drag, not the default
+        assert key.window != Window(center=default["center"], width=default["width"])
+        arrow = next(a for a in key.annotations if isinstance(a, Arrow))
+        ruler = next(a for a in key.annotations if isinstance(a, Ruler))
+        for shape, css in ((arrow, arrow_css), (ruler, ruler_css)):
+            points = [(shape.start.x, shape.start.y), (shape.end.x, shape.end.y)]
+            expected = [(cx / scale, cy / scale) for cx, cy in css]
+            for (ax, ay), (ex, ey) in zip(points, expected, strict=True):
+                assert abs(ax - ex) <= 2 and abs(ay - ey) <= 2, (type(shape).__name__, points, expected)
+        assert scale != pytest.approx(1.0)  # the check above really converted screen to image pixels
+        assert errors == [], "the page threw in the browser"

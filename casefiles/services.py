@@ -7,6 +7,7 @@ never touch those directly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import threading
@@ -227,7 +228,6 @@ class Services:
 
     def add_pdf_pages(self, case_id: str, asset_id: str, pages: Sequence[int]) -> Case:
         """Chosen pages (0-based) of a case's PDF, added as images that can be key images and annotated."""
-        from casefiles.ingest import QuarantineFolder
         from casefiles.media.images import scrub_image
         from casefiles.media.pdf import render_pages
 
@@ -237,9 +237,8 @@ class Services:
             raise ValidationError("Pages can be taken only from a PDF of this case.")
         images = sum(1 for a in case.assets if a.kind is AssetKind.IMAGE)
         added: list[Asset] = []
-        with QuarantineFolder(self.settings.quarantine_dir, "pdf-") as work:
-            pdf = work / "document.pdf"
-            pdf.write_bytes(self.blobs.get(document.blob))
+        with self._stored_copy(document.blob, "document.pdf") as pdf:
+            work = pdf.parent
             for number, (page, png) in enumerate(zip(pages, render_pages(pdf, pages), strict=True), start=1):
                 (work / "page.png").write_bytes(png)
                 image = scrub_image(work / "page.png", workdir=work)
@@ -273,15 +272,13 @@ class Services:
 
     def video_info(self, case: Case, asset_id: str) -> VideoInfo:
         """Duration, size and audio of a case's video clip (for the trim controls)."""
-        from casefiles.ingest import QuarantineFolder
         from casefiles.media.video import probe_video
 
         asset = case.asset(asset_id)
         if asset.kind is not AssetKind.VIDEO or asset.blob is None:
             raise ValidationError("This item is not a video clip of the case.")
-        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
-            (work / "clip.mp4").write_bytes(self.blobs.get(asset.blob))
-            return probe_video(work / "clip.mp4")
+        with self._stored_copy(asset.blob, "clip.mp4") as clip:
+            return probe_video(clip)
 
     def edit_video(
         self,
@@ -296,36 +293,24 @@ class Services:
     ) -> Case:
         """Trim a clip to ``start_s``..``end_s`` (seconds), drop its sound if ``mute``, and take its poster
         frame at ``poster_s`` of the result; the stored clip is replaced."""
-        from casefiles.ingest import QuarantineFolder
-        from casefiles.media.video import poster_frame, transcode
-
         case = self.store.get_case(case_id)
         asset = case.asset(asset_id)
         if asset.kind is not AssetKind.VIDEO or asset.blob is None:
             raise ValidationError("This item is not a video clip of the case.")
-        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
-            source = work / "clip.mp4"
-            source.write_bytes(self.blobs.get(asset.blob))
-            clip = transcode(source, workdir=work, start_s=start_s, end_s=end_s, mute=mute, cancel=cancel)
-            edited = work / "edited.mp4"
-            edited.write_bytes(clip)
-            poster = poster_frame(edited, at_s=poster_s, workdir=work, max_side=512)
-        changed = replace(asset, blob=self.blobs.put(clip), thumbnail=self.blobs.put(poster))
+        changed = self._reencoded_clip(asset, start_s=start_s, end_s=end_s, mute=mute, poster_s=poster_s, cancel=cancel)
         case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(case)
         return case
 
     def slide_titles(self, case: Case, asset_id: str) -> tuple[str, ...]:
         """The titles of a case's PowerPoint slides, in order (to choose which go into the deck)."""
-        from casefiles.ingest import QuarantineFolder
         from casefiles.media.slides import inspect_deck
 
         asset = case.asset(asset_id)
         if asset.kind is not AssetKind.SLIDE_DECK or asset.blob is None:
             raise ValidationError("Slides can be chosen only from a PowerPoint of this case.")
-        with QuarantineFolder(self.settings.quarantine_dir, "slides-") as work:
-            (work / "deck.pptx").write_bytes(self.blobs.get(asset.blob))
-            return inspect_deck(work / "deck.pptx").titles
+        with self._stored_copy(asset.blob, "deck.pptx") as deck:
+            return inspect_deck(deck).titles
 
     def choose_slides(self, case_id: str, asset_id: str, chosen: Sequence[int]) -> Case:
         """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all."""
@@ -543,13 +528,11 @@ class Services:
 
     def _clip_canvas(self, blob: str, max_side: int) -> tuple[bytes, int, int]:
         """A frame of a stored clip (its poster time) and the clip's picture size, to draw black boxes on."""
-        from casefiles.ingest import QuarantineFolder
         from casefiles.media.video import poster_frame, probe_video
 
-        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
-            (work / "clip.mp4").write_bytes(self.blobs.get(blob))
-            info = probe_video(work / "clip.mp4")
-            frame = poster_frame(work / "clip.mp4", workdir=work, max_side=min(max_side, max(info.width, info.height)))
+        with self._stored_copy(blob, "clip.mp4") as clip:
+            info = probe_video(clip)
+            frame = poster_frame(clip, workdir=clip.parent, max_side=min(max_side, max(info.width, info.height)))
         return frame, info.width, info.height
 
     def key_image_preview(self, case: Case, key: KeyImage, max_side: int = 256) -> bytes:
@@ -655,7 +638,7 @@ class Services:
             return case
         boxes = [(r.x, r.y, r.width, r.height) for r in regions]
         if asset.kind is AssetKind.VIDEO and asset.blob is not None:
-            changed = self._black_out_clip(asset, boxes)
+            changed = self._reencoded_clip(asset, black_boxes=boxes)
         elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
             cleaned = redact_image(self.blobs.get(asset.blob), boxes)
             changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(_preview_png(cleaned)))
@@ -664,22 +647,40 @@ class Services:
         old_blob = asset.blob
         case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(case)
-        for stale in {old_blob, asset.thumbnail} - changed.blob_ids:
-            if stale and not self._blob_in_use(stale):
-                self.blobs.delete(stale)
+        self._drop_unused((old_blob, asset.thumbnail))
         return case
 
-    def _black_out_clip(self, asset: Asset, boxes: list[tuple[int, int, int, int]]) -> Asset:
-        """The clip encoded again with ``boxes`` black in every frame, and a new poster from it."""
+    @contextlib.contextmanager
+    def _stored_copy(self, blob: str, name: str) -> Iterator[Path]:
+        """A stored file copied as ``name`` into a fresh quarantine folder (the tools want a path); wiped after."""
         from casefiles.ingest import QuarantineFolder
+
+        with QuarantineFolder(self.settings.quarantine_dir, "media-") as work:
+            path = work / name
+            path.write_bytes(self.blobs.get(blob))
+            yield path
+
+    def _reencoded_clip(
+        self,
+        asset: Asset,
+        *,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        mute: bool = False,
+        black_boxes: Sequence[tuple[int, int, int, int]] = (),
+        poster_s: float | None = None,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> Asset:
+        """The clip encoded again (trimmed, muted or with boxes blacked out) and its poster taken from the result."""
         from casefiles.media.video import poster_frame, transcode
 
-        with QuarantineFolder(self.settings.quarantine_dir, "video-") as work:
-            source = work / "clip.mp4"
-            source.write_bytes(self.blobs.get(asset.blob or ""))
-            clip = transcode(source, workdir=work, black_boxes=boxes)
-            (work / "blacked.mp4").write_bytes(clip)
-            poster = poster_frame(work / "blacked.mp4", workdir=work, max_side=512)
+        with self._stored_copy(asset.blob or "", "clip.mp4") as source:
+            work = source.parent
+            clip = transcode(
+                source, workdir=work, start_s=start_s, end_s=end_s, mute=mute, black_boxes=black_boxes, cancel=cancel
+            )
+            (work / "result.mp4").write_bytes(clip)
+            poster = poster_frame(work / "result.mp4", at_s=poster_s, workdir=work, max_side=512)
         return replace(asset, blob=self.blobs.put(clip), thumbnail=self.blobs.put(poster))
 
     def media_for_review(self, case: Case) -> list[Asset]:
@@ -730,10 +731,7 @@ class Services:
             lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=review),
             refresh_thumbnail=True,
         )
-        if old_blob != new_blob and not self._blob_in_use(old_blob):
-            self.blobs.delete(old_blob)
-            with self._datasets_lock:
-                self._datasets.pop(old_blob, None)
+        self._drop_unused((old_blob,))
         return updated
 
     def _replace_instance(
@@ -756,6 +754,14 @@ class Services:
         updated = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
         self.store.save_case(updated)
         return updated
+
+    def _drop_unused(self, digests: Iterable[str | None]) -> None:
+        """Delete the stored files no case refers to any more (they held what was just blacked out)."""
+        for digest in set(digests):
+            if digest and not self._blob_in_use(digest):
+                self.blobs.delete(digest)
+                with self._datasets_lock:
+                    self._datasets.pop(digest, None)
 
     def _blob_in_use(self, digest: str) -> bool:
         for case in self.store.list_cases():

@@ -147,6 +147,9 @@ class Services:
         self.frames = FrameCache()
         self._datasets: dict[str, Dataset] = {}
         self._datasets_lock = threading.Lock()
+        #: Frames of clips to draw black boxes on, by (blob, size): two ffmpeg runs each, and the page asks
+        #: again on every rerun while boxes are drawn. Blobs are content-addressed, so entries never go stale.
+        self._clip_canvases: dict[tuple[str, int], tuple[bytes, int, int]] = {}
 
     # -- import -------------------------------------------------------------------
     def import_dicom(
@@ -530,9 +533,16 @@ class Services:
         """A frame of a stored clip (its poster time) and the clip's picture size, to draw black boxes on."""
         from casefiles.media.video import poster_frame, probe_video
 
+        known = self._clip_canvases.get((blob, max_side))
+        if known is not None:
+            return known
         with self._stored_copy(blob, "clip.mp4") as clip:
             info = probe_video(clip)
             frame = poster_frame(clip, workdir=clip.parent, max_side=min(max_side, max(info.width, info.height)))
+        with self._datasets_lock:  # sessions run in threads
+            if len(self._clip_canvases) >= _CLIP_CANVASES_KEPT:
+                self._clip_canvases.pop(next(iter(self._clip_canvases)))
+            self._clip_canvases[(blob, max_side)] = (frame, info.width, info.height)
         return frame, info.width, info.height
 
     def key_image_preview(self, case: Case, key: KeyImage, max_side: int = 256) -> bytes:
@@ -1002,6 +1012,9 @@ class ServicesMedia:
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         for instance in asset.instances:
             yield instance, self._services.blobs.get(instance.blob)
+
+
+_CLIP_CANVASES_KEPT = 8
 
 
 def _preview_png(image: bytes, side: int = 512) -> bytes:

@@ -158,10 +158,12 @@ with form_col, st.form(f"case_form_{case.id}"):
 with viewer_col:
     series = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
     # Everything the case holds, in its order: series next to photos, clips, PDFs and slides.
-    strip = [(a, services.thumbnail(a)) for a in case.assets]
-    strip = [(a, thumb) for a, thumb in strip if thumb][:12]
+    strip = [a for a in case.assets if a.thumbnail][:12]  # read only the thumbnails shown, on every rerun
     for start in range(0, len(strip), 6):
-        for column, (item, thumb) in zip(st.columns(6), strip[start : start + 6], strict=False):
+        for column, item in zip(st.columns(6), strip[start : start + 6], strict=False):
+            thumb = services.thumbnail(item)
+            if thumb is None:
+                continue
             count = f" ({item.frame_count} img)" if item.kind is AssetKind.DICOM_SERIES else ""
             column.image(thumb, caption=f"{item.label}{count}", width=110)
     if not series:

@@ -41,6 +41,11 @@ def _require_str(name: str, value: object, *, allow_empty: bool = True, max_len:
     return value
 
 
+def _require_rules_version(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{name} must be a rules version (a whole number ≥ 0), not {value!r}.")
+
+
 def _require_str_tuple(name: str, values: object) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, Iterable):
         raise ValidationError(f"{name} must be a list of texts.")
@@ -159,9 +164,15 @@ class Instance:
     frames: int = 1
     review: Review = Review.NOT_NEEDED
     redacted: tuple[Region, ...] = ()
+    #: Versions of the rules this instance's text and pixels went through (casefiles.deid.versions);
+    #: 0 means never, e.g. stored before the rules were versioned. The release gate compares them.
+    text_rules: int = 0
+    pixel_rules: int = 0
 
     def __post_init__(self) -> None:
         _require_str("sop_instance_uid", self.sop_instance_uid, allow_empty=False, max_len=64)
+        _require_rules_version("text_rules", self.text_rules)
+        _require_rules_version("pixel_rules", self.pixel_rules)
         _require_str("blob", self.blob, allow_empty=False, max_len=128)
         if not isinstance(self.frames, int) or self.frames < 1:
             raise ValidationError(f"Instance frames must be a positive whole number (got {self.frames!r}).")
@@ -180,6 +191,8 @@ class Instance:
             "frames": self.frames,
             "review": self.review.value,
             "redacted": [r.to_list() for r in self.redacted],
+            "text_rules": self.text_rules,
+            "pixel_rules": self.pixel_rules,
         }
 
     @classmethod
@@ -192,6 +205,8 @@ class Instance:
             frames=int(data.get("frames", 1)),
             review=Review(data.get("review", "")),
             redacted=tuple(Region.from_list(r) for r in data.get("redacted", ())),
+            text_rules=int(data.get("text_rules", 0)),
+            pixel_rules=int(data.get("pixel_rules", 0)),
         )
 
 
@@ -383,9 +398,13 @@ class Case:
     updated: dt.datetime = field(default_factory=utcnow)
     assets: tuple[Asset, ...] = ()
     key_images: tuple[KeyImage, ...] = ()
+    #: Version of the free-text rules that cleaned the text this case took from DICOM (title, series
+    #: labels, a KOS description in the history); 0 means never. The release gate compares it.
+    text_rules: int = 0
 
     def __post_init__(self) -> None:
         _require_str("case id", self.id, allow_empty=False, max_len=64)
+        _require_rules_version("text_rules", self.text_rules)
         _require_str("title", self.title, allow_empty=False, max_len=300)
         for name in ("history", "findings", "diagnosis"):
             _require_str(name, getattr(self, name))
@@ -440,6 +459,7 @@ class Case:
             "updated": self.updated.isoformat(),
             "assets": [a.to_dict() for a in self.assets],
             "key_images": [k.to_dict() for k in self.key_images],
+            "text_rules": self.text_rules,
         }
 
     @classmethod
@@ -461,6 +481,7 @@ class Case:
             updated=dt.datetime.fromisoformat(data["updated"]),
             assets=tuple(Asset.from_dict(a) for a in data.get("assets", ())),
             key_images=tuple(KeyImage.from_dict(k) for k in data.get("key_images", ())),
+            text_rules=int(data.get("text_rules", 0)),
         )
 
 

@@ -52,6 +52,7 @@ from casefiles.deid.private import SAFE_PRIVATE
 from casefiles.deid.profiles import BASIC_PROFILE_CODE, OPTION_CODES, TEACHING_FILE, Profile
 from casefiles.deid.table import Action, Option, compile_table
 from casefiles.deid.values import DUMMIES, MAX_LENGTH, age_string, parse_da, shift_da, shift_dt
+from casefiles.deid.versions import PIXEL_RULES
 from casefiles.errors import DeidentificationError, ValidationError
 from casefiles.model import Region
 
@@ -68,6 +69,8 @@ EXAM_DATES = (0x00080020, 0x00080021, 0x00080022, 0x00080023)  # study, series, 
 PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD, DEIDENTIFICATION_METHOD_CODES = 0x00120062, 0x00120063, 0x00120064
 LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = 0x00280303
 PIXEL_DATA = 0x7FE00010
+#: The free-text rules _clean applies (deid.versions.TEXT_RULES once the safe-list cleaner runs here).
+TEXT_RULES_APPLIED = 1
 # Elements the engine writes from constants and the pseudonym: no input value can be in them.
 WRITTEN_BY_ENGINE = frozenset(
     {
@@ -144,6 +147,9 @@ class DeidResult:
     dataset: Dataset
     report: DeidReport
     redacted: tuple[Region, ...] = ()  # where text was blanked in the pixels (image coordinates)
+    #: Which versions of the free-text and pixel rules this instance went through (deid.versions).
+    text_rules: int = 0
+    pixel_rules: int = 0
 
 
 @dataclass(slots=True)
@@ -315,7 +321,7 @@ class Deidentifier:
             burned_in_suspected=bool(reasons),
             reasons_burned_in=reasons,
         )
-        return DeidResult(out, report, redacted)
+        return DeidResult(out, report, redacted, text_rules=TEXT_RULES_APPLIED, pixel_rules=PIXEL_RULES)
 
     def _patient_key(self, ds: Dataset, encoding: Encoding) -> tuple[str, str]:
         """Who the patient is, for pseudonym and date offset: ID + issuer, else name + birth date, else study.

@@ -74,6 +74,8 @@ class Summary:
     redacted: tuple[Region, ...] = ()  # text boxes the de-identifier blanked in the pixels
     kind: ObjectKind = ObjectKind.STACK  # what it becomes in a case (casefiles.ingest.nonradiology)
     total_size: tuple[int, int] | None = None  # (columns, rows) of the whole picture: a slide's tiles assembled
+    text_rules: int = 0  # versions of the rules its text and pixels went through (casefiles.deid.versions)
+    pixel_rules: int = 0
 
     def to_instance(self) -> Instance:
         position = self.normal_position if self.normal_position is not None else self.slice_location
@@ -85,6 +87,8 @@ class Summary:
             frames=self.frames,
             review=self.review,
             redacted=self.redacted,
+            text_rules=self.text_rules,
+            pixel_rules=self.pixel_rules,
         )
 
 

@@ -336,6 +336,7 @@ class _Run:
             body_part=body_part[:64],
             author=author,
             assets=tuple(assets),
+            text_rules=_text_rules_of(series),
         )
 
     def _merged_case(self, case: Case, series: list[list[Summary]]) -> Case:
@@ -358,7 +359,7 @@ class _Run:
                 thumbnail, window = self._render(merged.instances[len(merged.instances) // 2].blob, merged.label)
                 merged = replace(merged, thumbnail=thumbnail, default_window=merged.default_window or window)
             assets[index] = merged
-        return case.edited(assets=tuple(assets))
+        return case.edited(assets=tuple(assets), text_rules=min(case.text_rules, _text_rules_of(series)))
 
     # -- PDFs, videos and slides -------------------------------------------------------
     def _converted_assets(self, group: list[Summary], present: Sequence[Asset]) -> list[Asset]:
@@ -522,3 +523,8 @@ def _counts_as(asset: Asset, kind: ObjectKind) -> bool:
 def _series_sort_key(group: list[Summary]) -> tuple[bool, int, str]:
     number = group[0].series_number
     return (number is None, number or 0, group[0].series_uid)
+
+
+def _text_rules_of(series: Sequence[Sequence[Summary]]) -> int:
+    """The oldest free-text rules among the instances a case's title and labels were made from."""
+    return min((s.text_rules for group in series for s in group), default=0)

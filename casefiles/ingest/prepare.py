@@ -117,7 +117,7 @@ def prepare_file(
         return Prepared(problem=DAMAGED_ELEMENTS)
     del original
     ds = result.dataset
-    summary = summarize(ds, blob="")
+    summary = replace(summarize(ds, blob=""), text_rules=result.text_rules, pixel_rules=result.pixel_rules)
     if result.report.needs_review or result.redacted:
         review = Review.NEEDS_REVIEW if result.report.needs_review else Review.NOT_NEEDED
         summary = replace(summary, review=review, redacted=result.redacted)

@@ -1,0 +1,17 @@
+"""Versions of the rules that make stored data safe to show, stamped on what they cleaned.
+
+Each stored instance records the free-text and pixel rules it went through, and each case the
+free-text rules of the text it took from DICOM. When a rule improves, its number goes up: the
+release gate then holds back everything cleaned by older rules until ``python -m casefiles
+recheck`` has run the current rules over it. 0 means "never" (stored before versions existed).
+"""
+
+from __future__ import annotations
+
+#: Free text (descriptions, histories, SR text, titles and labels made from them).
+#: 1: this patient's own identifiers and generic patterns only. 2: fail-closed safe-list cleaner.
+TEXT_RULES = 2
+
+#: Burned-in text in pixels. 1: header rules (modality, SOP class, Image Type, Burned In
+#: Annotation, Conversion Type) decide which images are read with OCR and held for review.
+PIXEL_RULES = 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 #: 1: this patient's own identifiers and generic patterns only. 2: fail-closed safe-list cleaner.
 TEXT_RULES = 2
 
-#: Burned-in text in pixels. 1: header rules (modality, SOP class, Image Type, Burned In
-#: Annotation, Conversion Type) decide which images are read with OCR and held for review.
-PIXEL_RULES = 1
+#: Burned-in text in pixels. 1: modality, SOP class and Burned In Annotation decide which images
+#: are read with OCR and held for review. 2: also screen saves and captures without Burned In
+#: Annotation (Image Type, Conversion Type, colour from a grey modality, dose-report series).
+PIXEL_RULES = 2

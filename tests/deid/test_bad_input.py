@@ -88,7 +88,14 @@ def test_truncated_files_are_made_safe_or_refused(teaching: Deidentifier) -> Non
 
 def test_truncated_pixel_data_file_is_still_de_identified(teaching: Deidentifier) -> None:
     raw = pydicom.dcmread(get_testdata_file("MR_truncated.dcm"))
+    raw.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]  # an acquisition: its pixels need no reading
     _assert_safe(teaching.deidentify(raw).dataset)
+
+
+def test_truncated_capture_whose_pixels_cannot_be_read_is_refused(teaching: Deidentifier) -> None:
+    raw = pydicom.dcmread(get_testdata_file("MR_truncated.dcm"))  # DERIVED\SECONDARY: may carry text
+    with pytest.raises(DeidentificationError, match="shorter than its header says"):
+        teaching.deidentify(raw)
 
 
 @pytest.mark.parametrize(

@@ -152,11 +152,29 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from casefiles.release import case_name
     from casefiles.services import CaseFilter, open_services
 
     services = open_services(_settings(args))
     for case in services.list_cases(CaseFilter(text=args.text or "", modality=args.modality or "")):
-        print(f"{case.id}\t{case.modality}\t{case.title}\t{len(case.key_images)} key image(s)")
+        # A title made by older free-text rules is not printed: the case is named by its id until re-checked.
+        print(f"{case.id}\t{case.modality}\t{case_name(case)}\t{len(case.key_images)} key image(s)")
+    return EXIT_OK
+
+
+def cmd_recheck(args: argparse.Namespace) -> int:
+    """Bring stored cases up to the current de-identification rules; print counts, then what is still held."""
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    case_ids = [args.case] if args.case else None
+    report = services.recheck(case_ids, progress=_progress_printer(sys.stderr.isatty()))
+    print(report.summary())
+    held = services.release_blockers(args.case) if args.case else services.library_blockers()
+    if held:
+        print(f"{len({b.case_id for b in held})} case(s) still held back until a person has looked:")
+        for blocker in held:
+            print(f"  {blocker.case_id}: {blocker.item} {blocker.reason}")
     return EXIT_OK
 
 
@@ -545,6 +563,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")
     p.add_argument("--force", action="store_true", help="seed again even if samples were loaded before")
     p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser(
+        "recheck",
+        help="clean and screen stored cases again with the current de-identification rules",
+        description="Re-clean the text of stored images and case titles with the current rules and screen the "
+        "images again for burned-in text; images that now need a person's review are held. Prints counts only.",
+    )
+    p.add_argument("--case", help="re-check only this case (default: the whole library)")
+    p.set_defaults(func=cmd_recheck)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")

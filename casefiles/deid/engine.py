@@ -46,13 +46,21 @@ from casefiles.deid.access import (
     vr_of,
 )
 from casefiles.deid.burned_in import burned_in_reasons
-from casefiles.deid.identifiers import clean_text, collect_identifiers
+from casefiles.deid.freetext import (
+    CODE_MEANING,
+    CODE_VALUE_TAGS,
+    CODING_SCHEME_DESIGNATOR,
+    PROSE_VRS,
+    STANDARD_SCHEMES,
+    clean_free_text,
+)
+from casefiles.deid.identifiers import REMOVED, clean_text, collect_identifiers
 from casefiles.deid.leaks import LeakNeedles, find_leaks
 from casefiles.deid.private import SAFE_PRIVATE
 from casefiles.deid.profiles import BASIC_PROFILE_CODE, OPTION_CODES, TEACHING_FILE, Profile
 from casefiles.deid.table import Action, Option, compile_table
 from casefiles.deid.values import DUMMIES, MAX_LENGTH, age_string, parse_da, shift_da, shift_dt
-from casefiles.deid.versions import PIXEL_RULES
+from casefiles.deid.versions import PIXEL_RULES, TEXT_RULES
 from casefiles.errors import DeidentificationError, ValidationError
 from casefiles.model import Region
 
@@ -69,8 +77,8 @@ EXAM_DATES = (0x00080020, 0x00080021, 0x00080022, 0x00080023)  # study, series, 
 PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD, DEIDENTIFICATION_METHOD_CODES = 0x00120062, 0x00120063, 0x00120064
 LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED = 0x00280303
 PIXEL_DATA = 0x7FE00010
-#: The free-text rules _clean applies (deid.versions.TEXT_RULES once the safe-list cleaner runs here).
-TEXT_RULES_APPLIED = 1
+#: The free-text rules _clean applies: the fail-closed safe-list cleaner (deid.freetext).
+TEXT_RULES_APPLIED = TEXT_RULES
 # Elements the engine writes from constants and the pseudonym: no input value can be in them.
 WRITTEN_BY_ENGINE = frozenset(
     {
@@ -452,9 +460,22 @@ class Deidentifier:
                 return
             out[tag] = _element(tag, vr, shifted)
             run.dates_shifted += 1
+        elif vr == "PN":  # a person's name is never prose to clean: it goes whole
+            out[tag] = _element(tag, vr, "")
+            run.emptied += 1
         elif vr in _CLEANABLE_VRS:
             text = _joined(convert(elem, level.encoding, level.src).value)
-            cleaned = clean_text(text, run.cleaning)
+            if vr in PROSE_VRS and not _is_code(level, int(tag)):
+                # This patient's identifiers first (the leak check hunts them), then everything else
+                # the free-text cleaner cannot vouch for (other people, places, numbers, dates).
+                cleaned = clean_free_text(clean_text(text, run.cleaning))
+            elif int(tag) in CODE_VALUE_TAGS or int(tag) == CODE_MEANING:
+                # A coding scheme's value or published meaning: only this patient's identifiers are cut
+                # (the generic patterns would take 6-digit DCM codes such as 121071 for record numbers).
+                pattern = run.cleaning
+                cleaned = text if pattern is None else pattern.sub(REMOVED, text)
+            else:  # codes (CS), AE titles and URLs: this patient's identifiers and the generic patterns
+                cleaned = clean_text(text, run.cleaning)
             if cleaned == text:
                 out[tag] = _kept(level, elem, vr)
                 return
@@ -485,7 +506,12 @@ class Deidentifier:
                 creator = creators.get((group, element >> 8), "")
                 keep = (creator, group, element & 0xFF) in SAFE_PRIVATE
             if keep:
-                level.out[tag] = _kept(level, elem, vr_of(elem))
+                vr = vr_of(elem)
+                is_creator = 0x0010 <= element <= 0x00FF  # names its block: must stay as it is
+                if not is_creator and (vr in PROSE_VRS or vr == "PN"):  # kept private text is cleaned too
+                    self._clean(level, tag, elem, vr)
+                else:
+                    level.out[tag] = _kept(level, elem, vr)
                 return
         level.run.private_removed += 1
 
@@ -581,6 +607,16 @@ def _record_elements(method: list[str], codes: list[tuple[str, str]], temporal: 
     write_dataset(buffer, record)
     parsed = read_dataset(BytesIO(buffer.getvalue()), is_implicit_VR=False, is_little_endian=True)
     return dict(parsed.items())
+
+
+def _is_code(level: _Level, tag: int) -> bool:
+    """A code item's value, or the meaning of a code from a published scheme (DCM, SNOMED, LOINC...)."""
+    if tag in CODE_VALUE_TAGS:
+        return True
+    if tag != CODE_MEANING:
+        return False
+    schemes = text_values(level.src, CODING_SCHEME_DESIGNATOR, level.encoding)
+    return bool(schemes) and schemes[0].strip().upper() in STANDARD_SCHEMES
 
 
 def _curve_or_overlay(group: int) -> bool:

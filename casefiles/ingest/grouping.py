@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
+from casefiles.deid.freetext import clean_label
 from casefiles.ingest.nonradiology import ObjectKind
 from casefiles.ingest.reading import peek
 from casefiles.model import Instance, Region, Review
@@ -101,8 +102,8 @@ def summarize(ds: Dataset, blob: str) -> Summary:
         blob=blob,
         modality=clean_text(_get(ds, "Modality"), 16).upper(),
         body_part=body_part_name(_get(ds, "BodyPartExamined")),
-        study_description=clean_text(_get(ds, "StudyDescription"), 64),
-        series_description=clean_text(_get(ds, "SeriesDescription"), 64),
+        study_description=_description(_get(ds, "StudyDescription")),
+        series_description=_description(_get(ds, "SeriesDescription")),
         series_number=_as_int(_get(ds, "SeriesNumber")),
         instance_number=_as_int(_get(ds, "InstanceNumber")),
         normal_position=normal_position(ds),
@@ -191,6 +192,16 @@ def clean_text(value: object, max_len: int) -> str:
     text = _CONTROL.sub(" ", str(value)).replace("^", " ")
     text = _SPACES.sub(" ", text).strip()
     return text[:max_len].rstrip()
+
+
+def _description(value: object) -> str:
+    """A description for titles and series labels, through the free-text cleaner.
+
+    The engine has cleaned the de-identified dataset's descriptions already; instances that
+    came in another way (a CaseDeck package, a store written by older rules) may not have been,
+    and cleaning twice changes nothing.
+    """
+    return clean_label(clean_text(value, 1024), 64)
 
 
 def body_part_name(value: object) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pydicom.dataset import Dataset
 
 from casefiles.deid.access import encoding_of
+from casefiles.deid.freetext import clean_free_text
 from casefiles.deid.identifiers import clean_text, collect_identifiers
 from casefiles.errors import ValidationError
 
@@ -190,16 +191,17 @@ def _study_of(ds: Dataset, evidence: list[tuple[str, str]], selected: tuple[str,
 
 
 def _cleaned_description(ds: Dataset, text: str) -> str:
-    """The sender's free text without this patient's identifiers, dates, phone numbers or long numbers.
+    """The sender's free text, cleaned as the de-identifier cleans kept free text.
 
     The patient's names, IDs, birth date and the institution and staff named in
-    this same KOS are cut out, as the de-identifier cleans free-text elements;
-    no retain options apply (a clinician's note gets the strictest cleaning).
+    this same KOS are cut out, then every word the free-text cleaner cannot vouch
+    for (other people, places, dates, numbers); no retain options apply.
     """
     if not text:
         return ""
     identifiers = collect_identifiers(ds, encoding_of(ds), frozenset())
-    return clean_text(text, identifiers.cleaning_pattern())[:MAX_DESCRIPTION].strip()
+    cleaned = clean_free_text(clean_text(text, identifiers.cleaning_pattern()))
+    return cleaned[:MAX_DESCRIPTION].strip()
 
 
 def _is_uid(value: object) -> bool:

@@ -120,7 +120,7 @@ def test_values_the_engine_writes_read_back_as_written() -> None:
     engine itself: read back from the stored bytes they are the values the engine chose."""
     source = make_phi_ct()
     source.SpecificCharacterSet = "ISO_IR 100"
-    source.SeriesDescription = f"Axial für {PHI['given']} 5mm"
+    source.SeriesDescription = f"Axial ± {PHI['given']} 5mm"
     deidentifier = Deidentifier(SECRET, TEACHING_FILE)
     result = deidentifier.deidentify(source)
     stored = pydicom.dcmread(io.BytesIO(encode(result.dataset, fallback_syntax=source_syntax(source))))
@@ -129,5 +129,5 @@ def test_values_the_engine_writes_read_back_as_written() -> None:
     assert stored.StudyInstanceUID == deidentifier.remap_uid(source.StudyInstanceUID)
     assert stored.file_meta.MediaStorageSOPInstanceUID == deidentifier.remap_uid(source.SOPInstanceUID)
     assert stored.StudyDate != source.StudyDate and len(stored.StudyDate) == 8
-    assert stored.SeriesDescription == f"Axial für {REMOVED} 5mm"
+    assert stored.SeriesDescription == f"Axial ± {REMOVED} 5mm"
     assert stored.StudyDescription.startswith("CT chest [removed]")

@@ -14,6 +14,7 @@ navigation = st.navigation(
         st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
         st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
         st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
+        st.Page("pages/safety.py", title="Safety", icon=":material/verified_user:"),
     ]
 )
 init_session()

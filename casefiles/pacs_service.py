@@ -22,7 +22,7 @@ from casefiles.errors import NotFoundError, ValidationError
 from casefiles.inbox import InboxResult, inbox_handler
 from casefiles.ingest import ImportProblem, ImportReport
 from casefiles.jobs import JobContext, JobFunction, JobState
-from casefiles.model import AssetKind, Conference, Review
+from casefiles.model import AssetKind, Conference
 from casefiles.pacs import client
 from casefiles.pacs.dimse import SeriesMatch, StudyMatch
 from casefiles.pacs.nodes import PacsNode, load_nodes, save_nodes
@@ -38,6 +38,7 @@ from casefiles.pacs.retrieval import (
     retrieve_studies,
 )
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.release import check_release
 
 if TYPE_CHECKING:
     from casefiles.services import Services
@@ -239,23 +240,18 @@ class PacsService:
     ) -> StoreResult:
         """Send a case's de-identified DICOM instances, presentation states and key object selection.
 
-        Refused while any image still waits for its burned-in text review: a
-        PACS is the wrong place to discover a name left in the pixels.
+        The release gate is asked first: a case holding anything no one has vouched for (an
+        image waiting for its burned-in text review, text cleaned by older rules…) is refused
+        with :class:`casefiles.release.ReleaseBlocked` and nothing is sent.
         """
         services = self._services
         case = services.get_case(case_id)
-        waiting = services.images_for_review(case)
-        if waiting:
-            raise ValidationError(
-                f"{len(waiting)} image(s) of this case still need their burned-in text review; "
-                "review them on the Case page, then send the case."
-            )
+        check_release([case], way_out="PACS push")
         blobs = [
             instance.blob
             for asset in case.assets
             if asset.kind is AssetKind.DICOM_SERIES
             for instance in asset.instances
-            if instance.review is not Review.NEEDS_REVIEW
         ]
         if not blobs:
             raise ValidationError("This case holds no DICOM images to send.")

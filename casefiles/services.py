@@ -57,6 +57,8 @@ from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
 from casefiles.pacs.retrieval import PullReport
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.recheck import RecheckReport, recheck_library
+from casefiles.release import Blocker, blockers_of, check_release
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import open_tinydb_store
@@ -74,6 +76,8 @@ if TYPE_CHECKING:
 SLIDE_IMAGE_MAX = 1920
 
 EXPORT_FORMATS = ("pptx", "pdf", "html", "package")
+#: How the release gate's message names each export.
+WAY_OUT_NAMES = {"pptx": "PowerPoint deck", "pdf": "PDF handout", "html": "HTML show", "package": "package"}
 
 #: Frames per second of a stack played as a clip: a smooth scroll through a CT.
 STACK_CLIP_FPS = 12.0
@@ -413,6 +417,18 @@ class Services:
 
     def delete_case(self, case_id: str) -> None:
         self.store.delete_case(case_id)
+
+    def recheck(
+        self,
+        case_ids: Sequence[str] | None = None,
+        *,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> RecheckReport:
+        """Bring stored cases up to the current de-identification rules (every case when None)."""
+        report = recheck_library(self.store, self.blobs, case_ids, progress=progress, cancel=cancel)
+        self._drop_unused(report.replaced_blobs)
+        return report
 
     # -- pixels -------------------------------------------------------------------
     def dataset(self, blob: str) -> Dataset:
@@ -881,6 +897,14 @@ class Services:
             conference = conference.edited(items=tuple(i for i in conference.items if i.case_id not in missing))
         return ConferenceBundle(conference, tuple(self.store.get_case(c) for c in conference.case_ids))
 
+    def library_blockers(self) -> tuple[Blocker, ...]:
+        """What the release gate holds back, over every case in the library."""
+        return tuple(b for case in self.store.list_cases() for b in blockers_of(case))
+
+    def release_blockers(self, target_id: str) -> tuple[Blocker, ...]:
+        """What the release gate would hold back if this conference or case were exported now."""
+        return tuple(b for case in self.bundle(target_id).cases for b in blockers_of(case))
+
     def _case_exists(self, case_id: str) -> bool:
         try:
             self.store.get_case(case_id)
@@ -900,15 +924,22 @@ class Services:
         *,
         template: Path | None = None,
         pdf_layout: str = "case-per-page",
+        way_out: str | None = None,
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
-        """Export a conference or a case as pptx, pdf, html or package."""
+        """Export a conference or a case as pptx, pdf, html or package.
+
+        The release gate is asked first: a case holding anything no one has vouched for raises
+        :class:`casefiles.release.ReleaseBlocked` and nothing is written. ``way_out`` names the
+        export in that message when it is not the format's own name (e.g. "presentation").
+        """
         if export_format not in EXPORT_FORMATS:
             raise ValidationError(
                 f"Unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}."
             )
         bundle = self.bundle(target_id)
+        check_release(bundle.cases, way_out=way_out or WAY_OUT_NAMES[export_format])
         media = self.media()
         out = Path(out)
         import exporters

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from casefiles.model import CasePlan, ConferenceKind
-from pages.ui import get_services, progress_bar, user_errors
+from pages.ui import get_services, progress_bar, release_panel, user_errors
 
 services = get_services()
 st.title("Conferences")
@@ -70,10 +70,18 @@ st.caption(
     )
 )
 
-if st.button("Present", key="conf_present", help="Show the conference as a slide show in this window"):
+releasable = release_panel(services.release_blockers(conference.id), key="conf_release")
+if st.button(
+    "Present",
+    key="conf_present",
+    help="Show the conference as a slide show in this window",
+    disabled=not releasable,
+):
     report_progress, clear = progress_bar("Preparing the show…")
     with user_errors("Preparing the show"), tempfile.TemporaryDirectory() as tmp:
-        show = services.export(conference.id, "html", Path(tmp) / "show.html", progress=report_progress)
+        show = services.export(
+            conference.id, "html", Path(tmp) / "show.html", way_out="presentation", progress=report_progress
+        )
         st.session_state["conf_show"] = (conference.id, show.read_text(encoding="utf-8"))
     clear()
 show_state = st.session_state.get("conf_show")
@@ -145,7 +153,7 @@ if fmt == "pptx":
     template = st.file_uploader(
         "Institution template (.potx or .pptx, optional)", type=["potx", "pptx"], key="conf_template"
     )
-if st.button("Export", type="primary", key="conf_export"):
+if st.button("Export", type="primary", key="conf_export", disabled=not releasable):
     st.button("Cancel export", key="conf_export_cancel")  # clicking it reruns the page, which stops the export
     report_progress, clear = progress_bar("Preparing slides…")
     with user_errors("Export"), tempfile.TemporaryDirectory() as tmp:

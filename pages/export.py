@@ -6,21 +6,26 @@ from pathlib import Path
 import streamlit as st
 
 from casefiles.jobs import JobState
-from pages.ui import get_jobs, get_services, job_panel, job_running, pick_case, progress_bar, user_errors
+from pages.ui import (
+    get_jobs,
+    get_services,
+    job_panel,
+    job_running,
+    pick_case,
+    progress_bar,
+    release_panel,
+    user_errors,
+)
 
 services = get_services()
 st.title("Export")
 case = pick_case(services, key="export_case")
 st.caption(f"{len(case.key_images)} key image(s) · format: PowerPoint (16:9)")
-if services.images_for_review(case):
-    st.warning(
-        "Some images of this case have not been reviewed for burned-in patient details yet. "
-        "Review them on the Case page before presenting."
-    )
+releasable = release_panel(services.release_blockers(case.id), key="export_release")
 if not case.key_images:
     st.warning("This case has no key images yet: the deck will have text slides only. Pick them on the Case page.")
 
-if st.button("Build PowerPoint deck", type="primary", key="export_build"):
+if st.button("Build PowerPoint deck", type="primary", key="export_build", disabled=not releasable):
     report_progress, clear = progress_bar("Building slides…")
     with user_errors("Export"), tempfile.TemporaryDirectory() as tmp:
         out = services.export_case_pptx(case.id, Path(tmp) / "case.pptx", progress=report_progress)
@@ -47,7 +52,7 @@ else:
     target = st.selectbox("PACS node", [n.name for n in nodes], key="push_node")
     st.caption("Only the de-identified images stored in CaseDeck are sent, never the originals.")
     push_job = st.session_state.get("push_job")
-    if st.button("Send case", key="push_send", disabled=job_running(push_job)):
+    if st.button("Send case", key="push_send", disabled=job_running(push_job) or not releasable):
         case_id = case.id
         st.session_state["push_job"] = get_jobs().submit(
             "Sending the case",

@@ -6,7 +6,7 @@ Not a page itself (app.py does not route to it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from casefiles.jobs import JobRunner, JobSnapshot, JobState
 from casefiles.model import Asset, Case, Window
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.progress import ProgressFn
+from casefiles.release import Blocker
 from casefiles.services import Services, open_services
 
 log = logging.getLogger("casedeck.ui")
@@ -84,6 +85,27 @@ def progress_bar(label: str) -> tuple[ProgressFn, Callable[[], None]]:
 def open_case(case_id: str) -> None:
     st.session_state[SELECTED_CASE] = case_id
     st.switch_page("pages/case.py")
+
+
+def release_panel(blockers: Sequence[Blocker], *, key: str) -> bool:
+    """Say what holds cases back from leaving CaseDeck, with a way to each; True when nothing does.
+
+    The export buttons stay disabled while this returns False: the release gate would refuse
+    anyway, and a person should see why before pressing anything.
+    """
+    if not blockers:
+        return True
+    st.error(
+        "Nothing can be exported, presented or sent yet: CaseDeck cannot vouch for these items "
+        "(they might show a patient's name).",
+        icon="🔒",
+    )
+    for index, blocker in enumerate(blockers):
+        text, go = st.columns([6, 1])
+        text.markdown(f"- **{blocker.case_name}** — {blocker.item} {blocker.reason}; {blocker.action}.")
+        if go.button("Open case", key=f"{key}_open_{index}"):
+            open_case(blocker.case_id)
+    return False
 
 
 def pick_case(services: Services, *, key: str) -> Case:

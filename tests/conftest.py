@@ -43,3 +43,11 @@ def seeded_data_dir(_seeded_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "seeded-data"
     shutil.copytree(_seeded_template, path, ignore=shutil.ignore_patterns("quarantine"))
     return path
+
+
+@pytest.fixture
+def blocked_case(services: object, tmp_path: Path) -> str:
+    """A case the release gate holds back: its key images include an unreviewed CT screen save."""
+    from tests.support.held_case import held_case
+
+    return held_case(services, tmp_path)  # type: ignore[arg-type]

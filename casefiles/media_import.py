@@ -121,9 +121,13 @@ def _place(source: Path | Upload, folder: Path) -> Path:
         target.write_bytes(bytes(source.data))
         return target
     path = Path(source)
-    if not path.is_file():
-        raise ValidationError("The file cannot be found or is not a file; choose it again.")
-    target.write_bytes(path.read_bytes())
+    try:
+        if not path.is_file():
+            raise ValidationError("The file cannot be found or is not a file; choose it again.")
+        data = path.read_bytes()
+    except OSError as exc:  # its text names the file, which may name the patient: only the cause is said
+        raise ValidationError(f"The file cannot be read ({exc.strerror or 'a disc error'}).") from None
+    target.write_bytes(data)
     return target
 
 

@@ -48,10 +48,11 @@ from casefiles.ingest.grouping import summarize
 from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
 from casefiles.ingest.report import ImportProblem
-from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits, unpack_zip
+from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, MemberProblem, ZipLimits, unpack_zip
 from casefiles.media_import import ScrubbedMedia, scrub_media_file
 from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.recheck import clean_case_text
 from casefiles.store import BlobStore, CaseStore
 
 __all__ = ["FORMAT_NAME", "SUPPORTED_VERSION", "PackageImportResult", "import_package"]
@@ -59,8 +60,7 @@ __all__ = ["FORMAT_NAME", "SUPPORTED_VERSION", "PackageImportResult", "import_pa
 FORMAT_NAME = "casedeck-package"
 SUPPORTED_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-_LABEL = "package"
-_PREFIX = f"{_LABEL} › "
+_PREFIX = "package › "
 _MAX_MANIFEST_BYTES = 64 * 1024**2
 _SAFETY_REFUSALS = ("unsafe path", "symbolic link")
 #: Media kinds a package carries as files; a case's PDF never leaves the library it came from.
@@ -118,12 +118,21 @@ def import_package(
     folder = QuarantineFolder(Path(quarantine_dir), "package-")
     work = folder.path
     try:
-        unpacked = unpack_zip(source, work / "members", label=_LABEL, limits=limits, cancel=cancel)
+        try:
+            unpacked = unpack_zip(source, work / "members", limits=limits, cancel=cancel)
+        except OSError as exc:  # its message would name the file
+            raise ImportFailure(f"The package cannot be read or unpacked ({exc.strerror}).") from None
         _refuse_unsafe(unpacked.problems, has_files=bool(unpacked.files))
-        members = {u.item.removeprefix(_PREFIX): u.path for u in unpacked.files}
+        members = {u.name: u.path for u in unpacked.files}
         manifest = _read_manifest(members)
         run = _Import(store, blobs, deidentifier, members, work / "media", cancel=cancel, progress=progress)
-        run.problems.extend(unpacked.problems)
+        # members are named by position: an altered package could carry any names at all
+        run.problems.extend(
+            ImportProblem(
+                "package" if p.number is None else f"{_PREFIX}file {p.number} of {unpacked.members_seen}", p.reason
+            )
+            for p in unpacked.problems
+        )
         return run.all(manifest)
     finally:
         folder.remove()
@@ -132,7 +141,7 @@ def import_package(
 # -- unpacking and the manifest ------------------------------------------------------------------
 
 
-def _refuse_unsafe(problems: Sequence[ImportProblem], *, has_files: bool) -> None:
+def _refuse_unsafe(problems: Sequence[MemberProblem], *, has_files: bool) -> None:
     """A package CaseDeck wrote never holds unsafe names or links: one that does was altered; refuse it."""
     for problem in problems:
         if problem.reason.startswith(_SAFETY_REFUSALS):
@@ -273,8 +282,13 @@ class _Import:
         case_id = case.id if not self._case_exists(case.id) else new_id()
         try:
             new_case = replace(
-                case, id=case_id, assets=tuple(assets), key_images=tuple(case.key_images[n] for n in kept)
+                case,
+                id=case_id,
+                assets=tuple(assets),
+                key_images=tuple(case.key_images[n] for n in kept),
+                text_rules=0,  # whatever the manifest claims: its title and labels are cleaned here
             )
+            new_case, _changed = clean_case_text(new_case)
         except ValidationError as exc:
             raise ImportFailure(f"Case {number} of the package cannot be recreated: {exc}") from exc
         picked = None if plan.key_images is None else tuple(new_index[i] for i in plan.key_images if i in new_index)
@@ -413,6 +427,8 @@ class _Import:
             frames=summary.frames,
             review=review,
             redacted=(*described.redacted, *result.redacted),
+            text_rules=result.text_rules,
+            pixel_rules=result.pixel_rules,
         )
         return instance, data, summary.study_uid, summary.series_uid
 

@@ -1,7 +1,9 @@
 """What the user hands to an import, and what the import hands back.
 
-Problems are for the screen only: they may name a file the user chose, so
-they are never logged or persisted; their reasons never contain patient data.
+Problems are for the screen and the CLI only, never logged or persisted.
+They name items by position ("file 14 of 500", "item 3 of 40 in the zip",
+"upload 2 of 5"), never by a file or folder name or a path: those often hold
+the patient's name. Their reasons never contain patient data.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class Upload:
 
 @dataclass(frozen=True, slots=True)
 class ImportProblem:
-    """One thing that could not be imported: where it was, and why, in plain words."""
+    """One thing that could not be imported: where it was (by position only), and why, in plain words."""
 
     item: str
     reason: str

@@ -2,7 +2,9 @@
 
 Member names are checked but never used as file names: members are written
 under numbered names inside the import's quarantine, so no name can escape it
-and no patient name ends up on disk. Sizes are counted as bytes come out of
+and no patient name ends up on disk. Nor are they ever shown: members are
+named by position ("item 3 of 40 in the zip"), since the folders inside a
+zip are often named after the patient. Sizes are counted as bytes come out of
 the decompressor; the header sizes are only used to refuse early. A zip that
 breaks a limit is rejected whole: whatever was already unpacked from it is
 deleted, and the other sources of the import go on.
@@ -21,7 +23,6 @@ from pathlib import Path
 from typing import IO
 
 from casefiles.errors import ValidationError
-from casefiles.ingest.report import ImportProblem
 from casefiles.progress import NEVER_CANCELLED, CancelToken
 
 _CHUNK = 1 << 16
@@ -64,10 +65,24 @@ DEFAULT_ZIP_LIMITS = ZipLimits()
 
 @dataclass(frozen=True, slots=True)
 class Unpacked:
-    """A zip member written to the quarantine: its label for the user and where it is now."""
+    """A zip member written to the quarantine: its position among the members, its name, where it is now.
 
-    item: str
+    ``number`` counts the members that are files (not folders, not OS junk)
+    from 1, in the zip's order. ``name`` is the member's name inside the zip,
+    for looking members up; it may name the patient, so it is never shown.
+    """
+
+    number: int
+    name: str
     path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProblem:
+    """Why a member (``number``, as in :class:`Unpacked`), or the zip itself (``None``), was not unpacked."""
+
+    number: int | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +90,7 @@ class UnpackResult:
     """The members that were unpacked, the problems met, and how many files the zip held."""
 
     files: tuple[Unpacked, ...]
-    problems: tuple[ImportProblem, ...]
+    problems: tuple[MemberProblem, ...]
     members_seen: int
 
 
@@ -123,17 +138,17 @@ def unpack_zip(
     archive: Path,
     dest: Path,
     *,
-    label: str,
     limits: ZipLimits = DEFAULT_ZIP_LIMITS,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> UnpackResult:
     """Unpack the safe members of ``archive`` into the new directory ``dest``.
 
-    ``label`` is how the user knows the zip ("study.zip"); problems name
-    members as ``"study.zip › a/b.dcm"``. Nested zips are reported, not opened.
+    Members and their problems are numbered by position, for the caller
+    to name them so ("item 3 of 40 in the zip"); member names are never shown.
+    Nested zips are reported, not opened.
     """
     dest.mkdir()
-    problems: list[ImportProblem] = []
+    problems: list[MemberProblem] = []
     files: list[Unpacked] = []
     seen = 0
     try:
@@ -149,26 +164,25 @@ def unpack_zip(
                 if not parts or is_junk(parts):
                     continue
                 seen += 1
-                item = f"{label} › {info.filename}"
                 reason = _refusal(info)
                 if reason is not None:
-                    problems.append(ImportProblem(item, reason))
+                    problems.append(MemberProblem(seen, reason))
                     continue
                 target = dest / f"m{len(files):06d}"
                 try:
                     total = _copy_member(zf, info, target, total, limits)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                     target.unlink(missing_ok=True)
-                    problems.append(ImportProblem(item, f"damaged zip member ({_zip_error(exc)})"))
+                    problems.append(MemberProblem(seen, f"damaged zip member ({_zip_error(exc)})"))
                     continue
-                files.append(Unpacked(item, target))
+                files.append(Unpacked(seen, info.filename, target))
     except _LimitExceeded as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        problems.append(ImportProblem(label, f"{exc}; nothing was imported from this zip"))
+        problems.append(MemberProblem(None, f"{exc}; nothing was imported from this zip"))
         return UnpackResult((), tuple(problems), seen)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         shutil.rmtree(dest, ignore_errors=True)
-        problems.append(ImportProblem(label, f"damaged zip file ({_zip_error(exc)})"))
+        problems.append(MemberProblem(None, f"damaged zip file ({_zip_error(exc)})"))
         return UnpackResult((), tuple(problems), seen)
     return UnpackResult(tuple(files), tuple(problems), seen)
 

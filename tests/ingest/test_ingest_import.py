@@ -19,6 +19,7 @@ from casefiles.errors import Cancelled, ValidationError
 from casefiles.ingest import ImportReport, Upload, ZipLimits, import_sources, wipe_quarantine
 from casefiles.model import AssetKind, Case
 from casefiles.progress import CancelToken
+from tests.support.phi_paths import folder_position
 
 if TYPE_CHECKING:
     from conftest import Library, Study
@@ -135,7 +136,7 @@ def test_uploads_single_files_and_a_zip(
     case = the_case(library)
     assert report.instances_imported == 6
     assert sum(len(a.instances) for a in case.assets) == 6
-    assert [(p.item, p.reason) for p in report.problems] == [("upload 5 of 5 (empty.dcm)", "empty file")]
+    assert [(p.item, p.reason) for p in report.problems] == [("upload 5 of 5", "empty file")]
     assert_no_phi(library)
 
 
@@ -153,14 +154,19 @@ def test_bad_files_are_reported_and_the_rest_imported(
 
     assert report.instances_imported == 4
     assert sum(len(a.instances) for a in the_case(library).assets) == 4
+    folder = tmp_path / "in"
     reasons = {p.item: p.reason for p in report.problems}
-    assert reasons["in/notes.txt"] == "not a DICOM file"
-    assert reasons["in/corrupt.dcm"] == "damaged or incomplete DICOM file (it has no SOP Class or SOP Instance UID)"
-    assert reasons["in/truncated.dcm"] == "truncated DICOM file (its pixel data is cut short)"
-    assert reasons["in/zero.dcm"] == "empty file"
+    assert reasons[folder_position(folder, folder / "notes.txt")] == "not a DICOM file"
+    assert reasons[folder_position(folder, folder / "corrupt.dcm")] == (
+        "damaged or incomplete DICOM file (it has no SOP Class or SOP Instance UID)"
+    )
+    assert reasons[folder_position(folder, folder / "truncated.dcm")] == (
+        "truncated DICOM file (its pixel data is cut short)"
+    )
+    assert reasons[folder_position(folder, folder / "zero.dcm")] == "empty file"
     assert len(report.problems) == 4
-    for problem in report.problems:  # items are relative to what the user gave, never absolute
-        assert not problem.item.startswith("/") and str(tmp_path) not in problem.item
+    for problem in report.problems:  # items are positions, never names or paths
+        assert problem.item.startswith("file ") and "." not in problem.item and "/" not in problem.item
 
 
 def test_zip_with_path_traversal_writes_nothing_outside_the_quarantine(
@@ -198,7 +204,7 @@ def test_zip_bomb_is_rejected_and_other_sources_still_import(
     report = run(library, deid, [bomb, tmp_path / "in"], limits=limits)
 
     assert [(p.item, p.reason) for p in report.problems] == [
-        ("bomb.zip", "zip expands beyond the 16 MiB limit; nothing was imported from this zip")
+        ("source 1 of 2", "zip expands beyond the 16 MiB limit; nothing was imported from this zip")
     ]
     # the folder imports; nothing from the bomb (its real.dcm would have counted as imported or duplicate)
     assert (report.instances_imported, report.duplicates_skipped) == (3, 0)
@@ -222,7 +228,7 @@ def test_dicomdir_with_a_missing_file(
     report = run(library, deid, [cd])
 
     assert [p.reason for p in report.problems] == ["DICOMDIR points at a missing file"]
-    assert report.problems[0].item.startswith("CD/DICOMDIR record ")
+    assert report.problems[0].item == "file 1 of 5, DICOMDIR record 5"  # DICOMDIR + 3 listed + 1 extra
     assert report.instances_imported == 4  # 3 listed files that exist + 1 file the DICOMDIR does not list
     assert sum(len(a.instances) for a in the_case(library).assets) == 4
 
@@ -303,8 +309,8 @@ def test_failing_import_leaves_existing_cases_unchanged(
     report = run(library, deid, [junk, tmp_path / "missing-folder"])
     assert report.case_ids == () and report.instances_imported == 0
     assert sorted((p.item, p.reason) for p in report.problems) == [
-        ("junk/readme.txt", "not a DICOM file"),
-        ("missing-folder", "not found (it may have been moved or the disc ejected)"),
+        ("source 1 of 2, file 1 of 1", "not a DICOM file"),
+        ("source 2 of 2", "not found (it may have been moved or the disc ejected)"),
     ]
 
     make_study(tmp_path / "b", slices=3, second_series_slices=0, seed=2)
@@ -325,7 +331,7 @@ def test_nested_zip_is_reported_not_opened(
         zf.write(inner, "inner.zip")
     report = run(library, deid, [outer])
     assert report.instances_imported == 0 and study.files
-    assert [p.item for p in report.problems] == ["outer.zip › inner.zip", "outer.zip › disguised.dat"]
+    assert [p.item for p in report.problems] == ["item 2 of 2 in the zip", "item 1 of 2 in the zip"]
     assert all("zip inside a zip is not supported" in p.reason for p in report.problems)
 
 
@@ -411,7 +417,7 @@ def test_instances_the_deidentifier_refuses_are_discarded_and_reported(
 
     assert report.instances_imported == 2
     assert len(report.problems) == 1
-    assert report.problems[0].item == f"in/{study.files[0].name}"
+    assert report.problems[0].item == folder_position(tmp_path / "in", study.files[0])
     assert report.problems[0].reason.startswith("could not be made safe to store (")
     assert report.problems[0].reason.endswith("; discarded")
     assert report.burned_in_flagged == 1 and report.deid.burned_in_suspected

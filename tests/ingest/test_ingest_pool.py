@@ -23,6 +23,7 @@ from casefiles.ingest.pool import PoolPlan, map_in_order
 from casefiles.ingest.reading import encode, is_raw_explicit_little, read_dataset, source_syntax, write_explicit_little
 from casefiles.model import Case, Review
 from casefiles.progress import CancelToken
+from tests.support.phi_paths import folder_position
 
 if TYPE_CHECKING:
     from conftest import Library, Study
@@ -113,10 +114,13 @@ def test_pooled_import_reports_bad_files_and_imports_the_rest(
     report = run(library, deid, [tmp_path / "in"], **POOLED)
 
     assert report.instances_imported == 12
+    folder = tmp_path / "in"
     assert {p.item: p.reason for p in report.problems} == {
-        "in/notes.txt": "not a DICOM file",
-        "in/corrupt.dcm": "damaged or incomplete DICOM file (it has no SOP Class or SOP Instance UID)",
-        "in/truncated.dcm": "truncated DICOM file (its pixel data is cut short)",
+        folder_position(folder, folder / "notes.txt"): "not a DICOM file",
+        folder_position(folder, folder / "corrupt.dcm"): (
+            "damaged or incomplete DICOM file (it has no SOP Class or SOP Instance UID)"
+        ),
+        folder_position(folder, folder / "truncated.dcm"): "truncated DICOM file (its pixel data is cut short)",
     }
 
 

@@ -27,6 +27,7 @@ from casefiles.model import Asset, AssetKind, Case
 from tests.dicom_factory import ct_slice
 from tests.helpers import require_tool
 from tests.ingest.nonradiology import objects
+from tests.support.phi_paths import folder_position
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import Library
@@ -230,8 +231,8 @@ def test_damaged_objects_are_reported_and_everything_else_imported(
     report = run_import(library, [folder])
 
     problems = {p.item: p.reason for p in report.problems}
-    assert "not a PDF" in problems["in/a_garbage_pdf.dcm"]
-    assert "password" in problems["in/b_locked_pdf.dcm"]
+    assert "not a PDF" in problems[folder_position(folder, folder / "a_garbage_pdf.dcm")]
+    assert "password" in problems[folder_position(folder, folder / "b_locked_pdf.dcm")]
     cut = [reason for item, reason in problems.items() if item.startswith("Video 1")]
     assert len(cut) == 1 and "damaged or incomplete" in cut[0] and "left out" in cut[0]
     tile = [reason for item, reason in problems.items() if item.startswith("Slide 1")]

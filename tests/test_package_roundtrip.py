@@ -322,3 +322,26 @@ def test_a_cancelled_export_or_import_leaves_nothing_behind(tmp_path: Path, sour
             cancel=token,
         )
     assert elsewhere.list_cases() == [] and list(elsewhere.settings.quarantine_dir.iterdir()) == []
+
+
+def test_a_title_or_label_naming_someone_in_a_package_is_cleaned_whatever_the_manifest_claims(
+    tmp_path: Path, source: tuple[Services, str]
+) -> None:
+    """A package from elsewhere is not trusted for its text either: its manifest may claim current rules."""
+    import json
+
+    services, conference_id = source
+    package = export(services, conference_id, tmp_path / "p.zip")
+    with zipfile.ZipFile(package) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["cases"][0]["title"] = "Right apical mass, referred by Dr Ashworth-Blyth"
+    manifest["cases"][0]["assets"][0]["label"] = "AX CHEST per Dr Ashworth-Blyth"
+    manifest["cases"][0]["text_rules"] = 99
+    tampered = rewrite(package, tmp_path / "tampered.zip", {"manifest.json": json.dumps(manifest).encode()})
+    elsewhere = Services(Settings(data_dir=tmp_path / "elsewhere"))
+
+    case = elsewhere.get_case(import_into(elsewhere, tampered).case_ids[0])
+
+    assert "Ashworth" not in case.title and "apical mass" in case.title
+    assert "Ashworth" not in case.assets[0].label and "CHEST" in case.assets[0].label
+    assert elsewhere.release_blockers(case.id) == ()  # cleaned here, by the current rules

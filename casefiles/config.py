@@ -24,6 +24,8 @@ class Settings:
     #: start the DICOM receiver with the app on this port (None: only when asked on the page)
     receive_port: int | None = None
     receive_ae: str = "CASEDECK"
+    #: days an original waiting for burned-in text review is kept before it is wiped
+    review_retention_days: int = 30
 
     @property
     def db_path(self) -> Path:
@@ -39,6 +41,11 @@ class Settings:
         return self.data_dir / "quarantine"
 
     @property
+    def review_area_dir(self) -> Path:
+        """Encrypted originals waiting for burned-in text review; outside the store, never exported."""
+        return self.data_dir / "review-area"
+
+    @property
     def secret_path(self) -> Path:
         """The installation's secret key for UID remapping and pseudonyms."""
         return self.data_dir / "secret.key"
@@ -49,9 +56,15 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     port_text = env.get("CASEDECK_RECEIVE_PORT", "").strip()
     if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
         raise ValidationError(f"CASEDECK_RECEIVE_PORT must be a port number from 1 to 65535, not {port_text!r}.")
+    retention_text = env.get("CASEDECK_REVIEW_RETENTION_DAYS", "").strip()
+    if retention_text and not (retention_text.isdigit() and 1 <= int(retention_text) <= 3650):
+        raise ValidationError(
+            f"CASEDECK_REVIEW_RETENTION_DAYS must be a number of days from 1 to 3650, not {retention_text!r}."
+        )
     return Settings(
         data_dir=Path(env.get("CASEDECK_DATA", "data")).resolve(),
         seed_samples=env.get("CASEDECK_SAMPLES", "1") != "0",
         receive_port=int(port_text) if port_text else None,
         receive_ae=env.get("CASEDECK_RECEIVE_AE", "").strip() or "CASEDECK",
+        review_retention_days=int(retention_text) if retention_text else 30,
     )

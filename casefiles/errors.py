@@ -39,3 +39,7 @@ class ExportError(CaseDeckError):
 
 class Cancelled(CaseDeckError):
     """Long work was cancelled by the user; partial results were discarded."""
+
+
+class ReviewAreaError(CaseDeckError):
+    """The review area cannot keep or give back an original (full, key changed, damaged, gone)."""

@@ -3,7 +3,8 @@
 Image encoders happily carry text along (PNG tEXt/iTXt/zTXt/eXIf chunks, JPEG
 COM/EXIF/XMP/ICC segments, bytes after the end marker), and any of it can hold a
 patient's name. PNG and JPEG are rewritten chunk by chunk keeping only what is
-needed to draw the pixels, which is lossless and far faster than re-encoding;
+needed to draw the pixels (CaseDeck's one stripper, :mod:`casefiles.media.metadata`,
+without colour profiles), which is lossless and far faster than re-encoding;
 anything else Pillow can read is re-encoded as a bare PNG.
 """
 
@@ -17,16 +18,10 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-from casefiles.errors import ExportError
+from casefiles.errors import DeidentificationError, ExportError
+from casefiles.media import metadata
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Chunks that only describe how to draw the pixels; every other chunk is dropped.
-_PNG_KEEP = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"pHYs"})
-# JPEG segments needed to decode: frame headers, tables (DHT/DAC/DQT), scan headers, DNL, restart interval.
-_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_JPEG_KEEP = _JPEG_SOF | {0xC4, 0xCC, 0xDA, 0xDB, 0xDC, 0xDD}
-_JPEG_SOS, _JPEG_EOI, _JPEG_SOI = 0xDA, 0xD9, 0xD8
-_JPEG_APP0, _JPEG_APP14 = 0xE0, 0xEE
+PNG_SIGNATURE = metadata.PNG_MAGIC
 _EXIF_ORIENTATION = 0x0112
 #: Larger images are refused rather than decoded (Pillow's own bomb limit is far higher).
 MAX_PIXELS = 64_000_000
@@ -74,104 +69,19 @@ def clean_image(data: object) -> CleanImage:
 
 
 def strip_png(data: bytes) -> bytes:
-    """Keep only the PNG chunks needed to draw the image; verify every chunk's CRC."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ExportError(f"{_UNREADABLE} It is not a PNG file.")
-    out = [PNG_SIGNATURE]
-    pos = len(PNG_SIGNATURE)
-    seen_idat = False
-    first = True
-    while True:
-        if pos + 12 > len(data):
-            raise ExportError(f"{_UNREADABLE} The PNG file is truncated.")
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        ctype = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            raise ExportError(f"{_UNREADABLE} The PNG file is truncated.")
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
-            raise ExportError(f"{_UNREADABLE} The PNG file is corrupt.")
-        if first and ctype != b"IHDR":
-            raise ExportError(f"{_UNREADABLE} The PNG file is corrupt.")
-        first = False
-        if ctype in _PNG_KEEP:
-            out.append(data[pos:end])
-        seen_idat = seen_idat or ctype == b"IDAT"
-        pos = end
-        if ctype == b"IEND":
-            break
-    if not seen_idat:
-        raise ExportError(f"{_UNREADABLE} The PNG file holds no pixel data.")
-    return b"".join(out)
+    """Keep only the PNG chunks needed to draw the image (no colour profile); every chunk's CRC verified."""
+    try:
+        return metadata.strip_png(data, keep_colour_profile=False)
+    except DeidentificationError:
+        raise ExportError(f"{_UNREADABLE} The PNG file is truncated or corrupt.") from None
 
 
 def strip_jpeg(data: bytes) -> bytes:
     """Keep only the JPEG segments needed to decode; drop comments, EXIF, XMP, ICC and trailers."""
-    if not data.startswith(b"\xff\xd8"):
-        raise ExportError(f"{_UNREADABLE} It is not a JPEG file.")
-    out = [b"\xff\xd8"]
-    pos = 2
-    seen_frame = seen_scan = False
-    size = len(data)
-    while True:
-        # Markers may be preceded by any number of 0xFF fill bytes.
-        if pos >= size or data[pos] != 0xFF:
-            raise ExportError(f"{_UNREADABLE} The JPEG file is corrupt.")
-        while pos < size and data[pos] == 0xFF:
-            pos += 1
-        if pos >= size:
-            raise ExportError(f"{_UNREADABLE} The JPEG file is truncated.")
-        marker = data[pos]
-        pos += 1
-        if marker == _JPEG_EOI:
-            break
-        if marker == _JPEG_SOI or 0xD0 <= marker <= 0xD7 or marker in (0x00, 0x01):
-            raise ExportError(f"{_UNREADABLE} The JPEG file is corrupt.")
-        if pos + 2 > size:
-            raise ExportError(f"{_UNREADABLE} The JPEG file is truncated.")
-        (length,) = struct.unpack(">H", data[pos : pos + 2])
-        end = pos + length
-        if length < 2 or end > size:
-            raise ExportError(f"{_UNREADABLE} The JPEG file is truncated.")
-        segment = data[pos:end]
-        if marker in _JPEG_KEEP:
-            out.append(bytes((0xFF, marker)) + segment)
-            seen_frame = seen_frame or marker in _JPEG_SOF
-        elif marker == _JPEG_APP14 and segment[2:7] == b"Adobe" and length == 14:
-            # Fixed-size block whose only job is to say how colour was transformed.
-            out.append(bytes((0xFF, marker)) + segment)
-        elif marker == _JPEG_APP0 and segment[2:7] == b"JFIF\x00" and length >= 16:
-            # Keep the density, drop any embedded thumbnail.
-            out.append(b"\xff\xe0\x00\x10" + segment[2:14] + b"\x00\x00")
-        pos = end
-        if marker == _JPEG_SOS:
-            if not seen_frame:
-                raise ExportError(f"{_UNREADABLE} The JPEG file is corrupt.")
-            scan_end = _entropy_end(data, pos)
-            out.append(data[pos:scan_end])
-            pos = scan_end
-            seen_scan = True
-    if not seen_scan:
-        raise ExportError(f"{_UNREADABLE} The JPEG file holds no pixel data.")
-    out.append(b"\xff\xd9")
-    return b"".join(out)
-
-
-def _entropy_end(data: bytes, pos: int) -> int:
-    """Offset of the first marker after entropy-coded data (stuffed 0xFF00 and RSTn are data)."""
-    size = len(data)
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= size:
-            raise ExportError(f"{_UNREADABLE} The JPEG file is truncated.")
-        nxt = data[pos + 1]
-        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
-            pos += 2
-        elif nxt == 0xFF:
-            pos += 1
-        else:
-            return pos
+    try:
+        return metadata.strip_jpeg(data, keep_colour_profile=False)
+    except DeidentificationError:
+        raise ExportError(f"{_UNREADABLE} The JPEG file is truncated or corrupt.") from None
 
 
 def _needs_rotation(data: bytes) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from casefiles.errors import CaseDeckError, DeidentificationError, ImportFailure, ValidationError
+from casefiles.media.metadata import strip_jpeg
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -106,11 +107,6 @@ _FORBIDDEN_IN_OUTPUT = frozenset(
     }
 )
 
-# JPEG segments kept inside DCTDecode images: JFIF (APP0), ICC profile (APP2 "ICC_PROFILE"),
-# Adobe (APP14, says whether the data is YCC or RGB/CMYK). EXIF/XMP (APP1), IPTC (APP13), comments
-# and every other APPn go.
-_JPEG_APP0, _JPEG_APP2, _JPEG_APP14, _JPEG_COM = 0xE0, 0xE2, 0xEE, 0xFE
-_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
 # Lossless wrappers pypdf can undo around a JPEG (full names, and the short ones inline images use).
 _UNWRAPPABLE_FILTERS = frozenset(
     {"/ASCIIHexDecode", "/ASCII85Decode", "/LZWDecode", "/FlateDecode", "/RunLengthDecode"}
@@ -222,7 +218,8 @@ def scrub_pdf(path: Path) -> bytes:
     consequence is that sticky notes, highlights and filled-in form fields are
     not in the copy (render the pages first if their look must be kept).
     JPEG images inside keep their pixels but lose EXIF/XMP/IPTC/comment
-    segments. Page content streams, fonts, images and page sizes are kept
+    segments (:mod:`casefiles.media.metadata`); a damaged one gets the PDF
+    refused. Page content streams, fonts, images and page sizes are kept
     unchanged; optional-content layers keep their visibility.
     """
     data = _read_pdf(path)
@@ -466,62 +463,14 @@ def _strip_embedded_jpeg(stream: Any) -> None:
 
 
 def _strip_jpeg_segments(jpeg: bytes) -> bytes:
-    """The same JPEG (same compressed pixels) without EXIF, XMP, IPTC, comments or other APPn blocks."""
-    unsafe = DeidentificationError(
-        "An image inside this PDF is damaged, so its hidden metadata cannot be removed; "
-        "print the PDF to a new PDF and import that."
-    )
-    if jpeg[:2] != b"\xff\xd8":
-        raise unsafe
-    out = bytearray(jpeg[:2])
-    pos = 2
-    length = len(jpeg)
-    while pos < length:
-        if jpeg[pos] != 0xFF:
-            raise unsafe
-        while pos < length and jpeg[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= length:
-            raise unsafe
-        marker = jpeg[pos]
-        pos += 1
-        if marker == _JPEG_EOI:
-            out += b"\xff\xd9"
-            return bytes(out)
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers
-            out += bytes((0xFF, marker))
-            continue
-        if pos + 2 > length:
-            raise unsafe
-        seg_len = int.from_bytes(jpeg[pos : pos + 2], "big")
-        end = pos + seg_len
-        if seg_len < 2 or end > length:
-            raise unsafe
-        body = jpeg[pos + 2 : end]
-        keep = not (0xE0 <= marker <= 0xEF or marker == _JPEG_COM)
-        keep = keep or (marker == _JPEG_APP0 and body[:5] in (b"JFIF\x00", b"JFXX\x00"))
-        keep = keep or (marker == _JPEG_APP2 and body[:12] == b"ICC_PROFILE\x00")
-        keep = keep or (marker == _JPEG_APP14 and body[:5] == b"Adobe")
-        if keep:
-            out += bytes((0xFF, marker)) + jpeg[pos:end]
-        pos = end
-        if marker == _JPEG_SOS:
-            # Entropy-coded data runs to the next marker that is not a stuffed 0x00 or a restart.
-            scan_end = pos
-            while True:
-                scan_end = jpeg.find(b"\xff", scan_end)
-                if scan_end < 0 or scan_end + 1 >= length:
-                    # No EOI: keep the data (PDFium draws truncated scans); nothing after it to strip.
-                    out += jpeg[pos:]
-                    return bytes(out)
-                follower = jpeg[scan_end + 1]
-                if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
-                    scan_end += 1 if follower == 0xFF else 2
-                    continue
-                break
-            out += jpeg[pos:scan_end]
-            pos = scan_end
-    raise unsafe
+    """The same JPEG (same compressed pixels) without its metadata (:func:`casefiles.media.metadata.strip_jpeg`)."""
+    try:
+        return strip_jpeg(jpeg)
+    except DeidentificationError:
+        raise DeidentificationError(
+            "An image inside this PDF is damaged, so its hidden metadata cannot be removed; "
+            "print the PDF to a new PDF and import that."
+        ) from None
 
 
 def _verify_scrubbed(scrubbed: bytes, page_count: int) -> None:

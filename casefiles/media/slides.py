@@ -5,7 +5,8 @@ memory under size limits (never trusting the sizes it declares), macros are
 refused, and everything that names people is removed before it is stored —
 document properties, comments and their authors, revision logs, custom XML,
 speaker notes (unless the user keeps them), links that would reach outside the
-file, and EXIF/text chunks of the JPEG/PNG pictures inside.
+file, and the metadata of the JPEG/PNG/TIFF pictures inside (:mod:`casefiles.media.metadata`;
+a damaged picture gets the deck refused).
 
 Chosen slides are later carried into CaseDeck's own deck *natively* (shapes
 and text stay editable): python-pptx 1.0.2 has no cross-presentation copy, so
@@ -50,7 +51,8 @@ from pptx.parts.slide import SlidePart
 from pptx.presentation import Presentation
 from pptx.slide import Slide, SlideLayout
 
-from casefiles.errors import ExportError, ImportFailure, RenderError, ValidationError
+from casefiles.errors import DeidentificationError, ExportError, ImportFailure, RenderError, ValidationError
+from casefiles.media.metadata import picture_kind, strip_metadata
 
 __all__ = ["DeckInfo", "copy_slides", "inspect_deck", "scrub_deck", "slide_thumbnails"]
 
@@ -73,6 +75,11 @@ _DAMAGED = (
     "The presentation is damaged and cannot be read; open it in PowerPoint or LibreOffice, "
     "save it again as .pptx and import the saved copy."
 )
+_DAMAGED_PICTURE = (
+    "Picture {number} of the {count} in this presentation is damaged, so its hidden metadata (EXIF, "
+    "GPS, comments) cannot be removed; the deck was not added. Insert the picture again (or delete it) "
+    "in PowerPoint, save the deck and add it again."
+)
 _LOCKED = "This presentation is password-protected; remove the password in PowerPoint and import it again."
 _LEGACY_PPT = (
     "This is an old PowerPoint 97–2003 file (.ppt); open it in PowerPoint or LibreOffice, "
@@ -87,6 +94,8 @@ _TOO_BIG = "This presentation expands to more than {limit}; split it into smalle
 # --- package vocabulary -----------------------------------------------------------------------
 
 _ZIP_MAGIC = b"PK\x03\x04"
+#: Pictures whose metadata :mod:`casefiles.media.metadata` removes (any part whose bytes are one is, too).
+_STRIPPED_PICTURES = frozenset({CT.JPEG, CT.PNG, CT.TIFF, "image/jpg", "image/pjpeg", "image/x-png"})
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_ENCRYPTION = "EncryptionInfo".encode("utf-16-le")
 _PKG_NS = "http://schemas.openxmlformats.org/package/2006/"
@@ -235,8 +244,11 @@ def scrub_deck(path: Path, *, keep_notes: bool = False) -> bytes:
     printer settings, the saved thumbnail and signatures are dropped; links to
     outside the file are removed (hyperlinks lose their link, linked pictures
     and files their source). Speaker notes go unless ``keep_notes``. JPEG/PNG
-    pictures lose their EXIF/XMP/IPTC/text metadata without being re-encoded;
-    embedded Office files (chart workbooks) get their properties emptied.
+    pictures lose their EXIF/XMP/IPTC/text metadata without being re-encoded,
+    TIFFs are written again from their pixels (:mod:`casefiles.media.metadata`);
+    a damaged picture, whose metadata cannot be removed with certainty, gets
+    the deck refused (:class:`~casefiles.errors.ImportFailure`). Embedded
+    Office files (chart workbooks) get their properties emptied.
     """
     if not isinstance(keep_notes, bool):
         raise ValidationError("keep_notes must be True or False.")
@@ -479,13 +491,15 @@ def _scrub_package(prs: Presentation, *, keep_notes: bool) -> None:
         pass
     else:
         _set_blob(app, _XML_DECL + _EMPTY_APP.encode())
-    for part in package.iter_parts():
-        content_type = part.content_type
-        if content_type == CT.JPEG:
-            _set_blob(part, _strip_jpeg(part.blob))
-        elif content_type == CT.PNG:
-            _set_blob(part, _strip_png(part.blob))
-        elif str(part.partname).startswith("/ppt/embeddings/") and part.blob.startswith(_ZIP_MAGIC):
+    parts = list(package.iter_parts())
+    pictures = [p for p in parts if not isinstance(p, XmlPart) and _is_picture(p)]
+    for number, part in enumerate(pictures, start=1):
+        try:
+            _set_blob(part, strip_metadata(part.blob))
+        except DeidentificationError:
+            raise ImportFailure(_DAMAGED_PICTURE.format(number=number, count=len(pictures))) from None
+    for part in parts:
+        if str(part.partname).startswith("/ppt/embeddings/") and part.blob.startswith(_ZIP_MAGIC):
             _set_blob(part, _scrub_embedded_package(part.blob))
 
 
@@ -546,59 +560,9 @@ def _removal_target(el: Any) -> Any:
     return None
 
 
-def _strip_jpeg(blob: bytes) -> bytes:
-    """The JPEG without EXIF/XMP (APP1), IPTC (APP13), other APPn and comments; JFIF, ICC and Adobe kept."""
-    if not blob.startswith(b"\xff\xd8"):
-        return blob
-    out = [b"\xff\xd8"]
-    pos = 2
-    while pos + 4 <= len(blob):
-        if blob[pos] != 0xFF:
-            return blob  # not a marker where one must be: leave the picture as it is
-        marker = blob[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        if marker == 0xDA:  # start of scan: the rest is image data
-            out.append(blob[pos:])
-            return b"".join(out)
-        length = int.from_bytes(blob[pos + 2 : pos + 4], "big")
-        segment = blob[pos : pos + 2 + length]
-        if length < 2 or len(segment) < 2 + length:
-            return blob
-        payload = segment[4:]
-        keep = not (0xE0 <= marker <= 0xEF or marker == 0xFE)
-        keep = keep or (marker == 0xE0 and payload.startswith(b"JFIF"))
-        keep = keep or (marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"))
-        keep = keep or (marker == 0xEE and payload.startswith(b"Adobe"))
-        if keep:
-            out.append(segment)
-        pos += 2 + length
-    return blob
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_DROPPED = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})
-
-
-def _strip_png(blob: bytes) -> bytes:
-    """The PNG without text, EXIF and time chunks (colour chunks such as iCCP are kept)."""
-    if not blob.startswith(_PNG_SIGNATURE):
-        return blob
-    out = [_PNG_SIGNATURE]
-    pos = len(_PNG_SIGNATURE)
-    while pos + 12 <= len(blob):
-        length = int.from_bytes(blob[pos : pos + 4], "big")
-        kind = blob[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(blob):
-            return blob
-        if kind not in _PNG_DROPPED:
-            out.append(blob[pos:end])
-        pos = end
-        if kind == b"IEND":
-            return b"".join(out)
-    return blob
+def _is_picture(part: Part) -> bool:
+    """A JPEG, PNG or TIFF (what the deck says it is, or what its bytes are): its metadata must go."""
+    return part.content_type in _STRIPPED_PICTURES or picture_kind(part.blob) is not None
 
 
 def _scrub_embedded_package(blob: bytes) -> bytes:

@@ -130,3 +130,32 @@ def test_a_file_that_cannot_be_read_is_named_by_position(tmp_path: Path, monkeyp
     assert [(p.item, p.reason) for p in found.problems] == [
         ("file 1 of 4", "cannot be read (permission denied or a disc error)")
     ]
+
+
+def test_a_media_file_that_cannot_be_read_is_named_by_position(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from casefiles.media_import import import_media
+    from casefiles.model import Case, new_id
+    from casefiles.store.blobs import LocalBlobStore
+
+    photo = tmp_path / "DOE^JOHN_MRN4471" / "STUDY_2024-03-02" / "wound.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not read")
+    real_read = Path.read_bytes
+
+    def read_denied(path: Path) -> bytes:
+        if path == photo:
+            raise PermissionError(13, "Permission denied", str(path))  # its text names the file
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_denied)
+    case = Case(id=new_id(), title="Wound")
+    _case, report = import_media(
+        case,
+        [photo],
+        blobs=LocalBlobStore(tmp_path / "blobs"),
+        save=lambda c: None,
+        quarantine_dir=tmp_path / "quarantine",
+    )
+    assert [(p.item, p.reason) for p in report.problems] == [
+        ("file 1 of 1", "The file cannot be read (Permission denied).")
+    ]

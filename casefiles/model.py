@@ -168,9 +168,13 @@ class Instance:
     #: 0 means never, e.g. stored before the rules were versioned. The release gate compares them.
     text_rules: int = 0
     pixel_rules: int = 0
+    #: While held for review: the encrypted review area's item holding the unblanked original
+    #: (casefiles.review_area); the stored blob is a blank placeholder until a person confirms.
+    review_original: str = ""
 
     def __post_init__(self) -> None:
         _require_str("sop_instance_uid", self.sop_instance_uid, allow_empty=False, max_len=64)
+        _require_str("review_original", self.review_original, max_len=128)
         _require_rules_version("text_rules", self.text_rules)
         _require_rules_version("pixel_rules", self.pixel_rules)
         _require_str("blob", self.blob, allow_empty=False, max_len=128)
@@ -193,6 +197,7 @@ class Instance:
             "redacted": [r.to_list() for r in self.redacted],
             "text_rules": self.text_rules,
             "pixel_rules": self.pixel_rules,
+            "review_original": self.review_original,
         }
 
     @classmethod
@@ -207,6 +212,7 @@ class Instance:
             redacted=tuple(Region.from_list(r) for r in data.get("redacted", ())),
             text_rules=int(data.get("text_rules", 0)),
             pixel_rules=int(data.get("pixel_rules", 0)),
+            review_original=str(data.get("review_original", "")),
         )
 
 

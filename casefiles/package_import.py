@@ -40,6 +40,7 @@ from casefiles.errors import (
     DeidentificationError,
     ImportFailure,
     NotFoundError,
+    ReviewAreaError,
     StorageError,
     ValidationError,
 )
@@ -53,6 +54,7 @@ from casefiles.media_import import ScrubbedMedia, scrub_media_file
 from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import clean_case_text
+from casefiles.review_area import ReviewShelf
 from casefiles.store import BlobStore, CaseStore
 
 __all__ = ["FORMAT_NAME", "SUPPORTED_VERSION", "PackageImportResult", "import_package"]
@@ -98,6 +100,7 @@ def import_package(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+    review_area: ReviewShelf | None = None,
 ) -> PackageImportResult:
     """Recreate the conference and cases of the package at ``path``, with freshly de-identified images.
 
@@ -117,6 +120,7 @@ def import_package(
         raise ImportFailure("The package file cannot be found; choose it again.")
     folder = QuarantineFolder(Path(quarantine_dir), "package-")
     work = folder.path
+    run: _Import | None = None
     try:
         try:
             unpacked = unpack_zip(source, work / "members", limits=limits, cancel=cancel)
@@ -125,7 +129,16 @@ def import_package(
         _refuse_unsafe(unpacked.problems, has_files=bool(unpacked.files))
         members = {u.name: u.path for u in unpacked.files}
         manifest = _read_manifest(members)
-        run = _Import(store, blobs, deidentifier, members, work / "media", cancel=cancel, progress=progress)
+        run = _Import(
+            store,
+            blobs,
+            deidentifier,
+            members,
+            work / "media",
+            cancel=cancel,
+            progress=progress,
+            review_area=review_area,
+        )
         # members are named by position: an altered package could carry any names at all
         run.problems.extend(
             ImportProblem(
@@ -133,9 +146,13 @@ def import_package(
             )
             for p in unpacked.problems
         )
-        return run.all(manifest)
+        result = run.all(manifest)
+        run.kept_originals.clear()  # their cases are saved: the originals now wait for their reviewers
+        return result
     finally:
         folder.remove()
+        if run is not None:
+            run.discard_originals()  # a package import that did not finish leaves no original behind
 
 
 # -- unpacking and the manifest ------------------------------------------------------------------
@@ -219,7 +236,9 @@ class _Import:
     workdir: Path
     cancel: CancelToken
     progress: ProgressFn
+    review_area: ReviewShelf | None = None
     problems: list[ImportProblem] = field(default_factory=list)
+    kept_originals: list[str] = field(default_factory=list)
     done: int = 0
     total: int = 1
     media_count: int = 0
@@ -419,6 +438,15 @@ class _Import:
         review = described.review
         if result.report.needs_review and review is not Review.NEEDS_REVIEW:
             review = Review.NEEDS_REVIEW  # the reviewer who confirmed it was at another installation
+        kept = ""
+        if result.original is not None:
+            if self.review_area is None:
+                return "it is held for burned-in text review and there is no review area for its original"
+            try:
+                kept = self.review_area.put(encode(result.original, fallback_syntax=fallback))
+            except ReviewAreaError as exc:
+                return f"it is held for burned-in text review and could not be kept ({exc})"
+            self.kept_originals.append(kept)
         instance = Instance(
             sop_instance_uid=summary.sop_uid,
             blob=self.blobs.put(data),
@@ -429,8 +457,15 @@ class _Import:
             redacted=(*described.redacted, *result.redacted),
             text_rules=result.text_rules,
             pixel_rules=result.pixel_rules,
+            review_original=kept,
         )
         return instance, data, summary.study_uid, summary.series_uid
+
+    def discard_originals(self) -> None:
+        for item in self.kept_originals:
+            if self.review_area is not None:
+                self.review_area.discard(item)
+        self.kept_originals.clear()
 
     def _thumbnail(self, data: bytes) -> str | None:
         try:

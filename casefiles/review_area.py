@@ -34,7 +34,7 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -101,6 +101,14 @@ def _fsync_dir(folder: Path) -> None:
 
 def _is_full(exc: OSError) -> bool:
     return exc.errno in {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class ReviewShelf(Protocol):
+    """What imports and the review flow need of the review area (tests may pass their own)."""
+
+    def put(self, data: bytes) -> str: ...
+    def get(self, item_id: str) -> bytes: ...
+    def discard(self, item_id: str) -> None: ...
 
 
 class ReviewArea:

@@ -25,6 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
 from casefiles.errors import NotFoundError, RenderError, ValidationError
+from casefiles.held_review import checked_boxes, cleaned_from_original, has_original, original_dataset, outlined_frame
 from casefiles.imaging import (
     FrameCache,
     default_window,
@@ -59,6 +60,7 @@ from casefiles.pacs.retrieval import PullReport
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import RecheckReport, recheck_library
 from casefiles.release import Blocker, blockers_of, check_release
+from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import open_tinydb_store
@@ -145,7 +147,11 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: CaseStore = store or open_tinydb_store(settings.db_path)
         self.blobs: BlobStore = blobs or LocalBlobStore(settings.blob_dir)
-        self.deidentifier = deidentifier or Deidentifier(load_or_create_secret(settings.secret_path), TEACHING_FILE)
+        secret = load_or_create_secret(settings.secret_path)
+        self.deidentifier = deidentifier or Deidentifier(secret, TEACHING_FILE)
+        #: Originals of images held for burned-in text review: encrypted, outside the store, never exported.
+        self.review_area = ReviewArea.for_settings(settings, secret)
+        self.review_area.purge_expired()
         settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
         wipe_quarantine(settings.quarantine_dir)
         self.frames = FrameCache()
@@ -178,6 +184,7 @@ class Services:
             cancel=cancel,
             title=title,
             author=author,
+            review_area=self.review_area,
         )
 
     def import_package(
@@ -198,6 +205,7 @@ class Services:
             quarantine_dir=self.settings.quarantine_dir,
             progress=progress,
             cancel=cancel,
+            review_area=self.review_area,
         )
 
     # -- mixed media ----------------------------------------------------------------
@@ -637,10 +645,50 @@ class Services:
         return pending
 
     def confirm_reviewed(self, case_id: str, asset_id: str, sop_instance_uid: str) -> Case:
-        """A person looked at the image and found no identifying text left."""
-        return self._replace_instance(
-            case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
+        """A person looked at the image and found no identifying text left.
+
+        For an image held with its original in the review area, the cleaned image is made now
+        from the original with the boxes the reviewer kept, stored in place of the blank
+        placeholder, and the original is wiped.
+        """
+        instance = _find_instance(self.store.get_case(case_id).asset(asset_id), sop_instance_uid)
+        if not has_original(instance):
+            return self._replace_instance(
+                case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
+            )
+        original = original_dataset(self.review_area, instance)
+        new_blob = self.blobs.put(cleaned_from_original(original, instance.redacted))
+        updated = self._replace_instance(
+            case_id,
+            asset_id,
+            sop_instance_uid,
+            lambda inst: replace(inst, blob=new_blob, review=Review.CONFIRMED, review_original=""),
+            refresh_thumbnail=True,
         )
+        self.review_area.discard(instance.review_original)
+        self._drop_unused((instance.blob,))
+        return updated
+
+    def set_review_boxes(self, case_id: str, asset_id: str, sop_instance_uid: str, boxes: Sequence[Region]) -> Case:
+        """The boxes to blank when the held image is confirmed: the reviewer removed or added some."""
+        instance = _find_instance(self.store.get_case(case_id).asset(asset_id), sop_instance_uid)
+        if not has_original(instance):
+            raise ValidationError("This image was stored before originals were kept: blank regions on it directly.")
+        kept = checked_boxes(original_dataset(self.review_area, instance), boxes)
+        return self._replace_instance(case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, redacted=kept))
+
+    def review_image_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
+        """What the reviewer looks at: the original with the proposed boxes, or the stored image with its blanks."""
+        if not has_original(instance):
+            return self.review_overlay_png(asset, frame, instance, max_side)
+        _instance, within = asset.locate_frame(frame)
+        return outlined_frame(
+            original_dataset(self.review_area, instance), within, instance.redacted, max_side=max_side
+        )
+
+    def review_area_usage(self) -> tuple[int, int]:
+        """(originals waiting, bytes) in the encrypted review area."""
+        return self.review_area.usage()
 
     def black_out(self, case_id: str, asset_id: str, regions: Sequence[Region], *, frame: int = 0) -> Case:
         """Black out ``regions`` (a name, a date, a label) in the stored file of an image, for good.
@@ -740,6 +788,8 @@ class Services:
 
         case = self.store.get_case(case_id)
         instance = _find_instance(case.asset(asset_id), sop_instance_uid)
+        if has_original(instance):  # held: the box joins those blanked from the original on confirmation
+            return self.set_review_boxes(case_id, asset_id, sop_instance_uid, (*instance.redacted, region))
         ds = self.dataset(instance.blob)
         if region.x >= int(ds.Columns) or region.y >= int(ds.Rows):
             raise ValidationError(f"That region lies outside the image ({ds.Columns} × {ds.Rows} pixels).")

@@ -83,16 +83,36 @@ if clips_pending:
     )
 if pending:
     st.warning(
-        f"{len(pending)} image(s) may show patient details burned into the pixels. Text found by OCR has "
-        "been blanked (outlined in orange); check each image, blank anything left, then confirm."
+        f"{len(pending)} image(s) may show patient details burned into the pixels, and CaseDeck could not "
+        "vouch that the text it found is all gone. Check each image: the boxes (orange, numbered) will be "
+        "blanked in every frame. Until you confirm, the image cannot be exported and the library shows it blank."
     )
     with st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True):
         review_asset, review_frame, review_instance = pending[0]
+        held = bool(review_instance.review_original)
+        sop = review_instance.sop_instance_uid
         st.caption(
-            f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} region(s) blanked"
+            f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
+            + (" · the original as it came in" if held else " · as stored, blanked regions outlined")
         )
         with user_errors("Showing the image for review"):
-            st.image(services.review_overlay_png(review_asset, review_frame, review_instance), width="stretch")
+            st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
+        if held and review_instance.redacted:
+            kept = [
+                region
+                for number, region in enumerate(review_instance.redacted, start=1)
+                if st.checkbox(
+                    f"Box {number}: x {region.x}, y {region.y}, {region.width} × {region.height} px — blank it",
+                    value=True,
+                    key=f"review_keep_{sop}_{number}",
+                )
+            ]
+            if len(kept) < len(review_instance.redacted) and st.button(
+                "Remove the unticked boxes (they cover no identifying text)", key="review_remove"
+            ):
+                with user_errors("Removing boxes"):
+                    services.set_review_boxes(case.id, review_asset.id, sop, kept)
+                    st.rerun()
         ds = services.dataset(review_instance.blob)
         st.caption(f"Image size: {ds.Columns} × {ds.Rows} pixels (x to the right, y down, from the top-left corner)")
         r1, r2, r3, r4 = st.columns(4)
@@ -101,15 +121,15 @@ if pending:
         w = r3.number_input("width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key="redact_w")
         h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key="redact_h")
         b1, b2 = st.columns(2)
-        if b1.button("Blank this region in every frame", key="redact_apply"):
+        add_label = "Add this box" if held else "Blank this region in every frame"
+        if b1.button(add_label, key="redact_apply"):
             with user_errors("Blanking the region"):
-                services.blank_region(
-                    case.id, review_asset.id, review_instance.sop_instance_uid, Region(int(x), int(y), int(w), int(h))
-                )
+                services.blank_region(case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)))
                 st.rerun()
-        if b2.button("No identifying text left: confirm", type="primary", key="review_confirm"):
+        confirm_label = "Blank the boxes: no identifying text left" if held else "No identifying text left: confirm"
+        if b2.button(confirm_label, type="primary", key="review_confirm"):
             with user_errors("Confirming the review"):
-                services.confirm_reviewed(case.id, review_asset.id, review_instance.sop_instance_uid)
+                services.confirm_reviewed(case.id, review_asset.id, sop)
                 st.rerun()
 
 viewer_col, form_col = st.columns([3, 2])

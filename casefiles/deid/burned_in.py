@@ -78,3 +78,8 @@ def burned_in_reasons(ds: Dataset, encoding: Encoding) -> tuple[str, ...]:
     if any(CAPTURE_SERIES_WORDS.search(d) for d in values(SERIES_DESCRIPTION)):
         reasons.append("the series is named like a dose report or screen save")
     return tuple(reasons)
+
+
+def declares_burned_in(ds: Dataset, encoding: Encoding) -> bool:
+    """Whether the header itself says text is burned in (then screening that finds none is not believed)."""
+    return any(v.strip().upper() == "YES" for v in text_values(ds, BURNED_IN_ANNOTATION, encoding))

@@ -45,7 +45,7 @@ from casefiles.deid.access import (
     text_values,
     vr_of,
 )
-from casefiles.deid.burned_in import burned_in_reasons
+from casefiles.deid.burned_in import burned_in_reasons, declares_burned_in
 from casefiles.deid.freetext import (
     CODE_MEANING,
     CODE_VALUE_TAGS,
@@ -63,6 +63,7 @@ from casefiles.deid.values import DUMMIES, MAX_LENGTH, age_string, parse_da, shi
 from casefiles.deid.versions import PIXEL_RULES, TEXT_RULES
 from casefiles.errors import DeidentificationError, ValidationError
 from casefiles.model import Region
+from casefiles.redaction.clean import clean_pixels
 
 # Our own implementation class UID: a fixed 2.25 UUID-derived UID (PS3.5 B.2).
 IMPLEMENTATION_CLASS_UID = "2.25.196536124953470939214431069862128624385"
@@ -158,6 +159,8 @@ class DeidResult:
     #: Which versions of the free-text and pixel rules this instance went through (deid.versions).
     text_rules: int = 0
     pixel_rules: int = 0
+    #: A held image's unblanked pixels (header de-identified), for the encrypted review area only.
+    original: Dataset | None = None
 
 
 @dataclass(slots=True)
@@ -307,14 +310,20 @@ class Deidentifier:
                 f"This instance could not be made safe: an identifier survived in {leaks[0]}. It was not stored."
             )
         reasons = burned_in_reasons(ds, encoding)
-        redacted: tuple[Region, ...] = ()
-        cleaned_pixels = False
-        if reasons and self._clean_pixels and PIXEL_DATA in ds:
+        outcome = None
+        if self._clean_pixels and PIXEL_DATA in ds:
             where.append("the pixel data")
-            out, redacted, cleaned_pixels = _clean_burned_in_text(out)
-        if reasons and not cleaned_pixels:
+            outcome = clean_pixels(out, suspicious=bool(reasons), declared=declares_burned_in(ds, encoding))
+            out = outcome.dataset
+            if outcome.boxes:
+                _compress_losslessly(out)
+        # Without screening, the header rules alone decide; with it, only text that could not be cleared.
+        held = outcome.held if outcome is not None else bool(reasons)
+        cleaned_pixels = outcome is not None and bool(outcome.boxes) and not outcome.held
+        if held or (reasons and outcome is None):
             for tag, raw in self._record_pixels_not_cleaned.items():
                 out[tag] = raw
+        redacted = tuple(Region(b.x, b.y, b.width, b.height) for b in outcome.boxes) if outcome else ()
         report = DeidReport(
             removed=run.removed,
             emptied=run.emptied,
@@ -325,11 +334,19 @@ class Deidentifier:
             private_removed=run.private_removed,
             regions_redacted=len(redacted),
             pixels_cleaned=int(cleaned_pixels),
-            needs_review=int(bool(reasons)),
+            needs_review=int(held),
             burned_in_suspected=bool(reasons),
             reasons_burned_in=reasons,
         )
-        return DeidResult(out, report, redacted, text_rules=TEXT_RULES_APPLIED, pixel_rules=PIXEL_RULES)
+        screened = outcome is not None or PIXEL_DATA not in ds
+        return DeidResult(
+            out,
+            report,
+            redacted,
+            text_rules=TEXT_RULES_APPLIED,
+            pixel_rules=PIXEL_RULES if screened else 0,
+            original=outcome.original if outcome is not None else None,
+        )
 
     def _patient_key(self, ds: Dataset, encoding: Encoding) -> tuple[str, str]:
         """Who the patient is, for pseudonym and date offset: ID + issuer, else name + birth date, else study.
@@ -548,30 +565,6 @@ class Deidentifier:
         ):
             meta[tag] = _converted_element(tag, vr, value)
         return meta
-
-
-def _clean_burned_in_text(out: Dataset) -> tuple[Dataset, tuple[Region, ...], bool]:
-    """Blank text found by OCR in every frame; (dataset, regions, verified clean).
-
-    Burned In Annotation becomes NO only when a second OCR pass over the
-    redacted pixels finds no text: otherwise the image keeps its flag and waits
-    for a person's review. When OCR finds nothing, nothing is claimed either.
-    """
-    from casefiles.redaction import find_burned_in_text, redact
-
-    boxes = [finding.box for finding in find_burned_in_text(out)]
-    if not boxes:
-        return out, (), False
-    meta = out.file_meta
-    cleaned = redact(out, boxes)
-    cleaned.file_meta = meta
-    cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    verified = not find_burned_in_text(cleaned)
-    if verified:
-        cleaned.BurnedInAnnotation = "NO"
-    _compress_losslessly(cleaned)
-    regions = tuple(Region(b.x, b.y, b.width, b.height) for b in boxes)
-    return cleaned, regions, verified
 
 
 def _compress_losslessly(ds: Dataset) -> None:

@@ -15,4 +15,6 @@ TEXT_RULES = 2
 #: Burned-in text in pixels. 1: modality, SOP class and Burned In Annotation decide which images
 #: are read with OCR and held for review. 2: also screen saves and captures without Burned In
 #: Annotation (Image Type, Conversion Type, colour from a grey modality, dose-report series).
-PIXEL_RULES = 2
+#: 3: every frame of every image screened (OpenCV gate + recogniser); text blanked on every frame;
+#: held for review only when it could not be cleared (casefiles.redaction.clean).
+PIXEL_RULES = 3

@@ -77,6 +77,7 @@ class Summary:
     total_size: tuple[int, int] | None = None  # (columns, rows) of the whole picture: a slide's tiles assembled
     text_rules: int = 0  # versions of the rules its text and pixels went through (casefiles.deid.versions)
     pixel_rules: int = 0
+    review_original: str = ""  # while held: the review area's item with the unblanked original
 
     def to_instance(self) -> Instance:
         position = self.normal_position if self.normal_position is not None else self.slice_location
@@ -90,6 +91,7 @@ class Summary:
             redacted=self.redacted,
             text_rules=self.text_rules,
             pixel_rules=self.pixel_rules,
+            review_original=self.review_original,
         )
 
 

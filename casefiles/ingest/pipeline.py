@@ -29,6 +29,7 @@ from casefiles.errors import (
     CaseDeckError,
     NotFoundError,
     RenderError,
+    ReviewAreaError,
     StorageError,
     ValidationError,
 )
@@ -67,6 +68,7 @@ from casefiles.ingest.sources import Found, gather
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 from casefiles.model import Asset, AssetKind, Case, Review, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.review_area import ReviewShelf
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 
@@ -98,6 +100,7 @@ def import_sources(
     limits: ZipLimits = DEFAULT_ZIP_LIMITS,
     workers: int | None = None,
     pool_threshold: int = POOL_THRESHOLD,
+    review_area: ReviewShelf | None = None,
 ) -> ImportReport:
     """Import DICOM from files, folders, zips, DICOMDIRs and uploads into de-identified cases.
 
@@ -109,6 +112,8 @@ def import_sources(
     this process. Raises
     :class:`~casefiles.errors.Cancelled` if ``cancel`` fires (nothing saved),
     :class:`~casefiles.errors.StorageError` if the library cannot be written.
+    An image held for burned-in text review keeps its original in ``review_area``;
+    without one, such an image is reported and not stored.
     """
     if isinstance(sources, str | bytes | Path | Upload) or not isinstance(sources, Sequence):
         raise ValidationError("Import sources must be a list of paths and uploads.")
@@ -124,7 +129,14 @@ def import_sources(
     for name, value, least in (("workers", workers, 1), ("pool_threshold", pool_threshold, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValidationError(f"The import's {name} must be a whole number of at least {least} (got {value!r}).")
-    run = _Run(store=store, blobs=blobs, deidentifier=deidentifier, cancel=cancel, quarantine_dir=quarantine_dir)
+    run = _Run(
+        store=store,
+        blobs=blobs,
+        deidentifier=deidentifier,
+        cancel=cancel,
+        quarantine_dir=quarantine_dir,
+        review_area=review_area,
+    )
     run.existing_by_study()  # what is already in the library, to merge re-imports and skip duplicates
     folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
     work = folder.path
@@ -151,8 +163,10 @@ def import_sources(
         cancel.raise_if_cancelled()
         for case in cases.changed:
             store.save_case(case)
+        run.kept_originals.clear()  # their cases are saved: the originals now wait for their reviewers
     finally:
         folder.remove()
+        run.discard_originals()  # an import that did not finish leaves no original behind
     return ImportReport(
         files_seen=gathered.files_seen,
         instances_imported=len(run.summaries) - run.already_converted,
@@ -179,7 +193,9 @@ class _Run:
     deidentifier: Deidentifier
     cancel: CancelToken
     quarantine_dir: Path | None = None  # where conversions (PDF pages, video, slides) get a working folder
+    review_area: ReviewShelf | None = None
     problems: list[ImportProblem] = field(default_factory=list)
+    kept_originals: list[str] = field(default_factory=list)  # review-area items of this import, until saved
     summaries: list[Summary] = field(default_factory=list)
     duplicates: int = 0
     already_converted: int = 0  # PDF/video/slide instances whose series the case already shows
@@ -247,7 +263,7 @@ class _Run:
         summary = prepared.summary
         if prepared.report is not None:
             self.deid_report = self.deid_report.merged(prepared.report)
-            if prepared.report.burned_in_suspected:
+            if prepared.report.needs_review:
                 self.burned_in += 1
         if summary is not None and summary.sop_uid in self._seen_sops:
             self.duplicates += 1
@@ -266,9 +282,29 @@ class _Run:
             self._seen_sops.add(summary.sop_uid)
             self.summaries.append(summary)
             return
+        if prepared.original:
+            try:
+                summary = replace(summary, review_original=self._keep_original(prepared.original))
+            except ReviewAreaError as exc:
+                self.problems.append(ImportProblem(found.item, f"held for burned-in text review and not stored: {exc}"))
+                return
         digest = prepared.blob or self.blobs.put(prepared.encoded)
         self._seen_sops.add(summary.sop_uid)
         self.summaries.append(replace(summary, blob=digest))
+
+    def _keep_original(self, original: bytes) -> str:
+        """Put a held image's original in the review area; without one it cannot be stored at all."""
+        if self.review_area is None:
+            raise ReviewAreaError("there is no review area to keep its original in.")
+        item = self.review_area.put(original)
+        self.kept_originals.append(item)
+        return item
+
+    def discard_originals(self) -> None:
+        for item in self.kept_originals:
+            if self.review_area is not None:
+                self.review_area.discard(item)
+        self.kept_originals.clear()
 
     # -- grouping ------------------------------------------------------------------
     def build_cases(self, *, title: str | None, author: str) -> _Cases:

@@ -60,6 +60,8 @@ class Prepared:
     problem: str | None = None
     once_per: str = ""
     not_stored: bool = False
+    #: A held image's unblanked original (de-identified header), bound for the encrypted review area.
+    original: bytes = b""
 
     @property
     def is_index(self) -> bool:
@@ -142,9 +144,10 @@ def prepare_file(
         attach_pixels(ds, pixels, fallback)
     try:
         encoded = encode(ds, fallback_syntax=fallback)
+        held_original = b"" if result.original is None else encode(result.original, fallback_syntax=fallback)
     except ImportFailure as exc:
         return Prepared(summary=summary, report=result.report, problem=str(exc))
-    return Prepared(summary=summary, report=result.report, encoded=encoded)
+    return Prepared(summary=summary, report=result.report, encoded=encoded, original=held_original)
 
 
 # -- in a worker process -------------------------------------------------------------------------

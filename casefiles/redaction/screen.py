@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,26 @@ def screen_dataset(ds: Dataset) -> Screening:
     pixels cannot be decoded.
     """
     return screen_frames(_uint8_frames(ds), modality=str(ds.get("Modality", "") or "") or None)
+
+
+def confirmed_text(ds: Dataset, boxes: Sequence[Box]) -> list[Box]:
+    """Of ``boxes`` found on the first frame by another detector, those the recogniser reads as text.
+
+    Another detector (whole-frame Tesseract) finds what the gate misses, and also boxes texture;
+    the recogniser's verdict, the same one screening uses, tells the two apart.
+    """
+    if not boxes:
+        return []
+    gray = gray_frame(next(_uint8_frames(ds)))
+    height, width = gray.shape[:2]
+    kept_boxes = [b for b in (box.clipped(width, height) for box in boxes) if b is not None and not b.is_empty]
+    if not kept_boxes:
+        return []
+    crops = [np.array(gray[b.y : b.bottom, b.x : b.right]) for b in kept_boxes]
+    modality = str(ds.get("Modality", "") or "") or None
+    return [
+        b for b, reading in zip(kept_boxes, read_lines(crops), strict=True) if _verdict(reading, modality) == "text"
+    ]
 
 
 def _uint8_frames(ds: Dataset) -> Iterator[npt.NDArray[np.uint8]]:

@@ -36,7 +36,9 @@ def test_teaching_profile_blanks_the_banner_and_says_so():
     out = result.dataset
     assert result.redacted, "the banner was found"
     assert result.report.regions_redacted == len(result.redacted)
-    assert result.report.pixels_cleaned == 1 and result.report.needs_review == 1
+    # Found, blanked on every frame, and nothing readable left: cleared, no review needed (issue #13).
+    assert result.report.pixels_cleaned == 1 and result.report.needs_review == 0
+    assert result.original is None
     assert out.BurnedInAnnotation == "NO"
     assert "113101" in codes(out)
     frames = out.pixel_array
@@ -67,6 +69,8 @@ def test_suspect_image_without_readable_text_is_not_claimed_clean():
     ds.PixelData = np.zeros((3, ds.Rows, ds.Columns, 3), dtype=np.uint8).tobytes()
     result = Deidentifier(SECRET, TEACHING_FILE).deidentify(ds)
     assert result.redacted == () and result.report.pixels_cleaned == 0
+    # The device says text is burned in and none was found: held, the original kept for the reviewer.
     assert result.report.needs_review == 1
+    assert result.original is not None
     assert result.dataset.BurnedInAnnotation == "YES"
     assert "113101" not in codes(result.dataset)

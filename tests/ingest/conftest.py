@@ -16,6 +16,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from casefiles.review_area import ReviewArea
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.tinydb_store import TinyDBCaseStore
 
@@ -161,6 +162,7 @@ class Library:
     store: TinyDBCaseStore
     blobs: LocalBlobStore
     quarantine: Path
+    review_area: ReviewArea  # where held images keep their originals
 
     def all_blob_bytes(self) -> list[bytes]:
         return [self.blobs.get(d) for d in self.blobs.digests()]
@@ -176,6 +178,7 @@ def new_library(root: Path) -> Library:
         store=TinyDBCaseStore(root / "casedeck.json"),
         blobs=LocalBlobStore(root / "blobs"),
         quarantine=root / "quarantine",
+        review_area=ReviewArea(root / "review-area", bytes(range(32))),
     )
 
 

@@ -39,6 +39,7 @@ def run(lib: Library, deid: Deidentifier, sources: list[Path | Upload], **kwargs
         blobs=lib.blobs,
         deidentifier=deid,
         quarantine_dir=lib.quarantine,
+        review_area=lib.review_area,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -28,7 +28,13 @@ def deid(secret: bytes) -> Deidentifier:
 
 def run(lib: Library, deid: Deidentifier, sources: list[Path | Upload]) -> ImportReport:
     return import_sources(
-        sources, store=lib.store, blobs=lib.blobs, deidentifier=deid, quarantine_dir=lib.quarantine, workers=1
+        sources,
+        store=lib.store,
+        blobs=lib.blobs,
+        deidentifier=deid,
+        quarantine_dir=lib.quarantine,
+        workers=1,
+        review_area=lib.review_area,
     )
 
 

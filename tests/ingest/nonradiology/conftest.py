@@ -32,7 +32,13 @@ def run_import(deid: Deidentifier) -> Callable[..., ImportReport]:
     def run(lib: Library, sources: list[Path], **kwargs: Any) -> ImportReport:
         kwargs.setdefault("workers", 1)
         return import_sources(
-            sources, store=lib.store, blobs=lib.blobs, deidentifier=deid, quarantine_dir=lib.quarantine, **kwargs
+            sources,
+            store=lib.store,
+            blobs=lib.blobs,
+            deidentifier=deid,
+            quarantine_dir=lib.quarantine,
+            review_area=lib.review_area,
+            **kwargs,
         )
 
     return run

@@ -6,8 +6,10 @@ A library imported before a rule improved is not trusted by the release gate
 
 * every kept free-text value of each stored instance is cleaned again by the
   current free-text cleaner (the file is rewritten only when a value changed);
-* the current header rules screen each instance again; one that now looks
-  like it may carry burned-in text waits for a person's review;
+* each image not yet confirmed by a person is screened for burned-in text
+  as an import would screen it: text found is blanked; an image whose text
+  cannot be cleared is stored blank, its original kept in the encrypted
+  review area, and waits for a person's review;
 * each case's title and DICOM-derived series labels are cleaned again.
 
 What people typed (history, findings, captions, teaching points) is not
@@ -28,13 +30,15 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.deid.access import encoding_of
-from casefiles.deid.burned_in import burned_in_reasons
+from casefiles.deid.burned_in import burned_in_reasons, declares_burned_in
 from casefiles.deid.freetext import clean_free_text, reclean_dataset
 from casefiles.deid.versions import PIXEL_RULES, TEXT_RULES
-from casefiles.errors import CaseDeckError, NotFoundError
+from casefiles.errors import CaseDeckError, DeidentificationError, NotFoundError
 from casefiles.ingest.reading import encode
-from casefiles.model import Asset, AssetKind, Case, Instance, Review
+from casefiles.model import Asset, AssetKind, Case, Instance, Region, Review
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.redaction.clean import clean_pixels
+from casefiles.review_area import ReviewShelf
 
 
 class CaseShelf(Protocol):
@@ -60,6 +64,7 @@ class RecheckReport:
     instances: int = 0  # instances brought up to the current rules
     texts_cleaned: int = 0  # stored instances with a free-text value cleaned again
     titles_cleaned: int = 0  # case titles and series labels that changed
+    pixels_cleaned: int = 0  # images with burned-in text found and blanked
     newly_held: int = 0  # images that now wait for a burned-in text review
     unreadable: int = 0  # stored files that could not be read: held for review, not vouched for
     replaced_blobs: tuple[str, ...] = ()  # files rewritten; the caller drops them if nothing else uses them
@@ -70,7 +75,8 @@ class RecheckReport:
     def summary(self) -> str:
         return (
             f"{self.cases} case(s) and {self.instances} image(s) re-checked: {self.texts_cleaned} image(s) had text "
-            f"cleaned, {self.titles_cleaned} title(s) or label(s) changed, {self.newly_held} image(s) now wait "
+            f"cleaned, {self.titles_cleaned} title(s) or label(s) changed, {self.pixels_cleaned} image(s) had "
+            f"burned-in text blanked, {self.newly_held} image(s) now wait "
             f"for a burned-in text review, {self.unreadable} could not be read (held for review)."
         )
 
@@ -85,6 +91,7 @@ class _InstanceUpdate:
 def recheck_library(
     cases: CaseShelf,
     blobs: BlobShelf,
+    review_area: ReviewShelf,
     case_ids: Sequence[str] | None = None,
     *,
     progress: ProgressFn = no_progress,
@@ -99,12 +106,12 @@ def recheck_library(
     for done, case_id in enumerate(ids):
         cancel.raise_if_cancelled()
         progress(done, len(ids), f"Re-checking case {done + 1} of {len(ids)}")
-        total += recheck_case(cases, blobs, case_id)
+        total += recheck_case(cases, blobs, review_area, case_id)
     progress(len(ids), len(ids), "Re-check finished")
     return total
 
 
-def recheck_case(cases: CaseShelf, blobs: BlobShelf, case_id: str) -> RecheckReport:
+def recheck_case(cases: CaseShelf, blobs: BlobShelf, review_area: ReviewShelf, case_id: str) -> RecheckReport:
     """Re-check one case; its instances are read and rewritten before the case is saved once."""
     case = cases.get_case(case_id)  # NotFoundError names no data
     updates: list[_InstanceUpdate] = []
@@ -113,7 +120,7 @@ def recheck_case(cases: CaseShelf, blobs: BlobShelf, case_id: str) -> RecheckRep
         for instance in asset.instances:
             if instance.text_rules >= TEXT_RULES and instance.pixel_rules >= PIXEL_RULES:
                 continue
-            updated, counts = _recheck_instance(instance, blobs)
+            updated, counts = _recheck_instance(instance, blobs, review_area)
             updates.append(_InstanceUpdate(asset.id, instance, updated))
             report += counts
     # Apply to the case as it is now: someone may have edited it while its files were read.
@@ -123,9 +130,9 @@ def recheck_case(cases: CaseShelf, blobs: BlobShelf, case_id: str) -> RecheckRep
     return report + RecheckReport(titles_cleaned=changed)
 
 
-def _recheck_instance(instance: Instance, blobs: BlobShelf) -> tuple[Instance, RecheckReport]:
+def _recheck_instance(instance: Instance, blobs: BlobShelf, review_area: ReviewShelf) -> tuple[Instance, RecheckReport]:
     try:
-        ds = pydicom.dcmread(io.BytesIO(blobs.get(instance.blob)))
+        ds: Dataset = pydicom.dcmread(io.BytesIO(blobs.get(instance.blob)))
         ds.decode()  # a damaged element surfaces here, not halfway through cleaning
     except NotFoundError:
         raise
@@ -133,15 +140,43 @@ def _recheck_instance(instance: Instance, blobs: BlobShelf) -> tuple[Instance, R
         held = instance.review if instance.review is Review.CONFIRMED else Review.NEEDS_REVIEW
         return replace(instance, review=held), RecheckReport(unreadable=1)
     counts = RecheckReport(instances=1)
-    blob = instance.blob
-    if instance.text_rules < TEXT_RULES and reclean_dataset(ds):
-        blob = blobs.put(_encoded(ds))
-        counts += RecheckReport(texts_cleaned=1, replaced_blobs=(instance.blob,))
-    review = instance.review
-    if instance.pixel_rules < PIXEL_RULES and review is Review.NOT_NEEDED and burned_in_reasons(ds, encoding_of(ds)):
-        review = Review.NEEDS_REVIEW
-        counts += RecheckReport(newly_held=1)
-    return replace(instance, blob=blob, review=review, text_rules=TEXT_RULES, pixel_rules=PIXEL_RULES), counts
+    changed = instance.text_rules < TEXT_RULES and reclean_dataset(ds) > 0
+    if changed:
+        counts += RecheckReport(texts_cleaned=1)
+    updated = replace(instance, text_rules=TEXT_RULES, pixel_rules=PIXEL_RULES)
+    # A person who confirmed the image has looked at its pixels; an image already waiting with its
+    # original in the review area was screened by these rules. The others are screened now.
+    if instance.pixel_rules < PIXEL_RULES and instance.review is not Review.CONFIRMED and not instance.review_original:
+        try:
+            ds, updated, pixel_counts = _screened(ds, updated, review_area)
+        except DeidentificationError:  # pixels that cannot be decoded cannot be vouched for
+            return replace(instance, review=Review.NEEDS_REVIEW), counts + RecheckReport(unreadable=1)
+        changed = changed or pixel_counts.pixels_cleaned > 0 or pixel_counts.newly_held > 0
+        counts += pixel_counts
+    if not changed:
+        return updated, counts
+    blob = blobs.put(_encoded(ds))
+    return replace(updated, blob=blob), counts + RecheckReport(replaced_blobs=(instance.blob,))
+
+
+def _screened(ds: Dataset, instance: Instance, review_area: ReviewShelf) -> tuple[Dataset, Instance, RecheckReport]:
+    """The stored image screened for burned-in text with the current rules, as an import would."""
+    encoding = encoding_of(ds)
+    outcome = clean_pixels(
+        ds, suspicious=bool(burned_in_reasons(ds, encoding)), declared=declares_burned_in(ds, encoding)
+    )
+    found = tuple(Region(b.x, b.y, b.width, b.height) for b in outcome.boxes)
+    if outcome.held and outcome.original is not None:
+        kept = review_area.put(_encoded(outcome.original))
+        held = replace(
+            instance, review=Review.NEEDS_REVIEW, review_original=kept, redacted=(*instance.redacted, *found)
+        )
+        return outcome.dataset, held, RecheckReport(newly_held=1)
+    if outcome.boxes:
+        cleaned = replace(instance, review=Review.NOT_NEEDED, redacted=(*instance.redacted, *found))
+        return outcome.dataset, cleaned, RecheckReport(pixels_cleaned=1)
+    # Nothing found: an image the old header rules held is cleared by screening.
+    return ds, replace(instance, review=Review.NOT_NEEDED), RecheckReport()
 
 
 def _encoded(ds: Dataset) -> bytes:

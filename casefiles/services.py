@@ -434,7 +434,7 @@ class Services:
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> RecheckReport:
         """Bring stored cases up to the current de-identification rules (every case when None)."""
-        report = recheck_library(self.store, self.blobs, case_ids, progress=progress, cancel=cancel)
+        report = recheck_library(self.store, self.blobs, self.review_area, case_ids, progress=progress, cancel=cancel)
         self._drop_unused(report.replaced_blobs)
         return report
 

@@ -31,13 +31,18 @@ REFERRER = "Hollingsworth"
 OUTSIDE_CLINIC = "Pemberton Vale Clinic"
 
 
-def _as_old_import(services: Services, case: Case) -> Case:
-    """Rewrite a freshly imported case the way an older CaseDeck stored it (PHI in kept text, no versions)."""
+def _as_old_import(services: Services, case: Case, pixels: dict[str, bytes]) -> Case:
+    """Rewrite a freshly imported case the way an older CaseDeck stored it: PHI in kept text, screen
+    saves stored with their burned-in text (``pixels`` by Burned In Annotation), no rules versions."""
     assets = []
     for asset in case.assets:
         instances = []
         for instance in asset.instances:
             ds = pydicom.dcmread(io.BytesIO(services.blobs.get(instance.blob)))
+            flag = str(ds.get("BurnedInAnnotation", ""))
+            if flag in pixels:
+                ds.PixelData = pixels[flag]
+                ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
             ds.StudyDescription = f"CT CHEST W CONTRAST per Dr {REFERRER}"
             item = Dataset()
             item.RequestedProcedureDescription = f"r/o PE, from {OUTSIDE_CLINIC}"
@@ -45,7 +50,17 @@ def _as_old_import(services: Services, case: Case) -> Case:
             buffer = io.BytesIO()
             ds.save_as(buffer, enforce_file_format=True)
             blob = services.blobs.put(buffer.getvalue())
-            instances.append(replace(instance, blob=blob, review=Review.NOT_NEEDED, text_rules=0, pixel_rules=0))
+            instances.append(
+                replace(
+                    instance,
+                    blob=blob,
+                    review=Review.NOT_NEEDED,
+                    text_rules=0,
+                    pixel_rules=0,
+                    review_original="",
+                    redacted=(),
+                )
+            )
         assets.append(replace(asset, instances=tuple(instances), label=f"AX CHEST Dr {REFERRER}"))
     old = replace(case, title=f"CT chest per Dr {REFERRER}", assets=tuple(assets), text_rules=0)
     services.store.save_case(old)
@@ -60,9 +75,12 @@ def old_case(services: Services, tmp_path: Path) -> str:
     series = generate_uid()
     for index in range(3):
         ct_slice(study, series, index).save_as(folder / f"ct{index}.dcm", enforce_file_format=True)
-    screen_save(study).save_as(folder / "screen.dcm", enforce_file_format=True)
+    readable, faint = screen_save(study), screen_save(study, faint=True)
+    readable.save_as(folder / "screen.dcm", enforce_file_format=True)
+    faint.save_as(folder / "faint.dcm", enforce_file_format=True)
     (case_id,) = services.import_dicom([folder]).case_ids
-    _as_old_import(services, services.get_case(case_id))
+    services.review_area.wipe()
+    _as_old_import(services, services.get_case(case_id), {"NO": readable.PixelData, "YES": faint.PixelData})
     return case_id
 
 
@@ -79,10 +97,11 @@ def test_recheck_cleans_old_text_holds_the_screen_save_and_then_lets_the_case_ou
 
     report = services.recheck([old_case])
 
-    assert report.cases == 1 and report.instances == 4
-    assert report.texts_cleaned == 4
+    assert report.cases == 1 and report.instances == 5
+    assert report.texts_cleaned == 5
     assert report.titles_cleaned >= 2  # the title and the labels
-    assert report.newly_held == 1  # the screen save
+    assert report.pixels_cleaned == 1  # the readable screen save: its name found and blanked
+    assert report.newly_held == 1  # the faint one: declared, not readable, held with its original
     case = services.get_case(old_case)
     assert REFERRER not in case.title and all(REFERRER not in a.label for a in case.assets)
     stored = _everything_stored(data_dir)
@@ -129,7 +148,7 @@ def test_recheck_keeps_an_edit_made_while_it_ran(services: Services, old_case: s
         def save_case(self, case: Case) -> None:
             services.store.save_case(case)
 
-    recheck_case(EditingShelf(), services.blobs, old_case)
+    recheck_case(EditingShelf(), services.blobs, services.review_area, old_case)
     case = services.get_case(old_case)
     assert case.history == "65-year-old with cough"
     assert all(i.text_rules and i.pixel_rules for a in case.assets for i in a.instances)
@@ -161,6 +180,6 @@ def test_recheck_from_the_command_line_reports_counts_without_data(old_case: str
     )
     assert done.returncode == 0, done.stderr
     output = done.stdout + done.stderr
-    assert "1 case(s) and 4 image(s) re-checked" in output
+    assert "1 case(s) and 5 image(s) re-checked" in output
     assert "1 image(s) now wait for a burned-in text review" in output
     assert REFERRER not in output

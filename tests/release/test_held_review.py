@@ -77,3 +77,28 @@ def test_an_original_that_cannot_be_read_keeps_the_image_held(services: Services
     assert _held(services, blocked_case)[2].review is Review.NEEDS_REVIEW
     with pytest.raises(ReleaseBlocked):
         services.export(blocked_case, "pptx", services.settings.data_dir / "never.pptx")
+
+
+def test_a_full_review_area_refuses_the_held_image_and_imports_the_rest(services: Services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.uid import generate_uid
+
+    from casefiles.review_area import ReviewArea
+    from tests.dicom_factory import ct_slice
+    from tests.support.held_case import screen_save
+
+    services.review_area = ReviewArea(tmp_path / "tiny-area", bytes(range(32)), max_bytes=64)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    study, series = generate_uid(), generate_uid()
+    for index in range(2):
+        ct_slice(study, series, index).save_as(folder / f"ct{index}.dcm", enforce_file_format=True)
+    screen_save(study, faint=True).save_as(folder / "faint.dcm", enforce_file_format=True)
+
+    report = services.import_dicom([folder])
+
+    assert report.instances_imported == 2
+    (problem,) = report.problems
+    assert "held for burned-in text review and not stored" in problem.reason and "full" in problem.reason
+    assert "faint" not in problem.item  # named by position
+    assert services.images_for_review(services.get_case(report.case_ids[0])) == []
+    assert services.review_area.usage() == (0, 0)

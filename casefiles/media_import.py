@@ -17,7 +17,7 @@ from pathlib import Path
 from casefiles.errors import Cancelled, CaseDeckError, ValidationError
 from casefiles.ingest import ImportProblem, QuarantineFolder, Upload
 from casefiles.media.sniff import MediaType, sniff
-from casefiles.model import Asset, AssetKind, Case, new_id
+from casefiles.model import Asset, AssetKind, Case, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore
 
@@ -51,6 +51,7 @@ class ScrubbedMedia:
     media_type: str
     thumbnail: bytes | None
     previews: tuple[bytes, ...] = ()
+    review: Review = Review.NOT_NEEDED  # burned-in text found that could not be cleared
 
 
 def import_media(
@@ -101,6 +102,7 @@ def import_media(
                         media_type=scrubbed.media_type,
                         thumbnail=blobs.put(scrubbed.thumbnail) if scrubbed.thumbnail else None,
                         previews=tuple(blobs.put(p) for p in scrubbed.previews),
+                        review=scrubbed.review,
                     )
                 )
     except Cancelled:
@@ -143,9 +145,13 @@ def scrub_media_file(
     kind = sniff(path)
     if kind.is_image:
         from casefiles.media.images import scrub_image
+        from casefiles.media.picture_text import screen_picture
 
         image = scrub_image(path, workdir=workdir)
-        return ScrubbedMedia(AssetKind.IMAGE, image.data, image.media_type, image.preview_png)
+        screened = screen_picture(image.data)
+        review = Review.NEEDS_REVIEW if screened.held else Review.NOT_NEEDED
+        preview = screened.preview or image.preview_png
+        return ScrubbedMedia(AssetKind.IMAGE, screened.data, image.media_type, preview, review=review)
     if kind.is_video:
         from casefiles.media.video import poster_frame, transcode
 

@@ -39,6 +39,7 @@ from casefiles.imaging import (
 )
 from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quarantine
 from casefiles.logsafety import silence_value_logging
+from casefiles.media.images import preview_png
 from casefiles.model import (
     Asset,
     AssetKind,
@@ -715,7 +716,7 @@ class Services:
             changed = self._reencoded_clip(asset, black_boxes=boxes)
         elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
             cleaned = redact_image(self.blobs.get(asset.blob), boxes)
-            changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(_preview_png(cleaned)))
+            changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(preview_png(cleaned)))
         else:
             raise ValidationError("Only images and clips can be blacked out: add a PDF's pages as images first.")
         old_blob = asset.blob
@@ -1096,17 +1097,6 @@ class ServicesMedia:
 
 
 _CLIP_CANVASES_KEPT = 8
-
-
-def _preview_png(image: bytes, side: int = 512) -> bytes:
-    """A thumbnail of a stored JPEG or PNG (Pillow writes no metadata unless asked)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(image)) as picture:
-        picture.thumbnail((side, side))
-        out = io.BytesIO()
-        picture.convert("RGB" if picture.mode not in ("L", "RGB") else picture.mode).save(out, "PNG")
-    return out.getvalue()
 
 
 def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:

@@ -201,6 +201,15 @@ def redact_image(data: bytes, regions: Sequence[tuple[int, int, int, int]]) -> b
 # --- options -------------------------------------------------------------------------------------
 
 
+def preview_png(image: bytes, side: int = 512) -> bytes:
+    """A thumbnail of a stored JPEG or PNG (Pillow writes no metadata unless asked)."""
+    with Image.open(io.BytesIO(image)) as picture:
+        picture.thumbnail((side, side))
+        out = io.BytesIO()
+        picture.convert("RGB" if picture.mode not in ("L", "RGB") else picture.mode).save(out, "PNG")
+    return out.getvalue()
+
+
 def _check_options(workdir: Path, max_side: int, preview_side: int, max_pixels: int) -> None:
     if not Path(workdir).is_dir():
         raise ValidationError("The import working folder does not exist.")

@@ -9,6 +9,7 @@ write nothing; once a person has reviewed the image, the same exports go through
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 import zipfile
@@ -125,7 +126,12 @@ def test_pacs_push_is_refused_by_the_same_gate_and_nothing_reaches_the_pacs(
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # storescp listens once it has started
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
         services.save_pacs_node(PacsNode(name="teaching", ae_title="TEACHPACS", host="127.0.0.1", port=port))
         with pytest.raises(ReleaseBlocked, match="PACS push"):
             services.pacs.push_case(blocked_case, "teaching")

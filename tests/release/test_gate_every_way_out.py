@@ -119,19 +119,8 @@ def test_pacs_push_is_refused_by_the_same_gate_and_nothing_reaches_the_pacs(
     storescp = require_tool("storescp")
     inbox = tmp_path / "pacs-inbox"
     inbox.mkdir()
-    port = free_port()
-    peer = subprocess.Popen(
-        [storescp, "--aetitle", "TEACHPACS", "--output-directory", str(inbox), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    peer, port = _start_storescp(storescp, inbox)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # storescp listens once it has started
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
         services.save_pacs_node(PacsNode(name="teaching", ae_title="TEACHPACS", host="127.0.0.1", port=port))
         with pytest.raises(ReleaseBlocked, match="PACS push"):
             services.pacs.push_case(blocked_case, "teaching")
@@ -143,3 +132,25 @@ def test_pacs_push_is_refused_by_the_same_gate_and_nothing_reaches_the_pacs(
     finally:
         peer.terminate()
         peer.wait(10)
+
+
+def _start_storescp(storescp: str, inbox: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """storescp listening on a free port; another port is tried if a parallel test took the first."""
+    for _attempt in range(5):
+        port = free_port()
+        peer = subprocess.Popen(
+            [storescp, "--aetitle", "TEACHPACS", "--output-directory", str(inbox), str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and peer.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    time.sleep(0.2)
+                    if peer.poll() is None:  # it is our storescp that answered, not another test's server
+                        return peer, port
+            time.sleep(0.1)
+        peer.kill()
+        peer.wait(10)
+    raise AssertionError("storescp could not be started on a free port")

@@ -33,13 +33,16 @@ from casefiles.redaction.detect import find_burned_in_text
 from casefiles.redaction.frames import frame_total
 from casefiles.redaction.geometry import Box
 from casefiles.redaction.pixels import redact
-from casefiles.redaction.screen import Screening, confirmed_text, screen_dataset
+from casefiles.redaction.screen import (
+    MIN_CINE_FRAMES,
+    Screening,
+    confirmed_text,
+    same_place,
+    screen_dataset,
+)
 
 #: Screen-and-blank rounds before text that keeps being found is left to a person.
 CLEARING_ROUNDS = 3
-#: A cine has at least this many frames; in one, text must be found in half of them (see persistent_boxes).
-MIN_CINE_FRAMES = 4
-SAME_PLACE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +63,13 @@ def clean_pixels(ds: Dataset, *, suspicious: bool, declared: bool = False) -> Pi
     header says Burned In Annotation YES. Raises DeidentificationError when the pixels
     cannot be decoded: an image that cannot be screened cannot be vouched for.
     """
-    boxes = persistent_boxes(screen_dataset(ds))
+    boxes = persistent_boxes(screen_dataset(ds, static_only=True))
     cleaned = _blanked(ds, boxes) if boxes else ds
     held = False
     for _round in range(CLEARING_ROUNDS if boxes else 0):
-        left = persistent_boxes(screen_dataset(cleaned))  # text a box cut in half, or seen on other frames
+        left = persistent_boxes(
+            screen_dataset(cleaned, static_only=True)
+        )  # text a box cut in half, or seen on other frames
         held = bool(left)
         if not left:
             break
@@ -93,26 +98,17 @@ def persistent_boxes(screening: Screening) -> list[Box]:
     """
     if screening.frames < MIN_CINE_FRAMES:
         return list(screening.all_boxes())
-    clusters: list[tuple[Box, set[int]]] = []
+    places: list[tuple[Box, Box, set[int]]] = []  # (first box seen there, all boxes there, frames)
     for frame, frame_boxes in enumerate(screening.boxes):
         for box in frame_boxes:
-            for index, (area, seen) in enumerate(clusters):
-                if _overlap(area, box) >= SAME_PLACE:
-                    clusters[index] = (area.union(box), seen | {frame})
+            for index, (anchor, area, seen) in enumerate(places):
+                if same_place(anchor, box):
+                    places[index] = (anchor, area.union(box), seen | {frame})
                     break
             else:
-                clusters.append((box, {frame}))
+                places.append((box, box, {frame}))
     needed = screening.frames / 2
-    return [area for area, seen in clusters if len(seen) >= needed]
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area (0 when apart)."""
-    width = min(a.right, b.right) - max(a.x, b.x)
-    height = min(a.bottom, b.bottom) - max(a.y, b.y)
-    if width <= 0 or height <= 0:
-        return 0.0
-    return (width * height) / max(1, min(a.width * a.height, b.width * b.height))
+    return [area for _anchor, area, seen in places if len(seen) >= needed]
 
 
 def _whole(ds: Dataset) -> Box:

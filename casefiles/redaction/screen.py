@@ -35,6 +35,10 @@ from casefiles.redaction.gate import candidate_lines, gray_frame, same_row
 from casefiles.redaction.geometry import Box
 from casefiles.redaction.recognise import Reading, read_lines
 
+#: A cine has at least this many frames; in one, static text recurs in the same place on half of them.
+MIN_CINE_FRAMES = 4
+SAME_PLACE = 0.5
+
 # Words that may stay on an image: orientation, units, technique and display labels.
 _HARMLESS_WORDS: frozenset[str] = frozenset(
     {
@@ -108,13 +112,19 @@ def is_harmless(text: str, modality: str | None = None) -> bool:
     return all(word.upper() in allowed or _SCALE_NUMBER.fullmatch(word) is not None for word in words)
 
 
-def screen_frames(frames: Iterable[npt.NDArray[Any]], *, modality: str | None = None) -> Screening:
+def screen_frames(
+    frames: Iterable[npt.NDArray[Any]], *, modality: str | None = None, static_only: bool = False
+) -> Screening:
     """Screen 8-bit frames (gray H×W or RGB H×W×3, uint8) for burned-in text.
 
     ``frames`` may be a list, an N×H×W(×3) array or a generator (taken one at a
     time). ``modality`` (DICOM Modality, e.g. "US") adds that modality's
-    readouts to the allow-list. Raises ValidationError for frames that are not
-    8-bit images, DeidentificationError when the recogniser is unavailable or fails.
+    readouts to the allow-list. ``static_only``: in a cine (``MIN_CINE_FRAMES`` or
+    more), read only candidates found in the same place on at least half of the
+    frames: burned-in overlays are static, speckle that looks like glyphs is not,
+    and reading it would cost a recogniser call per frame. Raises ValidationError
+    for frames that are not 8-bit images, DeidentificationError when the recogniser
+    is unavailable or fails.
     """
     if modality is not None and not isinstance(modality, str):
         raise ValidationError("modality must be a DICOM Modality code such as 'US', or None.")
@@ -132,19 +142,39 @@ def screen_frames(frames: Iterable[npt.NDArray[Any]], *, modality: str | None = 
             regions.append((box, key))
         candidates += len(regions)
         per_frame.append(regions)
-    keys = list(pending)
+    places: list[list[bytes]] | None = None
+    if static_only and len(per_frame) >= MIN_CINE_FRAMES:
+        places = _static_places(per_frame)
+        steady = {key for place in places for key in place}
+        per_frame = [[(box, key) for box, key in regions if key in steady] for regions in per_frame]
+        # Each place is read on at most three of its crops (first, middle, last): a static overlay
+        # looks the same on every frame, and text over moving anatomy is still text on any of them.
+        keys = list(dict.fromkeys(k for place in places for k in (place[0], place[len(place) // 2], place[-1])))
+    else:
+        keys = list(pending)
     verdicts = {key: _verdict(reading, modality) for key, reading in zip(keys, _read(pending, keys), strict=True)}
+    for place in places or ():
+        # Text if most of the samples read as text: static text reads the same on every frame,
+        # while speckle that reads as glyphs on one frame does not on the next.
+        read = [verdicts[k] for k in place if k in verdicts]
+        if read.count("text") * 2 > len(read):
+            verdict = "text"
+        elif (read.count("text") + read.count("harmless")) * 2 > len(read):
+            verdict = "harmless"
+        else:
+            verdict = "not text"
+        verdicts.update(dict.fromkeys(place, verdict))
     boxes = tuple(_kept(regions, verdicts) for regions in per_frame)
     return Screening(
         boxes=boxes,
         candidates=candidates,
         regions_read=len(keys),
-        text_regions=sum(1 for verdict in verdicts.values() if verdict == "text"),
-        harmless_regions=sum(1 for verdict in verdicts.values() if verdict == "harmless"),
+        text_regions=sum(1 for key in keys if verdicts[key] == "text"),
+        harmless_regions=sum(1 for key in keys if verdicts[key] == "harmless"),
     )
 
 
-def screen_dataset(ds: Dataset) -> Screening:
+def screen_dataset(ds: Dataset, *, static_only: bool = False) -> Screening:
     """Screen every frame of a DICOM image (single or multi-frame, gray or colour, any stored depth).
 
     Frames are decoded one at a time with :func:`casefiles.redaction.frames.iter_decoded`
@@ -154,7 +184,35 @@ def screen_dataset(ds: Dataset) -> Screening:
     MONOCHROME1 inverted; palette colour applied. Raises DeidentificationError when the
     pixels cannot be decoded.
     """
-    return screen_frames(_uint8_frames(ds), modality=str(ds.get("Modality", "") or "") or None)
+    modality = str(ds.get("Modality", "") or "") or None
+    return screen_frames(_uint8_frames(ds), modality=modality, static_only=static_only)
+
+
+def _static_places(per_frame: list[list[tuple[Box, bytes]]]) -> list[list[bytes]]:
+    """The candidates' keys grouped by place (same_place), for places seen on at least half the frames."""
+    places: list[tuple[Box, set[int], list[bytes]]] = []  # (first box seen there, frames, keys in order)
+    for frame, regions in enumerate(per_frame):
+        for box, key in regions:
+            for anchor, seen, keys in places:
+                if same_place(anchor, box):
+                    seen.add(frame)
+                    if key not in keys:
+                        keys.append(key)
+                    break
+            else:
+                places.append((box, {frame}, [key]))
+    needed = len(per_frame) / 2
+    return [keys for _anchor, seen, keys in places if len(seen) >= needed]
+
+
+def same_place(a: Box, b: Box) -> bool:
+    """Two boxes cover the same place: they overlap by at least ``SAME_PLACE`` of their union."""
+    width = min(a.right, b.right) - max(a.x, b.x)
+    height = min(a.bottom, b.bottom) - max(a.y, b.y)
+    if width <= 0 or height <= 0:
+        return False
+    shared = width * height
+    return shared >= SAME_PLACE * (a.width * a.height + b.width * b.height - shared)
 
 
 def confirmed_text(ds: Dataset, boxes: Sequence[Box]) -> list[Box]:

@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.deid.access import encoding_of
-from casefiles.deid.burned_in import burned_in_reasons, declares_burned_in
+from casefiles.deid.burned_in import declares_burned_in, looks_like_capture
 from casefiles.deid.freetext import clean_free_text, reclean_dataset
 from casefiles.deid.versions import PIXEL_RULES, TEXT_RULES
 from casefiles.errors import CaseDeckError, DeidentificationError, NotFoundError
@@ -162,9 +162,7 @@ def _recheck_instance(instance: Instance, blobs: BlobShelf, review_area: ReviewS
 def _screened(ds: Dataset, instance: Instance, review_area: ReviewShelf) -> tuple[Dataset, Instance, RecheckReport]:
     """The stored image screened for burned-in text with the current rules, as an import would."""
     encoding = encoding_of(ds)
-    outcome = clean_pixels(
-        ds, suspicious=bool(burned_in_reasons(ds, encoding)), declared=declares_burned_in(ds, encoding)
-    )
+    outcome = clean_pixels(ds, suspicious=looks_like_capture(ds, encoding), declared=declares_burned_in(ds, encoding))
     found = tuple(Region(b.x, b.y, b.width, b.height) for b in outcome.boxes)
     if outcome.held and outcome.original is not None:
         kept = review_area.put(_encoded(outcome.original))

@@ -80,6 +80,16 @@ def burned_in_reasons(ds: Dataset, encoding: Encoding) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+def looks_like_capture(ds: Dataset, encoding: Encoding) -> bool:
+    """A screen capture, dose screen or scanned page: text is the point of the image, not an overlay.
+
+    These get a second, independent text detector (whole-frame Tesseract) on top of screening;
+    a modality that merely often carries labels (US, CR) does not.
+    """
+    reasons = burned_in_reasons(ds, encoding)
+    return any(not r.startswith("modality ") for r in reasons)
+
+
 def declares_burned_in(ds: Dataset, encoding: Encoding) -> bool:
     """Whether the header itself says text is burned in (then screening that finds none is not believed)."""
     return any(v.strip().upper() == "YES" for v in text_values(ds, BURNED_IN_ANNOTATION, encoding))

@@ -8,9 +8,9 @@ The policy (issue #13), applied to every image that enters CaseDeck:
 3. The cleaned image is screened again, and what is found is blanked too, up
    to ``CLEARING_ROUNDS`` times. Text still found then could not be cleared:
    the image is held for a person's review.
-4. Images whose header says they may carry text (screen saves, ultrasound,
-   secondary captures: ``suspicious``) get a second, independent opinion when
-   they are single frames: whole-frame Tesseract on the cleaned image. The gate
+4. Captures whose text is the point of the image (screen saves, dose screens,
+   secondary captures, scanned pages: ``suspicious``) get a second, independent
+   opinion when they are single frames: whole-frame Tesseract on the cleaned image. The gate
    misses tall glyphs and faint text; when Tesseract finds something, its
    boxes are blanked too and the image is held.
 

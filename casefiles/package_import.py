@@ -54,7 +54,7 @@ from casefiles.media_import import ScrubbedMedia, scrub_media_file
 from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import clean_case_text
-from casefiles.review_area import ReviewShelf
+from casefiles.review_area import PendingOriginals, ReviewShelf
 from casefiles.store import BlobStore, CaseStore
 
 __all__ = ["FORMAT_NAME", "SUPPORTED_VERSION", "PackageImportResult", "import_package"]
@@ -147,12 +147,12 @@ def import_package(
             for p in unpacked.problems
         )
         result = run.all(manifest)
-        run.kept_originals.clear()  # their cases are saved: the originals now wait for their reviewers
+        run.originals.settled()
         return result
     finally:
         folder.remove()
         if run is not None:
-            run.discard_originals()  # a package import that did not finish leaves no original behind
+            run.originals.discard()  # a package import that did not finish leaves no original behind
 
 
 # -- unpacking and the manifest ------------------------------------------------------------------
@@ -237,11 +237,14 @@ class _Import:
     cancel: CancelToken
     progress: ProgressFn
     review_area: ReviewShelf | None = None
+    originals: PendingOriginals = field(init=False)  # what this import put in the review area
     problems: list[ImportProblem] = field(default_factory=list)
-    kept_originals: list[str] = field(default_factory=list)
     done: int = 0
     total: int = 1
     media_count: int = 0
+
+    def __post_init__(self) -> None:
+        self.originals = PendingOriginals(self.review_area)
 
     def all(self, manifest: Mapping[str, Any]) -> PackageImportResult:
         conference, cases, contents = _parse(manifest)
@@ -440,13 +443,10 @@ class _Import:
             review = Review.NEEDS_REVIEW  # the reviewer who confirmed it was at another installation
         kept = ""
         if result.original is not None:
-            if self.review_area is None:
-                return "it is held for burned-in text review and there is no review area for its original"
             try:
-                kept = self.review_area.put(encode(result.original, fallback_syntax=fallback))
+                kept = self.originals.keep(encode(result.original, fallback_syntax=fallback))
             except ReviewAreaError as exc:
                 return f"it is held for burned-in text review and could not be kept ({exc})"
-            self.kept_originals.append(kept)
         instance = Instance(
             sop_instance_uid=summary.sop_uid,
             blob=self.blobs.put(data),
@@ -460,12 +460,6 @@ class _Import:
             review_original=kept,
         )
         return instance, data, summary.study_uid, summary.series_uid
-
-    def discard_originals(self) -> None:
-        for item in self.kept_originals:
-            if self.review_area is not None:
-                self.review_area.discard(item)
-        self.kept_originals.clear()
 
     def _thumbnail(self, data: bytes) -> str | None:
         try:

@@ -111,6 +111,37 @@ class ReviewShelf(Protocol):
     def discard(self, item_id: str) -> None: ...
 
 
+class PendingOriginals:
+    """Originals one import put in the review area, discarded unless the import finishes.
+
+    An import keeps each held image's original as it goes; if it is cancelled or fails before
+    its cases are saved, no case refers to them, so :meth:`discard` wipes them at once rather
+    than leaving them to the retention limit.
+    """
+
+    def __init__(self, area: ReviewShelf | None) -> None:
+        self._area = area
+        self._items: list[str] = []
+
+    def keep(self, original: bytes) -> str:
+        """Store a held image's original; without a review area the image cannot be stored at all."""
+        if self._area is None:
+            raise ReviewAreaError("there is no review area to keep its original in.")
+        item = self._area.put(original)
+        self._items.append(item)
+        return item
+
+    def settled(self) -> None:
+        """The import's cases are saved: its originals now wait for their reviewers."""
+        self._items.clear()
+
+    def discard(self) -> None:
+        if self._area is not None:
+            for item in self._items:
+                self._area.discard(item)
+        self._items.clear()
+
+
 class ReviewArea:
     """Encrypted, size-limited, self-expiring storage of originals that wait for review."""
 

@@ -25,7 +25,14 @@ from pydicom.uid import ExplicitVRLittleEndian
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
 from casefiles.errors import NotFoundError, RenderError, ValidationError
-from casefiles.held_review import checked_boxes, cleaned_from_original, has_original, original_dataset, outlined_frame
+from casefiles.held_review import (
+    checked_boxes,
+    cleaned_from_original,
+    has_original,
+    original_dataset,
+    outlined_frame,
+    outlined_png,
+)
 from casefiles.imaging import (
     FrameCache,
     default_window,
@@ -850,11 +857,7 @@ class Services:
     def review_overlay_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """The frame as it is stored, with the blanked regions outlined, for the reviewer."""
         image = self.render_frame(asset, frame, self.asset_window(asset, frame))
-        rgb = np.ascontiguousarray(np.stack([image] * 3, axis=-1) if image.ndim == 2 else image.copy())
-        thickness = max(2, max(rgb.shape[:2]) // 300)
-        for r in instance.redacted:
-            cv2.rectangle(rgb, (r.x, r.y), (r.x + r.width - 1, r.y + r.height - 1), (255, 80, 40), thickness)
-        return encode_png(fit_within(rgb, max_side, max_side))
+        return outlined_png(image, instance.redacted, max_side=max_side)
 
     # -- conferences --------------------------------------------------------------
     def list_conferences(self) -> list[Conference]:

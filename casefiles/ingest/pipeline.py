@@ -68,7 +68,7 @@ from casefiles.ingest.sources import Found, gather
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 from casefiles.model import Asset, AssetKind, Case, Review, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from casefiles.review_area import ReviewShelf
+from casefiles.review_area import PendingOriginals, ReviewShelf
 from casefiles.store import BlobStore, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 
@@ -163,10 +163,10 @@ def import_sources(
         cancel.raise_if_cancelled()
         for case in cases.changed:
             store.save_case(case)
-        run.kept_originals.clear()  # their cases are saved: the originals now wait for their reviewers
+        run.originals.settled()
     finally:
         folder.remove()
-        run.discard_originals()  # an import that did not finish leaves no original behind
+        run.originals.discard()  # an import that did not finish leaves no original behind
     return ImportReport(
         files_seen=gathered.files_seen,
         instances_imported=len(run.summaries) - run.already_converted,
@@ -194,8 +194,8 @@ class _Run:
     cancel: CancelToken
     quarantine_dir: Path | None = None  # where conversions (PDF pages, video, slides) get a working folder
     review_area: ReviewShelf | None = None
+    originals: PendingOriginals = field(init=False)  # what this import put in the review area
     problems: list[ImportProblem] = field(default_factory=list)
-    kept_originals: list[str] = field(default_factory=list)  # review-area items of this import, until saved
     summaries: list[Summary] = field(default_factory=list)
     duplicates: int = 0
     already_converted: int = 0  # PDF/video/slide instances whose series the case already shows
@@ -206,6 +206,9 @@ class _Run:
     _existing: dict[str, Case] | None = None
     _reported_once: set[str] = field(default_factory=set)
     _workspace: QuarantineFolder | None = None
+
+    def __post_init__(self) -> None:
+        self.originals = PendingOriginals(self.review_area)
 
     def existing_by_study(self) -> dict[str, Case]:
         """Cases already in the library, by the de-identified Study Instance UID of their series.
@@ -284,27 +287,13 @@ class _Run:
             return
         if prepared.original:
             try:
-                summary = replace(summary, review_original=self._keep_original(prepared.original))
+                summary = replace(summary, review_original=self.originals.keep(prepared.original))
             except ReviewAreaError as exc:
                 self.problems.append(ImportProblem(found.item, f"held for burned-in text review and not stored: {exc}"))
                 return
         digest = prepared.blob or self.blobs.put(prepared.encoded)
         self._seen_sops.add(summary.sop_uid)
         self.summaries.append(replace(summary, blob=digest))
-
-    def _keep_original(self, original: bytes) -> str:
-        """Put a held image's original in the review area; without one it cannot be stored at all."""
-        if self.review_area is None:
-            raise ReviewAreaError("there is no review area to keep its original in.")
-        item = self.review_area.put(original)
-        self.kept_originals.append(item)
-        return item
-
-    def discard_originals(self) -> None:
-        for item in self.kept_originals:
-            if self.review_area is not None:
-                self.review_area.discard(item)
-        self.kept_originals.clear()
 
     # -- grouping ------------------------------------------------------------------
     def build_cases(self, *, title: str | None, author: str) -> _Cases:

@@ -64,7 +64,7 @@ def clean_pixels(ds: Dataset, *, suspicious: bool, declared: bool = False) -> Pi
     cannot be decoded: an image that cannot be screened cannot be vouched for.
     """
     boxes = persistent_boxes(screen_dataset(ds, static_only=True))
-    cleaned = _blanked(ds, boxes) if boxes else ds
+    cleaned = redact(ds, boxes) if boxes else ds
     held = False
     for _round in range(CLEARING_ROUNDS if boxes else 0):
         left = persistent_boxes(
@@ -74,7 +74,7 @@ def clean_pixels(ds: Dataset, *, suspicious: bool, declared: bool = False) -> Pi
         if not left:
             break
         boxes.extend(left)
-        cleaned = _blanked(ds, boxes)
+        cleaned = redact(ds, boxes)
     second_opinion = suspicious and frame_total(ds) == 1
     if second_opinion and not held:
         missed = confirmed_text(cleaned, [finding.box for finding in find_burned_in_text(cleaned)])
@@ -83,7 +83,7 @@ def clean_pixels(ds: Dataset, *, suspicious: bool, declared: bool = False) -> Pi
             held = True
     held = held or (declared and not boxes)  # the device says there is text, and none was found
     if held:
-        return PixelOutcome(_blanked(ds, [_whole(ds)]), tuple(boxes), True, ds, second_opinion)
+        return PixelOutcome(redact(ds, [_whole(ds)]), tuple(boxes), True, ds, second_opinion)
     if boxes:
         cleaned.BurnedInAnnotation = "NO"  # found, blanked, and nothing readable is left
     return PixelOutcome(cleaned, tuple(boxes), False, None, second_opinion)
@@ -113,8 +113,3 @@ def persistent_boxes(screening: Screening) -> list[Box]:
 
 def _whole(ds: Dataset) -> Box:
     return Box(0, 0, int(ds.Columns), int(ds.Rows))
-
-
-def _blanked(ds: Dataset, boxes: list[Box]) -> Dataset:
-    """A copy with ``boxes`` blanked in every frame (its own file meta: the original keeps its syntax)."""
-    return redact(ds, boxes)

@@ -12,9 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_STUDIES = ROOT / "sample_data" / "studies"
 
 
-def require_tool(name: str) -> str:
-    """The path of an external tool the test needs. In CI a missing tool fails; locally it skips."""
-    path = shutil.which(name)
+#: Where Debian installs the independent tools; the venv's bin (first on PATH under scripts/test)
+#: holds pynetdicom's own storescp/getscu/… with other options.
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def require_tool(name: str, *, system: bool = False) -> str:
+    """The path of an external tool the test needs. In CI a missing tool fails; locally it skips.
+
+    ``system``: Debian's tool (e.g. dcmtk's storescp), never a same-named script in the venv.
+    """
+    path = shutil.which(name, path=SYSTEM_PATH if system else None)
     if path is None:
         message = f"{name} is not installed (scripts/test installs it)"
         if os.environ.get("CI"):

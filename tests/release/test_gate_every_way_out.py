@@ -116,7 +116,7 @@ def test_pacs_push_is_refused_by_the_same_gate_and_nothing_reaches_the_pacs(
     services: Services, blocked_case: str, tmp_path: Path
 ) -> None:
     """dcmtk's storescp as the receiving PACS: nothing arrives while held; the case arrives after review."""
-    storescp = require_tool("storescp")
+    storescp = require_tool("storescp", system=True)  # dcmtk, an independent peer
     inbox = tmp_path / "pacs-inbox"
     inbox.mkdir()
     peer, port = _start_storescp(storescp, inbox)

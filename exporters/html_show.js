@@ -4,7 +4,11 @@
  * Keys and video: while a clip has the keyboard focus (after clicking it or tabbing to it), Space and
  * the arrow keys belong to the video's own controls (play/pause, seek, volume); Page Up/Down, Home and End
  * still change slides, and Escape gives the keys back to the show. Otherwise every key moves slides as
- * usual and P plays or pauses the clip on the current slide. Leaving a slide pauses its clip. */
+ * usual and P plays or pauses the clip on the current slide. Leaving a slide pauses its clip.
+ *
+ * Keys and stacks: ← → Space and Page Up/Down always change slides, wherever the pointer is; ↑ ↓ and the
+ * mouse wheel scroll the stack under the pointer (the keys scroll the slide's stack when the pointer is
+ * elsewhere, and change slides on a slide without one); P plays or pauses the slide's stack as cine. */
 (function () {
   "use strict";
 
@@ -251,18 +255,20 @@
     }
     const stack = stackOn(current);
     const clip = videoOn(current);
+    // ↑ ↓ scroll the stack under the pointer (else the slide's own); ← → always change slides, as the hint says.
+    const scrolled = hovered && slides[current].contains(hovered.el) ? hovered : stack;
     switch (e.key) {
       case "ArrowDown":
-        if (stack) stack.step(1); else go(current + 1);
+        if (scrolled) scrolled.step(1); else go(current + 1);
         break;
       case "ArrowUp":
-        if (stack) stack.step(-1); else go(current - 1);
+        if (scrolled) scrolled.step(-1); else go(current - 1);
         break;
       case "ArrowRight":
-        if (hovered) hovered.step(1); else go(current + 1);
+        go(current + 1);
         break;
       case "ArrowLeft":
-        if (hovered) hovered.step(-1); else go(current - 1);
+        go(current - 1);
         break;
       case " ":
       case "Spacebar":

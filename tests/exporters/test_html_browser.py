@@ -183,12 +183,10 @@ def test_wheel_and_arrows_scroll_the_stack_and_the_image_changes(show: Session, 
     page.wait_for_function("() => casedeck.stackDrawn('1') === 7")
     assert abs(show.eval(MARKER_PIXEL) - marker_level(7)) <= 3
 
-    # Over the stack, every arrow key scrolls it instead of changing slides.
+    # Over the stack, ↑ and ↓ scroll it.
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowUp")
-    page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => casedeck.stackDrawn('1') === 8")
     assert show.eval("casedeck.slide()") == 7
     # Scrolling stops at the ends of the series.
@@ -199,12 +197,43 @@ def test_wheel_and_arrows_scroll_the_stack_and_the_image_changes(show: Session, 
     page.mouse.wheel(0, -100)
     assert show.eval("casedeck.stackIndex('1')") == 0
 
-    # Away from the stack, ← and → change slides again; ↓ still scrolls the slide's stack.
+    # Away from the stack, ↓ still scrolls the slide's stack and → changes slides.
     page.mouse.move(5, 5)
     page.keyboard.press("ArrowDown")
     assert show.eval("casedeck.stackIndex('1')") == 1
     page.keyboard.press("ArrowRight")
     assert show.eval("casedeck.slide()") == 8
+
+
+def test_over_a_stack_left_right_and_page_keys_change_slides_and_up_down_scroll_it(show: Session) -> None:
+    """Issue #14: the show's hint says ← → move slides, so they do so wherever the pointer is."""
+    page = show.page
+    show.eval("casedeck.go(7)")
+    page.wait_for_function("() => casedeck.stackDrawn('1') === 3")
+    box = page.locator(".slide.current .stack canvas").bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => casedeck.stackDrawn('1') === 4")
+    assert show.eval("casedeck.slide()") == 7
+
+    page.keyboard.press("ArrowRight")
+    assert show.eval("casedeck.slide()") == 8
+    assert show.eval("casedeck.stackIndex('1')") == 4  # → left the stack alone
+    page.keyboard.press("ArrowLeft")
+    assert show.eval("casedeck.slide()") == 7
+
+    page.mouse.move(centre[0] + 3, centre[1] + 3)  # the pointer is over the stack again
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("() => casedeck.stackDrawn('1') === 3")
+    page.mouse.wheel(0, 100)
+    page.wait_for_function("() => casedeck.stackDrawn('1') === 4")
+    for key, slide in (("PageDown", 8), ("PageUp", 7), ("Space", 8), ("Shift+Space", 7)):
+        page.keyboard.press(key)
+        assert show.eval("casedeck.slide()") == slide, key
+        page.mouse.move(centre[0], centre[1] + (slide % 2))
+    assert show.eval("casedeck.stackIndex('1')") == 4
 
 
 def test_cine_plays_and_pauses_and_the_slider_scrubs(show: Session) -> None:

@@ -153,6 +153,9 @@ if fmt == "pptx":
     template = st.file_uploader(
         "Institution template (.potx or .pptx, optional)", type=["potx", "pptx"], key="conf_template"
     )
+# What an export is made from (by value: timestamps are only to the second): its download is offered
+# only while the format, the template, the conference and its cases are still these.
+made_for = (fmt, template.file_id if template is not None else None, conference, bundle.cases)
 if st.button("Export", type="primary", key="conf_export", disabled=not releasable):
     st.button("Cancel export", key="conf_export_cancel")  # clicking it reruns the page, which stops the export
     report_progress, clear = progress_bar("Preparing slides…")
@@ -165,12 +168,14 @@ if st.button("Export", type="primary", key="conf_export", disabled=not releasabl
         out = services.export(
             conference.id, fmt, Path(tmp) / f"conference.{suffix}", template=template_path, progress=report_progress
         )
-        st.session_state["conf_export_result"] = (conference.id, fmt, suffix, out.read_bytes())
+        st.session_state["conf_export_result"] = (conference.id, fmt, suffix, out.read_bytes(), made_for)
     clear()
 
 result = st.session_state.get("conf_export_result")
-if result and result[0] == conference.id:
-    _, done_fmt, suffix, data = result
+if result and result[-1] != made_for:  # another format, template or conference, or it changed since
+    del st.session_state["conf_export_result"]
+elif result:
+    _, done_fmt, suffix, data, _ = result
     st.success(f"{FORMATS[done_fmt][0]} is ready.")
     st.download_button(
         f"Download {FORMATS[done_fmt][0]}",

@@ -64,3 +64,39 @@ def test_package_export_imports_back_through_the_import_page(monkeypatch, seeded
     at.button(key="import_package_button").click().run()
     assert not at.exception, at.exception
     assert any("1 case(s) imported" in s.value for s in at.success)
+
+
+def test_the_download_belongs_to_the_export_it_was_made_for(monkeypatch, tmp_path):
+    """Issue #14: after changing format, options or the conference, the old file is no longer offered."""
+    from casefiles.config import Settings
+    from casefiles.services import Services
+    from tests.dicom_factory import write_ct_study
+
+    data = tmp_path / "data"
+    Services(Settings(data_dir=data, seed_samples=False)).import_dicom(write_ct_study(tmp_path / "ct", slices=2))
+    monkeypatch.setenv("CASEDECK_DATA", str(data))
+    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.run()
+    at.switch_page("pages/conferences.py").run()
+    at.text_input(key="conf_new_title").input("Morning meeting")
+    cases = at.multiselect(key="conf_new_cases")
+    cases.select(cases.options[0])
+    next(b for b in at.button if b.label == "Create conference").click().run()
+    at.radio(key="conf_format").set_value("html").run()
+    at.button(key="conf_export").click().run()
+    assert not at.exception, at.exception
+    assert [d.proto.label for d in at.get("download_button")] == ["Download Offline slide show (.html)"]
+
+    at.radio(key="conf_format").set_value("pdf").run()  # another format: the HTML file is gone
+    assert not at.exception, at.exception
+    assert at.get("download_button") == [] and not any("ready" in s.value for s in at.success)
+    at.radio(key="conf_format").set_value("html").run()  # and stays gone: export again to get one
+    assert at.get("download_button") == [] and "conf_export_result" not in at.session_state
+
+    at.button(key="conf_export").click().run()
+    assert len(at.get("download_button")) == 1
+    reveal = next(c for c in at.checkbox if c.key and c.key.startswith("conf_reveal_"))
+    reveal.check().run()  # the conference changed: the file no longer shows it
+    assert not at.exception, at.exception
+    assert at.get("download_button") == []

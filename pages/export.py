@@ -29,11 +29,13 @@ if st.button("Build PowerPoint deck", type="primary", key="export_build", disabl
     report_progress, clear = progress_bar("Building slides…")
     with user_errors("Export"), tempfile.TemporaryDirectory() as tmp:
         out = services.export_case_pptx(case.id, Path(tmp) / "case.pptx", progress=report_progress)
-        st.session_state["export_bytes"] = (case.id, out.read_bytes())
+        st.session_state["export_bytes"] = (case.id, out.read_bytes(), case)
     clear()
 
 ready = st.session_state.get("export_bytes")
-if ready and ready[0] == case.id:
+if ready and ready[-1] != case:  # another case, or this one changed since: that deck is not this case's
+    del st.session_state["export_bytes"]
+elif ready:
     st.success("The deck is ready.")
     st.download_button(
         "Download deck (.pptx)",

@@ -35,7 +35,7 @@ from pydicom.dataset import Dataset
 from casefiles.errors import RenderError, ValidationError
 from casefiles.imaging._header import first_number, functional_item, photometric
 from casefiles.imaging.encode import encode_jpeg, encode_png
-from casefiles.imaging.presets import presets_for
+from casefiles.imaging.presets import Preset, presets_for, resolve_presets
 from casefiles.model import Window
 
 __all__ = [
@@ -203,7 +203,7 @@ def build_stack_payload(
     window: Window | None,
     header: SeriesHeader | None = None,
     default_window: Window | None = None,
-    presets: Mapping[str, Window] | None = None,
+    presets: Mapping[str, Preset] | None = None,
     encoding: Encoding = "auto",
     quality: int = 90,
     start_frame: int | None = None,
@@ -217,7 +217,10 @@ def build_stack_payload(
     is small (under ``PNG_MAX_PIXELS`` in all) and JPEG at ``quality``
     otherwise. ``presets`` defaults to the modality's (``presets_for``);
     ``default_window`` is what the viewer's reset returns to (``window`` if
-    None). Frames render in ``workers`` threads (``default_workers()`` if None).
+    None), and is also the image's own window that relative presets (MR, CR,
+    DX, MG) are resolved against: without one they are left out, since
+    ``window`` may be any the user chose and presets must not move with it.
+    Frames render in ``workers`` threads (``default_workers()`` if None).
     """
     if not callable(render):
         raise ValidationError("render must be a function of the frame index that returns an image.")
@@ -239,7 +242,7 @@ def build_stack_payload(
     threads = default_workers() if workers is None else workers
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValidationError(f"workers must be a whole number ≥ 1 (got {workers!r}).")
-    chosen_presets = _presets(presets, header.modality)
+    chosen_presets = _presets(presets, header, default_window)
 
     first = _checked(render(start), None)
     rows, cols = int(first.shape[0]), int(first.shape[1])
@@ -315,15 +318,11 @@ def build_stack_payload(
     )
 
 
-def _presets(presets: Mapping[str, Window] | None, modality: str) -> tuple[tuple[str, Window], ...]:
-    chosen = presets_for(modality) if presets is None else presets
-    if not isinstance(chosen, Mapping):
-        raise ValidationError("presets must map a name to a Window.")
-    pairs = tuple(chosen.items())
-    for name, preset in pairs:
-        if not isinstance(name, str) or not name or not isinstance(preset, Window):
-            raise ValidationError("Each preset needs a name and a Window.")
-    return pairs
+def _presets(
+    presets: Mapping[str, Preset] | None, header: SeriesHeader, own: Window | None
+) -> tuple[tuple[str, Window], ...]:
+    chosen = presets_for(header.modality) if presets is None else presets
+    return resolve_presets(chosen, own, inverted=header.inverted)
 
 
 def _checked(image: object, like: npt.NDArray[Any] | None) -> npt.NDArray[Any]:

@@ -139,6 +139,47 @@ class CaseFilter:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class CaseDeletion:
+    """What deleting a case removes, named for the confirmation and the message afterwards."""
+
+    case_id: str
+    title: str
+    series: int
+    images: int
+    other_items: int
+    key_images: int
+    conferences: tuple[str, ...]
+
+    @classmethod
+    def of(cls, case: Case, conferences: Sequence[Conference]) -> CaseDeletion:
+        from casefiles.release import case_name
+
+        dicom = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
+        pictures = sum(1 for a in case.assets if a.kind is AssetKind.IMAGE)
+        return cls(
+            case_id=case.id,
+            title=case_name(case),
+            series=len(dicom),
+            images=sum(len(a.instances) for a in dicom) + pictures,
+            other_items=sum(1 for a in case.assets if a.kind not in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)),
+            key_images=len(case.key_images),
+            conferences=tuple(c.title for c in conferences),
+        )
+
+    def summary(self) -> str:
+        """One sentence naming the case, what goes with it and the conferences it leaves."""
+        parts = [f"{self.series} series", f"{self.images} image(s)"]
+        if self.other_items:
+            parts.append(f"{self.other_items} other item(s) (clips, PDFs, slides)")
+        parts.append(f"{self.key_images} key image(s)")
+        text = f"“{self.title}” with its {', '.join(parts)}"
+        if self.conferences:
+            names = ", ".join(f"“{t}”" for t in self.conferences)
+            text += f"; it is taken out of {len(self.conferences)} conference(s): {names}"
+        return text
+
+
 class Services:
     """The application's use cases over one data directory."""
 
@@ -431,8 +472,109 @@ class Services:
             kept = (*case.key_images, KeyImage(asset_id=asset_id, frame=frame, window=window))
         return self.set_key_images(case_id, kept)
 
-    def delete_case(self, case_id: str) -> None:
+    # -- housekeeping ---------------------------------------------------------------
+    def case_deletion(self, case_id: str) -> CaseDeletion:
+        """What deleting this case would remove, for the confirmation (nothing is changed)."""
+        case = self.store.get_case(case_id)
+        conferences = tuple(c for c in self.store.list_conferences() if case_id in c.case_ids)
+        return CaseDeletion.of(case, conferences)
+
+    def delete_case(self, case_id: str) -> CaseDeletion:
+        """Delete a case: out of every conference it is in, its held originals wiped from the review
+        area, and its stored files deleted unless another case uses them. Missing files are fine.
+
+        Returns what went (title, counts, the conferences that were updated) for the message.
+        """
+        deletion = self.case_deletion(case_id)  # NotFoundError when it is already gone
+        case = self.store.get_case(case_id)
+        for conference in self.store.list_conferences():
+            if case_id in conference.case_ids:
+                items = tuple(i for i in conference.items if i.case_id != case_id)
+                self.store.save_conference(conference.edited(items=items))
         self.store.delete_case(case_id)
+        self._forget_files(case.assets)
+        return deletion
+
+    def merge_cases(self, target_id: str, source_id: str) -> Case:
+        """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case.
+
+        Both must hold a series of the same (de-identified) study. A series both already hold is
+        kept once (the target's), and the source's key images on it point at the target's copy.
+        The target's empty text fields take the source's; tags are joined. Conferences that held
+        the source hold the target in its place.
+        """
+        if target_id == source_id:
+            raise ValidationError("Choose two different cases to merge.")
+        target = self.store.get_case(target_id)
+        source = self.store.get_case(source_id)
+        studies = {a.study_uid for a in target.assets if a.study_uid}
+        if not studies & {a.study_uid for a in source.assets if a.study_uid}:
+            raise ValidationError(
+                "These cases are not of the same study, so they cannot be merged; add the other case's "
+                "images to the same conference instead."
+            )
+        by_series = {a.series_uid: a for a in target.assets if a.series_uid}
+        asset_ids = {a.id for a in target.assets}
+        moved: list[Asset] = []
+        renamed: dict[str, str] = {}  # source asset id -> the target asset that stands for it
+        dropped: list[Asset] = []
+        for asset in source.assets:
+            twin = by_series.get(asset.series_uid) if asset.series_uid else None
+            if twin is not None and _same_instances(twin, asset):
+                renamed[asset.id] = twin.id
+                dropped.append(asset)
+                continue
+            if asset.id in asset_ids:
+                renamed[asset.id] = new_id()
+            moved.append(replace(asset, id=renamed[asset.id]) if asset.id in renamed else asset)
+        keys = list(target.key_images)
+        for key in source.key_images:
+            moved_key = replace(key, asset_id=renamed.get(key.asset_id, key.asset_id))
+            if not any(k.asset_id == moved_key.asset_id and k.frame == moved_key.frame for k in keys):
+                keys.append(moved_key)
+        filled = {
+            name: getattr(source, name)
+            for name in ("history", "findings", "diagnosis", "differential", "teaching_points", "body_part")
+            if not getattr(target, name) and getattr(source, name)
+        }
+        merged = target.edited(
+            assets=(*target.assets, *moved),
+            key_images=tuple(keys),
+            tags=tuple(dict.fromkeys((*target.tags, *source.tags))),
+            **filled,
+        )
+        self.store.save_case(merged)
+        for conference in self.store.list_conferences():
+            if source_id in conference.case_ids:
+                items = tuple(
+                    replace(i, case_id=target_id) if i.case_id == source_id else i
+                    for i in conference.items
+                    if not (i.case_id == source_id and target_id in conference.case_ids)
+                )
+                self.store.save_conference(conference.edited(items=items))
+        self.store.delete_case(source_id)
+        self._forget_files(dropped)
+        return merged
+
+    def _forget_files(self, assets: Iterable[Asset]) -> None:
+        """Wipe the held originals and delete the stored files of assets no case holds any more.
+
+        A file or original that another case still refers to is kept; one already missing is fine.
+        """
+        in_use: set[str] = set()
+        originals_in_use: set[str] = set()
+        for case in self.store.list_cases():
+            for asset in case.assets:
+                in_use.update(asset.blob_ids)
+                originals_in_use.update(i.review_original for i in asset.instances if i.review_original)
+        for asset in assets:
+            for instance in asset.instances:
+                if instance.review_original and instance.review_original not in originals_in_use:
+                    self.review_area.discard(instance.review_original)
+            for digest in asset.blob_ids - in_use:
+                self.blobs.delete(digest)
+                with self._datasets_lock:
+                    self._datasets.pop(digest, None)
 
     def recheck(
         self,
@@ -890,11 +1032,23 @@ class Services:
         return conference
 
     def update_conference(self, conference_id: str, changes: Mapping[str, Any]) -> Conference:
+        """Rename, re-date (None clears the date), re-kind or change the presenters of a conference.
+
+        Text values are accepted as the CLI gives them: a kind's value or label, a date as YYYY-MM-DD.
+        """
         allowed = {"title", "kind", "date", "presenters"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValidationError(f"These conference fields cannot be edited: {', '.join(sorted(unknown))}.")
         values = dict(changes)
+        if "title" in values:
+            values["title"] = str(values["title"]).strip()
+            if not values["title"]:
+                raise ValidationError("A conference needs a title.")
+        if "kind" in values:
+            values["kind"] = _conference_kind(values["kind"])
+        if "date" in values:
+            values["date"] = _conference_date(values["date"])
         if "presenters" in values:
             values["presenters"] = _as_text_list(values["presenters"], split_commas=True)
         conference = self.store.get_conference(conference_id).edited(**values)
@@ -935,8 +1089,11 @@ class Services:
         self.store.save_conference(updated)
         return updated
 
-    def delete_conference(self, conference_id: str) -> None:
+    def delete_conference(self, conference_id: str) -> Conference:
+        """Delete a conference (its cases stay in the library); returns what was deleted."""
+        conference = self.store.get_conference(conference_id)  # NotFoundError when it is already gone
         self.store.delete_conference(conference_id)
+        return conference
 
     def bundle(self, target_id: str) -> ConferenceBundle:
         """A conference with its cases, or a single case wrapped as a one-case conference."""
@@ -1107,6 +1264,33 @@ def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:
         if instance.sop_instance_uid == sop_instance_uid:
             return instance
     raise NotFoundError("That image is no longer part of this series.")
+
+
+def _same_instances(first: Asset, second: Asset) -> bool:
+    """Whether two series hold the same images (the same study imported twice)."""
+    return {i.sop_instance_uid for i in first.instances} == {i.sop_instance_uid for i in second.instances}
+
+
+def _conference_kind(value: object) -> ConferenceKind:
+    if isinstance(value, ConferenceKind):
+        return value
+    text = str(value).strip().lower()
+    for kind in ConferenceKind:
+        if text in (kind.value, kind.label.lower()):
+            return kind
+    raise ValidationError(f"Conference kind must be one of {', '.join(k.value for k in ConferenceKind)}.")
+
+
+def _conference_date(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(f"A conference date must be written YYYY-MM-DD, not {text!r}.") from exc
 
 
 def _as_text_list(value: object, *, split_commas: bool) -> tuple[str, ...]:

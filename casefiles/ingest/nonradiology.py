@@ -45,8 +45,10 @@ from casefiles.progress import NEVER_CANCELLED, CancelToken
 
 __all__ = [
     "ENCAPSULATED_PDF_STORAGE",
+    "KEY_OBJECT_SELECTION",
     "LABEL_LEFT_OUT",
     "MAX_PDF_PREVIEWS",
+    "TEXT_SR_CLASSES",
     "VIDEO_CODECS",
     "VL_WHOLE_SLIDE_STORAGE",
     "Converted",
@@ -94,12 +96,57 @@ SLIDE_JPEG_QUALITY = 92
 LABEL_LEFT_OUT = "the slide label and overview pictures were left out (they can show the patient's name)"
 _PDF_FAILED = "holds a PDF that could not be imported: {reason}"
 
+#: Structured reports whose content tree is a clinician's text report: each becomes a document.
+TEXT_SR_CLASSES = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.88.11",  # Basic Text SR
+        "1.2.840.10008.5.1.4.1.1.88.22",  # Enhanced SR
+        "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
+        "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
+        "1.2.840.10008.5.1.4.1.1.88.35",  # Extensible SR
+    }
+)
+KEY_OBJECT_SELECTION = "1.2.840.10008.5.1.4.1.1.88.59"
+_SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+_PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
+_WAVEFORM_PREFIX = "1.2.840.10008.5.1.4.1.1.9."
+_RT_PREFIX = "1.2.840.10008.5.1.4.1.1.481."
+#: RT objects that are pictures (portal images): they stay image series.
+_RT_IMAGES = frozenset(
+    {
+        "1.2.840.10008.5.1.4.1.1.481.1",  # RT Image
+        "1.2.840.10008.5.1.4.1.1.481.23",  # Enhanced RT Image
+        "1.2.840.10008.5.1.4.1.1.481.24",  # Enhanced Continuous RT Image
+    }
+)
+#: Why an object with no picture for the viewer is left out: by SOP class, then by family.
+_NO_IMAGES = "has no images to show; left out"
+_LEFT_OUT_BY_CLASS = {
+    KEY_OBJECT_SELECTION: "a key object selection (key images chosen at a PACS) has no images of its own; left out",
+    "1.2.840.10008.5.1.4.1.1.481.2": "an RT Dose is a dose grid, not an image to show; left out",
+    "1.2.840.10008.5.1.4.1.1.481.3": f"an RT Structure Set (contours) {_NO_IMAGES}",
+    "1.2.840.10008.5.1.4.1.1.481.5": f"an RT Plan {_NO_IMAGES}",
+    "1.2.840.10008.5.1.4.1.1.481.8": f"an RT Ion Plan {_NO_IMAGES}",
+    "1.2.840.10008.5.1.4.1.1.66": f"a raw data object {_NO_IMAGES}",
+}
+_LEFT_OUT_BY_FAMILY = (
+    (
+        _PRESENTATION_STATE_PREFIX,
+        "a presentation state (another viewer's window and marks) has no images of its own; left out",
+    ),
+    (_WAVEFORM_PREFIX, f"a waveform (ECG, audio, pressures) {_NO_IMAGES}"),
+    (_RT_PREFIX, f"a radiotherapy object (plan, record or instruction) {_NO_IMAGES}"),
+    (_SR_PREFIX, "a structured report that is not a text report (measurements, CAD or dose) is not shown; left out"),
+)
+
 _IMAGE_TYPE, _SOP_CLASS = 0x00080008, 0x00080016
+_SOP_INSTANCE = 0x00080018
 _SPECIMEN_LABEL_IN_IMAGE = 0x00480010
 _ENCAPSULATED_DOCUMENT, _DOCUMENT_LENGTH = 0x00420011, 0x00420015
 _SERIES_UID = 0x0020000E
 _ICC_PROFILE = 0x00282000
 _PIXEL_DATA = 0x7FE00010
+_PIXEL_TAGS = (_PIXEL_DATA, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
 _PS_PACK_START = b"\x00\x00\x01\xba"  # an MPEG program stream: a container ffmpeg recognises itself
 # The slide's own flavours; LABEL and OVERVIEW are photographs of the glass, label included.
 _LABEL_FLAVOURS = frozenset({"LABEL", "OVERVIEW"})
@@ -112,6 +159,7 @@ class ObjectKind(enum.StrEnum):
     PDF = "pdf"  # an encapsulated PDF: a document
     VIDEO = "video"  # MPEG-2 / H.264 / HEVC video: a clip
     SLIDE = "slide"  # a level of a whole-slide pyramid: one picture per series
+    REPORT = "report"  # a text structured report: a document of its content tree's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +178,12 @@ class Triage:
 def triage(ds: Dataset) -> Triage:
     """Sort a raw (not yet de-identified) instance by SOP class, transfer syntax and Image Type.
 
-    Never raises for odd values: an instance it cannot place stays a stack.
+    An object without pixel data never becomes a stack: a text structured
+    report becomes a document, anything else (RT plans and structure sets,
+    key object selections, presentation states, raw data, waveforms...) is
+    left out with a reason, reported once per import for each SOP Instance.
+    RT Doses (dose grids) are left out too, pixels or not.
+    Never raises for odd values: an image it cannot place stays a stack.
     """
     sop_class = _text(peek_safely(ds, _SOP_CLASS))
     if sop_class == ENCAPSULATED_PDF_STORAGE:
@@ -150,7 +203,29 @@ def triage(ds: Dataset) -> Triage:
             series = _text(peek_safely(ds, _SERIES_UID))
             return Triage(ObjectKind.SLIDE, left_out=LABEL_LEFT_OUT, once_per=_digest("label", series))
         return Triage(ObjectKind.SLIDE)
+    if sop_class in TEXT_SR_CLASSES:
+        return Triage(ObjectKind.REPORT)
+    reason = _not_shown(sop_class, has_pixels=any(tag in ds for tag in _PIXEL_TAGS))
+    if reason:
+        instance = _text(peek_safely(ds, _SOP_INSTANCE))
+        return Triage(ObjectKind.STACK, left_out=reason, once_per=_digest("left out", instance) if instance else "")
     return Triage(ObjectKind.STACK)
+
+
+def _not_shown(sop_class: str, *, has_pixels: bool) -> str:
+    """Why an instance of ``sop_class`` is left out ("" if it is an image for the viewer)."""
+    if sop_class in _LEFT_OUT_BY_CLASS:
+        return _LEFT_OUT_BY_CLASS[sop_class]
+    if sop_class not in _RT_IMAGES:
+        for prefix, reason in _LEFT_OUT_BY_FAMILY:
+            if sop_class.startswith(prefix):
+                return reason
+    if has_pixels:
+        return ""
+    uid = UID(sop_class)
+    name = uid.name.removesuffix(" Storage") if uid.is_valid and not uid.is_private and uid.name != sop_class else ""
+    what = name or "an unknown kind of object"
+    return f"not an image, document or report CaseDeck shows ({what}, with no images); left out"
 
 
 def peek_safely(ds: Dataset, tag: int) -> object:

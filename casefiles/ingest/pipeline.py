@@ -10,8 +10,11 @@ store stay in this process.
 Cases are saved at the very end, so a cancelled or failed import leaves the
 library as it was (de-identified blobs written so far may stay, unreferenced).
 Objects from outside radiology (encapsulated PDFs, video, whole-slide
-scans) become documents, clips and pictures (:mod:`casefiles.ingest.nonradiology`);
-their de-identified DICOM stays in the blob store, unreferenced.
+scans) become documents, clips and pictures (:mod:`casefiles.ingest.nonradiology`),
+a text structured report a document of its text (:mod:`casefiles.ingest.structured_report`);
+their de-identified DICOM stays in the blob store, unreferenced. Objects with
+no images (RT plans, presentation states, raw data, waveforms...) are left
+out before de-identification, each reported once by its position.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from casefiles.ingest.prepare import (
 from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.ingest.report import ImportProblem, ImportReport, Upload
 from casefiles.ingest.sources import Found, gather
+from casefiles.ingest.structured_report import report_document
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 from casefiles.model import Asset, AssetKind, Case, Review, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
@@ -82,8 +86,14 @@ _CONVERTED_KIND = {
     ObjectKind.PDF: AssetKind.DOCUMENT,
     ObjectKind.VIDEO: AssetKind.VIDEO,
     ObjectKind.SLIDE: AssetKind.IMAGE,
+    ObjectKind.REPORT: AssetKind.DOCUMENT,
 }
-_CONVERTED_LABEL = {ObjectKind.PDF: "PDF", ObjectKind.VIDEO: "Video", ObjectKind.SLIDE: "Slide"}
+_CONVERTED_LABEL = {
+    ObjectKind.PDF: "PDF",
+    ObjectKind.VIDEO: "Video",
+    ObjectKind.SLIDE: "Slide",
+    ObjectKind.REPORT: "Report",
+}
 
 
 def import_sources(
@@ -350,7 +360,8 @@ class _Run:
             assets.extend(self._converted_assets(others, assets))
         if not assets:
             return None
-        firsts = [group[0] for group in series]
+        # A report's series (modality SR) names the case only when the study has nothing else.
+        firsts = [g[0] for g in series if g[0].kind is not ObjectKind.REPORT] or [g[0] for g in series]
         modality = joined_modalities(s.modality for s in firsts)
         body_part = first_nonempty([s.body_part for s in firsts])
         study_description = first_nonempty([s.study_description for s in firsts])
@@ -395,7 +406,7 @@ class _Run:
         is reported and the rest of the import goes on.
         """
         made: list[Asset] = []
-        for kind in (ObjectKind.PDF, ObjectKind.VIDEO, ObjectKind.SLIDE):
+        for kind in (ObjectKind.PDF, ObjectKind.REPORT, ObjectKind.VIDEO, ObjectKind.SLIDE):
             items = [s for s in group if s.kind is kind]
             if not items:
                 continue
@@ -423,6 +434,9 @@ class _Run:
             if kind is ObjectKind.VIDEO:
                 ds = pydicom.dcmread(io.BytesIO(self.blobs.get(source[0].blob)))
                 return video_clip(ds, workdir=self._workdir(), cancel=self.cancel)
+            if kind is ObjectKind.REPORT:
+                ds = pydicom.dcmread(io.BytesIO(self.blobs.get(source[0].blob)))
+                return report_document(ds, workdir=self._workdir())
             return self._slide(source, where)
         except (StorageError, NotFoundError):
             raise
@@ -538,10 +552,12 @@ def _counts_as(asset: Asset, kind: ObjectKind) -> bool:
     """Whether ``asset`` counts for the number in a new "PDF 2" / "Video 3" / "Slide 1" label.
 
     PDFs and videos are numbered with the uploaded ones (as casefiles.media_import
-    numbers them); slides only among pictures that came from DICOM.
+    numbers them); slides only among pictures that came from DICOM; reports among reports.
     """
     if asset.kind is not _CONVERTED_KIND[kind]:
         return False
+    if kind is ObjectKind.REPORT:
+        return asset.label.startswith(_CONVERTED_LABEL[kind] + " ")
     return kind is not ObjectKind.SLIDE or bool(asset.study_uid)
 
 

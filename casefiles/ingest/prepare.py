@@ -26,6 +26,7 @@ from casefiles.ingest.nonradiology import (
     triage,
 )
 from casefiles.ingest.reading import encode, is_directory, read_dataset, source_syntax
+from casefiles.ingest.structured_report import NO_TEXT, report_text
 from casefiles.ingest.zipsafe import NESTED_ZIP, ZIP_MAGIC
 from casefiles.logsafety import silence_value_logging
 from casefiles.model import Review
@@ -82,8 +83,10 @@ def prepare_file(
     ``known`` holds the de-identified SOP Instance UIDs already stored: such
     an instance is reported as a duplicate without being encoded. ``workdir``
     (inside the quarantine) is where an encapsulated PDF is scrubbed. Slide
-    labels and overviews are left out before anything else is done with them
-    (:func:`casefiles.ingest.nonradiology.triage`).
+    labels and overviews, and objects with no images (RT plans, presentation
+    states, raw data...), are left out before anything else is done with them
+    (:func:`casefiles.ingest.nonradiology.triage`); a text structured report
+    with nothing to show is left out after de-identification.
     """
     try:
         data = path.read_bytes()
@@ -129,6 +132,8 @@ def prepare_file(
         return Prepared(problem=NO_UIDS)
     if summary.sop_uid in known:
         return Prepared(summary=summary, report=result.report)
+    if sorting.kind is ObjectKind.REPORT and not report_text(ds):
+        return Prepared(summary=summary, report=result.report, problem=NO_TEXT)
     if sorting.kind is ObjectKind.PDF:
         if workdir is None:
             return Prepared(summary=summary, report=result.report, problem=NO_WORKDIR)

@@ -67,9 +67,8 @@ def clean_pixels(ds: Dataset, *, suspicious: bool, declared: bool = False) -> Pi
     cleaned = redact(ds, boxes) if boxes else ds
     held = False
     for _round in range(CLEARING_ROUNDS if boxes else 0):
-        left = persistent_boxes(
-            screen_dataset(cleaned, static_only=True)
-        )  # text a box cut in half, or seen on other frames
+        # text a box cut in half, or seen on other frames
+        left = persistent_boxes(screen_dataset(cleaned, static_only=True))
         held = bool(left)
         if not left:
             break

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,11 @@ from casefiles.redaction.frames import iter_decoded, to_uint8
 from casefiles.redaction.gate import candidate_lines, gray_frame, same_row
 from casefiles.redaction.geometry import Box
 from casefiles.redaction.recognise import Reading, read_lines
+
+#: Verdicts by (region key, modality), oldest first; the key is a hash of the region's pixels and place.
+_VERDICTS: dict[tuple[bytes, str | None], str] = {}
+_VERDICT_CACHE = 4096
+_VERDICTS_LOCK = threading.Lock()
 
 #: A cine has at least this many frames; in one, static text recurs in the same place on half of them.
 MIN_CINE_FRAMES = 4
@@ -152,7 +158,7 @@ def screen_frames(
         keys = list(dict.fromkeys(k for place in places for k in (place[0], place[len(place) // 2], place[-1])))
     else:
         keys = list(pending)
-    verdicts = {key: _verdict(reading, modality) for key, reading in zip(keys, _read(pending, keys), strict=True)}
+    verdicts, crops_read = _verdicts(pending, keys, modality)
     for place in places or ():
         # Text if most of the samples read as text: static text reads the same on every frame,
         # while speckle that reads as glyphs on one frame does not on the next.
@@ -168,7 +174,7 @@ def screen_frames(
     return Screening(
         boxes=boxes,
         candidates=candidates,
-        regions_read=len(keys),
+        regions_read=crops_read,
         text_regions=sum(1 for key in keys if verdicts[key] == "text"),
         harmless_regions=sum(1 for key in keys if verdicts[key] == "harmless"),
     )
@@ -247,8 +253,27 @@ def _region_key(box: Box, crop: npt.NDArray[np.uint8]) -> bytes:
     return digest.digest()
 
 
-def _read(pending: dict[bytes, npt.NDArray[np.uint8]], keys: list[bytes]) -> list[Reading]:
-    return read_lines([pending[key] for key in keys]) if keys else []
+def _verdicts(
+    pending: dict[bytes, npt.NDArray[np.uint8]], keys: list[bytes], modality: str | None
+) -> tuple[dict[bytes, str], int]:
+    """The recogniser's verdict on each region, and how many it had to read for them.
+
+    A region seen before in this process is not read again.
+
+    Slices of one series repeat the same overlay at the same place (identical crops, identical
+    keys), and a worker imports a series slice by slice: the verdict, never the text, is kept.
+    """
+    with _VERDICTS_LOCK:
+        known = {key: _VERDICTS[(key, modality)] for key in keys if (key, modality) in _VERDICTS}
+    unknown = [key for key in keys if key not in known]
+    readings = read_lines([pending[key] for key in unknown]) if unknown else []
+    fresh = {key: _verdict(reading, modality) for key, reading in zip(unknown, readings, strict=True)}
+    with _VERDICTS_LOCK:
+        for key, verdict in fresh.items():
+            if len(_VERDICTS) >= _VERDICT_CACHE:
+                _VERDICTS.pop(next(iter(_VERDICTS)))
+            _VERDICTS[(key, modality)] = verdict
+    return {**known, **fresh}, len(unknown)
 
 
 def _kept(regions: list[tuple[Box, bytes]], verdicts: dict[bytes, str]) -> tuple[Box, ...]:

@@ -183,6 +183,33 @@ def case_title(modality: str, body_part: str, study_description: str) -> str:
     return subject or "Imported study"
 
 
+def batch_titles(from_images: Sequence[str], title: str | None, *, max_len: int) -> list[str]:
+    """The titles of the cases one import creates, in order.
+
+    The user's ``title`` is for one study: it is used as it is when the import
+    makes one case. Several new cases keep their own titles from their images
+    ("CT Chest"), after the user's title when there is one, and each says which
+    of the batch it is: "Teaching set (2 of 4): CT Chest" (the user's part cut
+    to fit ``max_len``). Without a title, only cases whose image titles are the
+    same get "(2 of 4)".
+    """
+    count = len(from_images)
+    if count == 1 and title:
+        return [title]
+    if count <= 1:
+        return list(from_images)
+    titles = []
+    for number, own in enumerate(from_images, start=1):
+        if title:
+            tail = f" ({number} of {count}): {own}"
+            titles.append((title[: max(0, max_len - len(tail))].rstrip() + tail)[:max_len].strip())
+        elif from_images.count(own) > 1:
+            titles.append(f"{own} ({number} of {count})")
+        else:
+            titles.append(own)
+    return titles
+
+
 def first_nonempty(values: Sequence[str]) -> str:
     return next((v for v in values if v), "")
 

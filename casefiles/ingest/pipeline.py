@@ -40,6 +40,7 @@ from casefiles.imaging import default_window, thumbnail_png
 from casefiles.imaging.wsi import LevelSize, choose_level
 from casefiles.ingest.grouping import (
     Summary,
+    batch_titles,
     case_title,
     first_nonempty,
     joined_modalities,
@@ -326,17 +327,22 @@ class _Run:
         existing = self.existing_by_study()
         changed: list[Case] = []
         ids: list[str] = []
+        new: list[int] = []  # where the new cases are in ``changed``
         for study_uid, series in studies.items():
             ordered = sorted(series.values(), key=_series_sort_key)
             case = self._current(existing.get(study_uid))
             if case is None:
-                case = self._new_case(ordered, title=title, author=author)
+                case = self._new_case(ordered, author=author)
                 if case is None:
                     continue  # nothing of the study could be shown (each reason is reported)
+                new.append(len(changed))
             else:
                 case = self._merged_case(case, ordered)
             changed.append(case)
             ids.append(case.id)
+        titles = batch_titles([changed[n].title for n in new], title, max_len=_MAX_TITLE)
+        for n, new_title in zip(new, titles, strict=True):
+            changed[n] = replace(changed[n], title=new_title)
         for study_uid in self._duplicate_studies:
             if study_uid not in studies and study_uid in existing:
                 ids.append(existing[study_uid].id)  # nothing new: the case is named but not touched
@@ -351,7 +357,8 @@ class _Run:
         except NotFoundError:
             return None
 
-    def _new_case(self, series: list[list[Summary]], *, title: str | None, author: str) -> Case | None:
+    def _new_case(self, series: list[list[Summary]], *, author: str) -> Case | None:
+        """A case for a study new to the library, titled from its images; None if nothing of it can be shown."""
         assets: list[Asset] = []
         for ordinal, group in enumerate(series, start=1):
             stack, others = _split(group)
@@ -367,7 +374,7 @@ class _Run:
         study_description = first_nonempty([s.study_description for s in firsts])
         return Case(
             id=new_id(),
-            title=title or case_title(modality, body_part, study_description),
+            title=case_title(modality, body_part, study_description),
             modality=modality[:64],
             body_part=body_part[:64],
             author=author,

@@ -11,24 +11,52 @@ the media import to scrub.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from casefiles.errors import CaseDeckError, ValidationError
+from casefiles.errors import CaseDeckError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Asset, AssetKind, Case, Difficulty, KeyImage, Window
 from casefiles.services import Services
 
 SAMPLE_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 SEEDED_FLAG = "samples_seeded"
+#: Meta key prefix naming the case(s) of a sample whose import started but whose content and media
+#: are not all in yet; a later start deletes them and imports that sample again.
+PENDING_FLAG = "samples_pending"
+#: The file whose lock one seeding at a time holds, across processes (app, CLI, a second app).
+LOCK_NAME = "seeding.lock"
+#: How long a second seeding waits for the first before giving up with a message.
+LOCK_WAIT_S = 15 * 60.0
 
 
 def seed_samples(services: Services, *, force: bool = False, root: Path = SAMPLE_ROOT) -> list[str]:
-    """Import every sample study once per data directory; return the new case ids."""
+    """Import every sample study once per data directory; return the new case ids.
+
+    Each sample goes in exactly once, whoever asks and however often: one seeding at a time holds
+    a lock file in the data directory (the app, ``python -m casefiles seed`` and a second app
+    process wait for each other, and the later one finds the samples in), every sample is flagged
+    as soon as it is complete, and a sample left half-done by an interrupted start is removed and
+    imported again. A process started by ``multiprocessing`` that imports the parent's main script
+    again (the import's fork server re-running ``app.py``) never seeds: its parent does.
+    """
+    if _reimported_by_multiprocessing():
+        return []
     if not force and services.store.get_meta(SEEDED_FLAG):
         return []
+    with _seeding_lock(services.settings.data_dir / LOCK_NAME):
+        if not force and services.store.get_meta(SEEDED_FLAG):
+            return []  # another process seeded while this one waited
+        return _seed_locked(services, force=force, root=root)
+
+
+def _seed_locked(services: Services, *, force: bool, root: Path) -> list[str]:
     manifest_path = root / "cases.json"
     if not manifest_path.is_file():
         raise ValidationError("The sample cases are missing (sample_data/cases.json not found).")
@@ -38,22 +66,73 @@ def seed_samples(services: Services, *, force: bool = False, root: Path = SAMPLE
         raise ValidationError("The sample case list (sample_data/cases.json) is unreadable.") from exc
     created: list[str] = []
     for entry in manifest["cases"]:
-        # One flag per study, set as soon as it is in: a first start interrupted half-way resumes
+        # One flag per study, set as soon as it is complete: a first start interrupted half-way resumes
         # where it stopped instead of importing the earlier samples a second time.
         study_flag = f"{SEEDED_FLAG}:{entry['study']}"
         if not force and services.store.get_meta(study_flag):
             continue
         study_dir = root / "studies" / entry["study"]
         media = _media_of(entry, root)  # a broken manifest stops here, before anything is imported
+        _remove_unfinished(services, entry["study"])
+        pending_flag = f"{PENDING_FLAG}:{entry['study']}"
         report = services.import_dicom([study_dir], title=entry["title"], author=entry.get("author", ""))
+        # Interrupted before this line, the next start's import finds the study in the library and
+        # names the same case (an import merges a study it already holds), still without media.
+        services.store.set_meta(pending_flag, ",".join(report.case_ids))
         for case_id in report.case_ids:
             case = services.get_case(case_id)
             services.store.save_case(_with_authored_content(services, case, entry))
             _add_media(services, case_id, media)
             created.append(case_id)
         services.store.set_meta(study_flag, "1")
+        services.store.set_meta(pending_flag, "")
     services.store.set_meta(SEEDED_FLAG, "1")
     return created
+
+
+def _remove_unfinished(services: Services, study: str) -> None:
+    """Delete the case(s) an interrupted seeding left of this sample: some of its media may be in."""
+    pending = services.store.get_meta(f"{PENDING_FLAG}:{study}") or ""
+    for case_id in filter(None, pending.split(",")):
+        with contextlib.suppress(NotFoundError):
+            services.delete_case(case_id)
+    services.store.set_meta(f"{PENDING_FLAG}:{study}", "")
+
+
+def _reimported_by_multiprocessing() -> bool:
+    """Whether this process is multiprocessing's copy of the parent's main script (a fork server or a
+    spawned worker importing ``app.py`` as ``__mp_main__``), not a start of CaseDeck.
+
+    multiprocessing marks the process as inheriting while it imports the main script there.
+    """
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+@contextlib.contextmanager
+def _seeding_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (waiting for another process or thread that holds it).
+
+    ``flock`` locks belong to the open file, so two threads of one process wait for each other too;
+    the lock goes with the process if it dies, so a killed start never blocks the next one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        "Another CaseDeck process has been loading the sample cases for a long time; "
+                        f"if none is running, delete {path} and start again."
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _series_in_order(services: Services, case: Case) -> list[Asset]:

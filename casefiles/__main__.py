@@ -125,17 +125,165 @@ def cmd_conference(args: argparse.Namespace) -> int:
         for conference in services.list_conferences():
             print(f"{conference.id}\t{conference.kind.value}\t{conference.title}\t{len(conference.items)} case(s)")
         return EXIT_OK
+    if args.action in ("edit", "delete"):
+        return _conference_edit_or_delete(services, args)
     if not args.title:
         print("conference create needs --title.", file=sys.stderr)
         return EXIT_USAGE
     created = services.create_conference(
         args.title,
-        ConferenceKind(args.kind),
+        ConferenceKind(args.kind or ConferenceKind.TUMOR_BOARD.value),
         date=dt.date.fromisoformat(args.date) if args.date else None,
         presenters=args.presenter or (),
         case_ids=args.case or (),
     )
     print(created.id)
+    return EXIT_OK
+
+
+def _conference_edit_or_delete(services: Any, args: argparse.Namespace) -> int:
+    """``conference edit ID --title/--date/--kind`` and ``conference delete ID [--yes]``."""
+    if not args.id:
+        print(f"conference {args.action} needs the conference id (see conference list).", file=sys.stderr)
+        return EXIT_USAGE
+    conference = services.get_conference(args.id)
+    if args.action == "edit":
+        changes = {
+            name: value
+            for name, value in (("title", args.title), ("date", args.date), ("kind", args.kind))
+            if value is not None
+        }
+        if args.presenter is not None:
+            changes["presenters"] = args.presenter
+        if not changes:
+            print(
+                "conference edit needs --title, --date (YYYY-MM-DD, or '' to clear), --kind or --presenter.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        edited = services.update_conference(conference.id, changes)
+        when = edited.date.isoformat() if edited.date else "no date"
+        print(f"{edited.id}\t{edited.kind.value}\t{when}\t{edited.title}")
+        return EXIT_OK
+    what = f"conference “{conference.title}” ({len(conference.items)} case(s); the cases stay in the library)"
+    if not args.yes:
+        print(f"would delete the {what}; add --yes to delete it.", file=sys.stderr)
+        return EXIT_FAILED
+    services.delete_conference(conference.id)
+    print(f"deleted the {what}")
+    return EXIT_OK
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    """``case show|edit|delete|key|merge``: the Case and Library pages' edits, scriptable."""
+    from casefiles.services import open_services
+
+    services = open_services(_settings(args))
+    if args.action == "show":
+        return _case_show(services, args.id)
+    if args.action == "edit":
+        changes = {name: getattr(args, name) for name in _CASE_FIELDS if getattr(args, name) is not None}
+        if not changes:
+            print(
+                "case edit needs at least one of --" + ", --".join(f.replace("_", "-") for f in _CASE_FIELDS) + ".",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        case = services.update_case(args.id, changes)
+        print(f"{case.id}: saved {', '.join(sorted(changes))}")
+        return EXIT_OK
+    if args.action == "delete":
+        deletion = services.case_deletion(args.id)
+        if not args.yes:
+            print(f"would delete {deletion.summary()}; add --yes to delete it.", file=sys.stderr)
+            return EXIT_FAILED
+        services.delete_case(args.id)
+        print(f"deleted {deletion.summary()}")
+        return EXIT_OK
+    if args.action == "merge":
+        if not args.into:
+            print("case merge ID needs --into TARGET_ID (the case that keeps everything).", file=sys.stderr)
+            return EXIT_USAGE
+        source = services.case_deletion(args.id)
+        if not args.yes:
+            print(
+                f"would move everything of {source.summary()} into case {args.into}, then delete it; add --yes.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        merged = services.merge_cases(args.into, args.id)
+        print(f"merged into {merged.id}: {len(merged.assets)} item(s), {len(merged.key_images)} key image(s)")
+        return EXIT_OK
+    return _case_key(services, args)
+
+
+_CASE_FIELDS = (
+    "title",
+    "history",
+    "findings",
+    "diagnosis",
+    "differential",
+    "teaching_points",
+    "tags",
+    "modality",
+    "body_part",
+    "difficulty",
+    "author",
+)
+
+
+def _case_show(services: Any, case_id: str) -> int:
+    from casefiles.release import case_name
+
+    case = services.get_case(case_id)
+    print(f"{case.id}\t{case.modality}\t{case_name(case)}")
+    for label, value in (
+        ("history", case.history),
+        ("findings", case.findings),
+        ("diagnosis", case.diagnosis),
+        ("differential", "; ".join(case.differential)),
+        ("teaching points", "; ".join(case.teaching_points)),
+        ("tags", ", ".join(case.tags)),
+        ("body part", case.body_part),
+        ("difficulty", case.difficulty.value),
+        ("author", case.author),
+    ):
+        if value:
+            print(f"{label}: {value}")
+    in_conferences = [c.title for c in services.list_conferences() if case.id in c.case_ids]
+    if in_conferences:
+        print(f"in conference(s): {', '.join(in_conferences)}")
+    print(f"{len(case.assets)} item(s):")
+    for number, asset in enumerate(case.assets, start=1):
+        print(f"  {number}. {asset.kind.value}\t{asset.label}\t{asset.frame_count} frame(s)")
+    _print_keys(case)
+    return EXIT_OK
+
+
+def _print_keys(case: Any) -> None:
+    print(f"{len(case.key_images)} key image(s):")
+    numbers = {a.id: n for n, a in enumerate(case.assets, start=1)}
+    for number, key in enumerate(case.key_images, start=1):
+        caption = f"\t{key.caption}" if key.caption else ""
+        print(f"  {number}. item {numbers.get(key.asset_id, '?')}, frame {key.frame + 1}{caption}")
+
+
+def _case_key(services: Any, args: argparse.Namespace) -> int:
+    """``case key ID``: list; ``--item N --frame F`` marks or unmarks that frame as key image."""
+    case = services.get_case(args.id)
+    if args.item is not None:
+        if not 1 <= args.item <= len(case.assets):
+            print(f"case key --item N needs N from 1 to {len(case.assets)} (see case show).", file=sys.stderr)
+            return EXIT_USAGE
+        asset = case.assets[args.item - 1]
+        if not 1 <= args.frame <= asset.frame_count:
+            print(f"case key --frame F needs F from 1 to {asset.frame_count} for item {args.item}.", file=sys.stderr)
+            return EXIT_USAGE
+        before = len(case.key_images)
+        case = services.toggle_key_image(case.id, asset.id, args.frame - 1, None)
+        marked = "marked" if len(case.key_images) > before else "unmarked"
+        print(f"item {args.item}, frame {args.frame} {marked} as key image")
+    _print_keys(case)
     return EXIT_OK
 
 
@@ -489,14 +637,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PACKAGE")
     p.set_defaults(func=cmd_import_package)
 
-    p = sub.add_parser("conference", help="create or list conferences")
-    p.add_argument("action", choices=["create", "list"])
+    p = sub.add_parser("conference", help="create, list, edit or delete conferences")
+    p.add_argument("action", choices=["create", "list", "edit", "delete"])
+    p.add_argument("id", nargs="?", metavar="CONFERENCE_ID", help="the conference to edit or delete")
     p.add_argument("--title")
-    p.add_argument("--kind", default="tumor_board", choices=[k.value for k in _conference_kinds()])
+    p.add_argument("--kind", choices=[k.value for k in _conference_kinds()], help="default for create: tumor_board")
+    p.add_argument("--yes", action="store_true", help="delete without asking (otherwise: say what would go)")
     p.add_argument("--date", help="YYYY-MM-DD")
     p.add_argument("--presenter", action="append")
     p.add_argument("--case", action="append", metavar="CASE_ID", help="add a case (repeat, in order)")
     p.set_defaults(func=cmd_conference)
+
+    p = sub.add_parser("case", help="show, edit, delete or merge a case; list or mark its key images")
+    p.add_argument("action", choices=["show", "edit", "delete", "key", "merge"])
+    p.add_argument("id", metavar="CASE_ID")
+    for name in _CASE_FIELDS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"edit: new {name.replace('_', ' ')}")
+    p.add_argument("--yes", action="store_true", help="delete or merge without asking (otherwise: say what would go)")
+    p.add_argument("--into", metavar="TARGET_ID", help="merge: the case of the same study that keeps everything")
+    p.add_argument("--item", type=int, metavar="N", help="key: the series or image (1-based, as case show lists)")
+    p.add_argument("--frame", type=int, default=1, metavar="F", help="key: the frame of the item (1-based)")
+    p.set_defaults(func=cmd_case)
 
     p = sub.add_parser("pacs", help="PACS nodes; echo, find, pull (retrieve de-identified) and push cases")
     p.add_argument("action", choices=["add-node", "remove-node", "nodes", "echo", "find", "pull", "push"])

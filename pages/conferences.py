@@ -11,6 +11,9 @@ from pages.ui import get_services, progress_bar, release_panel, user_errors
 
 services = get_services()
 st.title("Conferences")
+done = st.session_state.pop("conf_edit_done", None)
+if done:
+    st.success(done)
 
 FORMATS = {
     "pptx": ("PowerPoint deck (.pptx)", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
@@ -69,6 +72,50 @@ st.caption(
         if x
     )
 )
+
+with st.expander("Edit or delete this conference"):
+    # Keys carry the conference id: the form always shows the conference it edits.
+    with st.form(f"conf_edit_{conference.id}"):
+        new_title = st.text_input("Title", conference.title, key=f"conf_edit_title_{conference.id}")
+        e1, e2 = st.columns(2)
+        kinds = list(ConferenceKind)
+        new_kind = e1.selectbox(
+            "Kind",
+            kinds,
+            index=kinds.index(conference.kind),
+            format_func=lambda k: k.label,
+            key=f"conf_edit_kind_{conference.id}",
+        )
+        new_date = e2.date_input("Date", conference.date, key=f"conf_edit_date_{conference.id}")
+        if st.form_submit_button("Save changes"):
+            with user_errors("Saving the conference"):
+                services.update_conference(
+                    conference.id, {"title": new_title, "kind": new_kind, "date": new_date or None}
+                )
+                st.session_state["conf_edit_done"] = "Conference saved."
+                st.rerun()
+    asking = st.session_state.get("conf_delete_pending") == conference.id
+    if not asking and st.button("Delete conference", key=f"conf_delete_{conference.id}"):
+        st.session_state["conf_delete_pending"] = conference.id
+        st.rerun()
+    if asking:
+        st.warning(
+            f"Delete the conference “{conference.title}” ({len(conference.items)} case(s))? "
+            "Its cases stay in the library. This cannot be undone."
+        )
+        sure, keep = st.columns(2)
+        if sure.button("Delete for good", type="primary", key=f"conf_delete_confirm_{conference.id}"):
+            st.session_state.pop("conf_delete_pending", None)
+            with user_errors("Deleting the conference"):
+                gone = services.delete_conference(conference.id)
+                st.session_state.pop("conference_id", None)
+                st.session_state["conf_edit_done"] = (
+                    f"Deleted the conference “{gone.title}”; its cases stay in the library."
+                )
+                st.rerun()
+        if keep.button("Keep it", key=f"conf_delete_cancel_{conference.id}"):
+            st.session_state.pop("conf_delete_pending", None)
+            st.rerun()
 
 releasable = release_panel(services.release_blockers(conference.id), key="conf_release")
 if st.button(

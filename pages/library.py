@@ -1,12 +1,50 @@
-"""Library: every case at a glance, filtered by text, modality or tag."""
+"""Library: every case at a glance, filtered by text, modality or tag; delete a case after a confirmation."""
 
 import streamlit as st
 
+from casefiles.errors import NotFoundError
 from casefiles.services import CaseFilter
-from pages.ui import get_services, open_case, user_errors
+from pages.ui import SELECTED_CASE, get_services, open_case, user_errors
+
+#: The case whose deletion waits for confirmation, and the message of the last deletion.
+DELETE_PENDING = "library_delete_pending"
+DELETE_DONE = "library_delete_done"
 
 services = get_services()
 st.title("Case library")
+
+done = st.session_state.pop(DELETE_DONE, None)
+if done:
+    st.success(done)
+pending = st.session_state.get(DELETE_PENDING)
+if pending:
+    try:
+        deletion = services.case_deletion(pending)
+    except NotFoundError:
+        st.session_state.pop(DELETE_PENDING, None)
+        st.info("That case was already deleted.")
+    else:
+        with st.container(border=True):
+            st.warning(
+                f"Delete {deletion.summary()}? Its files go too, unless another case uses them. This cannot be undone."
+            )
+            sure, keep = st.columns(2)
+            if sure.button("Delete for good", type="primary", key=f"library_delete_confirm_{pending}"):
+                st.session_state.pop(DELETE_PENDING, None)
+                with user_errors("Deleting the case"):
+                    gone = services.delete_case(pending)
+                    conferences = (
+                        f" It was taken out of {', '.join(f'“{t}”' for t in gone.conferences)}."
+                        if gone.conferences
+                        else ""
+                    )
+                    st.session_state[DELETE_DONE] = f"Deleted “{gone.title}”.{conferences}"
+                    if st.session_state.get(SELECTED_CASE) == pending:
+                        st.session_state[SELECTED_CASE] = None
+                    st.rerun()
+            if keep.button("Keep it", key=f"library_delete_cancel_{pending}"):
+                st.session_state.pop(DELETE_PENDING, None)
+                st.rerun()
 
 modalities, tags = services.library_facets()
 col_text, col_mod, col_tag = st.columns([3, 1, 1])
@@ -33,5 +71,9 @@ with user_errors("Loading the library"):
                 st.caption(" · ".join(x for x in (case.modality, case.body_part, case.difficulty.value) if x))
                 if case.tags:
                     st.caption(" ".join(f"#{t}" for t in case.tags))
-                if st.button("Open", key=f"open_{case.id}", width="stretch"):
+                open_col, delete_col = st.columns(2)
+                if open_col.button("Open", key=f"open_{case.id}", width="stretch"):
                     open_case(case.id)
+                if delete_col.button("Delete case", key=f"delete_{case.id}", width="stretch"):
+                    st.session_state[DELETE_PENDING] = case.id
+                    st.rerun()

@@ -43,3 +43,7 @@ class Cancelled(CaseDeckError):
 
 class ReviewAreaError(CaseDeckError):
     """The review area cannot keep or give back an original (full, key changed, damaged, gone)."""
+
+
+class StaleEditError(CaseDeckError):
+    """An edit was made on a copy of a case that the library has since changed; nothing was saved."""

@@ -24,7 +24,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
-from casefiles.errors import NotFoundError, RenderError, ValidationError
+from casefiles.errors import NotFoundError, RenderError, StaleEditError, ValidationError
 from casefiles.held_review import (
     checked_boxes,
     cleaned_from_original,
@@ -61,6 +61,7 @@ from casefiles.model import (
     Review,
     Window,
     new_id,
+    utcnow,
 )
 from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
@@ -88,6 +89,9 @@ SLIDE_IMAGE_MAX = 1920
 EXPORT_FORMATS = ("pptx", "pdf", "html", "package")
 #: How the release gate's message names each export.
 WAY_OUT_NAMES = {"pptx": "PowerPoint deck", "pdf": "PDF handout", "html": "HTML show", "package": "package"}
+
+#: What an edit made on an outdated copy of a case is told (the page shows it as it is).
+STALE_EDIT_MESSAGE = "This case changed since you opened it — reload it to see the changes; nothing was saved."
 
 #: Frames per second of a stack played as a clip: a smooth scroll through a CT.
 STACK_CLIP_FPS = 12.0
@@ -209,6 +213,8 @@ class Services:
         #: Frames of clips to draw black boxes on, by (blob, size): two ffmpeg runs each, and the page asks
         #: again on every rerun while boxes are drawn. Blobs are content-addressed, so entries never go stale.
         self._clip_canvases: dict[tuple[str, int], tuple[bytes, int, int]] = {}
+        #: Held from reading a case to saving it by the edits that check what their editor loaded (two tabs).
+        self._edit_lock = threading.RLock()
 
     # -- import -------------------------------------------------------------------
     def import_dicom(
@@ -441,8 +447,13 @@ class Services:
     def get_case(self, case_id: str) -> Case:
         return self.store.get_case(case_id)
 
-    def update_case(self, case_id: str, changes: Mapping[str, Any]) -> Case:
-        """Apply edits from the case form; unknown fields are refused, not ignored."""
+    def update_case(self, case_id: str, changes: Mapping[str, Any], *, loaded: Case | None = None) -> Case:
+        """Apply edits from the case form; unknown fields are refused, not ignored.
+
+        ``loaded`` is the case as the form was filled from (its ``updated`` is the version the edit
+        carries): if the stored case has moved on since, and any field this edit writes differs from
+        what the form was filled with, :class:`StaleEditError` is raised and nothing is saved.
+        """
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise ValidationError(f"These case fields cannot be edited: {', '.join(sorted(unknown))}.")
@@ -455,22 +466,55 @@ class Services:
                 normalised["difficulty"] = Difficulty(normalised["difficulty"])
             except ValueError as exc:
                 raise ValidationError("Difficulty must be introductory, intermediate or advanced.") from exc
-        case = self.store.get_case(case_id).edited(**normalised)
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, lambda c: tuple(getattr(c, name) for name in sorted(normalised)))
+            return self._save_edit(stored, **normalised)
+
+    def set_key_images(self, case_id: str, key_images: Iterable[KeyImage], *, loaded: Case | None = None) -> Case:
+        """Replace the case's key images; with ``loaded``, refused if the stored ones changed since."""
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, lambda c: c.key_images)
+            return self._save_edit(stored, key_images=tuple(key_images))
+
+    def toggle_key_image(
+        self, case_id: str, asset_id: str, frame: int, window: Window | None, *, loaded: Case | None = None
+    ) -> Case:
+        """Mark a frame as key image (with its window), or unmark it if it already is one.
+
+        With ``loaded`` (the case as the page showed it), refused if that frame was marked or unmarked since.
+        """
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, lambda c: _key_image_at(c, asset_id, frame))
+            kept = tuple(k for k in stored.key_images if not (k.asset_id == asset_id and k.frame == frame))
+            if len(kept) == len(stored.key_images):
+                kept = (*stored.key_images, KeyImage(asset_id=asset_id, frame=frame, window=window))
+            return self._save_edit(stored, key_images=kept)
+
+    def _checked(self, case_id: str, loaded: Case | None, aspect: Callable[[Case], object]) -> Case:
+        """The stored case, if an edit made on ``loaded`` may be saved on it (call with ``_edit_lock`` held).
+
+        The version token is ``Case.updated``: when the stored case is still the one loaded, the edit
+        goes through. When it moved on, the edit is refused if what it overwrites (``aspect``) changed
+        meanwhile: another tab's text, key image or annotation is never lost, while an unrelated change
+        (a clip added by a background job, a region blacked out) does not block saving the text.
+        """
+        stored = self.store.get_case(case_id)
+        if loaded is None:
+            return stored
+        if loaded.id != case_id:
+            raise StaleEditError(
+                "This form was opened for another case — reload the case to edit it; nothing was saved."
+            )
+        if stored.updated != loaded.updated and aspect(stored) != aspect(loaded):
+            raise StaleEditError(STALE_EDIT_MESSAGE)
+        return stored
+
+    def _save_edit(self, stored: Case, **changes: Any) -> Case:
+        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
+        now = utcnow()
+        case = stored.edited(updated=max(now, stored.updated + dt.timedelta(microseconds=1)), **changes)
         self.store.save_case(case)
         return case
-
-    def set_key_images(self, case_id: str, key_images: Iterable[KeyImage]) -> Case:
-        case = self.store.get_case(case_id).edited(key_images=tuple(key_images))
-        self.store.save_case(case)
-        return case
-
-    def toggle_key_image(self, case_id: str, asset_id: str, frame: int, window: Window | None) -> Case:
-        """Mark a frame as key image (with its window), or unmark it if it already is one."""
-        case = self.store.get_case(case_id)
-        kept = tuple(k for k in case.key_images if not (k.asset_id == asset_id and k.frame == frame))
-        if len(kept) == len(case.key_images):
-            kept = (*case.key_images, KeyImage(asset_id=asset_id, frame=frame, window=window))
-        return self.set_key_images(case_id, kept)
 
     # -- housekeeping ---------------------------------------------------------------
     def case_deletion(self, case_id: str) -> CaseDeletion:
@@ -746,21 +790,26 @@ class Services:
         annotations: Sequence[Annotation] | Sequence[Mapping[str, Any]],
         *,
         window: Window | None = None,
+        loaded: Case | None = None,
     ) -> Case:
-        """Replace one key image's annotations (objects or editor JSON) and, if given, its window."""
+        """Replace one key image's annotations (objects or editor JSON) and, if given, its window.
+
+        With ``loaded`` (the case the drawing was made on), refused if that key image changed since.
+        """
         from casefiles.annotations.model import annotations_from_list
 
         items = [a if isinstance(a, Mapping) else a.to_dict() for a in annotations]
         parsed = annotations_from_list(items)
-        case = self.store.get_case(case_id)
-        keys = list(case.key_images)
-        for index, key in enumerate(keys):
-            if key.asset_id == asset_id and key.frame == frame:
-                keys[index] = replace(key, annotations=parsed, window=window or key.window)
-                break
-        else:
-            raise NotFoundError("That image is not a key image of this case; mark it as a key image first.")
-        return self.set_key_images(case_id, keys)
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, lambda c: _key_image_at(c, asset_id, frame))
+            keys = list(case.key_images)
+            for index, key in enumerate(keys):
+                if key.asset_id == asset_id and key.frame == frame:
+                    keys[index] = replace(key, annotations=parsed, window=window or key.window)
+                    break
+            else:
+                raise NotFoundError("That image is not a key image of this case; mark it as a key image first.")
+            return self._save_edit(case, key_images=tuple(keys))
 
     def thumbnail(self, asset: Asset) -> bytes | None:
         if asset.thumbnail is None or not self.blobs.exists(asset.thumbnail):
@@ -1257,6 +1306,11 @@ class ServicesMedia:
 
 
 _CLIP_CANVASES_KEPT = 8
+
+
+def _key_image_at(case: Case, asset_id: str, frame: int) -> KeyImage | None:
+    """The case's key image on that frame (with its window and annotations), None if it is not one."""
+    return next((k for k in case.key_images if k.asset_id == asset_id and k.frame == frame), None)
 
 
 def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:

@@ -8,10 +8,35 @@ from casefiles.annotations.model import annotations_to_list
 from casefiles.ingest import Upload
 from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
-from casefiles.model import AssetKind, Difficulty, KeyImage, Region, Review, Window
+from casefiles.model import AssetKind, Case, Difficulty, KeyImage, Region, Review, Window
+from casefiles.services import EDITABLE_FIELDS
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
-from pages.ui import get_jobs, get_services, job_panel, job_running, pick_case, stack_payload, user_errors
+from pages.ui import (
+    case_key,
+    get_jobs,
+    get_services,
+    job_panel,
+    job_running,
+    pick_case,
+    stack_payload,
+    user_errors,
+)
+
+#: The teaching-content form's widgets (each key also names the case: see ``ck``).
+FORM_WIDGETS = (
+    "case_title",
+    "case_history",
+    "case_findings",
+    "case_diagnosis",
+    "case_ddx",
+    "case_teaching",
+    "case_tags",
+    "case_modality",
+    "case_body_part",
+    "case_difficulty",
+    "case_author",
+)
 
 
 def _black_out_editor(asset_id: str, frame: int, *, key: str) -> None:
@@ -69,8 +94,54 @@ def _picture_grid(pictures: list[bytes], labels: list[str], *, key: str, chosen:
     return ticked
 
 
+def _form_values(filled: Case) -> tuple[object, ...]:
+    return tuple(getattr(filled, name) for name in sorted(EDITABLE_FIELDS))
+
+
+def _fill_form(filled: Case) -> None:
+    """Put the case's teaching content into the form's widgets and remember it as what the form was filled from."""
+    values = (
+        filled.title,
+        filled.history,
+        filled.findings,
+        filled.diagnosis,
+        "\n".join(filled.differential),
+        "\n".join(filled.teaching_points),
+        ", ".join(filled.tags),
+        filled.modality,
+        filled.body_part,
+        filled.difficulty,
+        filled.author,
+    )
+    for name, value in zip(FORM_WIDGETS, values, strict=True):
+        st.session_state[case_key(filled.id, name)] = value
+    st.session_state[case_key(filled.id, "form_loaded")] = filled
+
+
+def _reload_form(case_id: str) -> None:
+    """Fill the form again from the stored case (what was typed and not saved is dropped)."""
+    _fill_form(get_services().get_case(case_id))
+
+
 services = get_services()
+# The case is the URL's (?case=<id>); every key below names it, so nothing typed, drawn or picked for
+# one case is ever shown on, or saved into, another (a picker change, back/forward, a second tab).
 case = pick_case(services, key="case_picker")
+
+
+def ck(name: str) -> str:
+    return case_key(case.id, name)
+
+
+# Edits carry the case they were made on: key images and annotations the page as last shown (a click
+# acts on what was on screen), the form the case it was filled from. A save made on an outdated copy
+# is refused (StaleEditError) instead of overwriting what another tab saved meanwhile.
+on_screen: Case = st.session_state.get(ck("shown"), case)
+st.session_state[ck("shown")] = case
+if ck("form_loaded") not in st.session_state or ck(FORM_WIDGETS[0]) not in st.session_state:
+    _fill_form(case)  # a form shown afresh is filled from the case as it is now
+loaded: Case = st.session_state[ck("form_loaded")]
+
 st.title(case.title)
 
 pending = services.images_for_review(case)
@@ -104,11 +175,11 @@ if pending:
                 if st.checkbox(
                     f"Box {number}: x {region.x}, y {region.y}, {region.width} × {region.height} px — blank it",
                     value=True,
-                    key=f"review_keep_{sop}_{number}",
+                    key=ck(f"review_keep_{sop}_{number}"),
                 )
             ]
             if len(kept) < len(review_instance.redacted) and st.button(
-                "Remove the unticked boxes (they cover no identifying text)", key="review_remove"
+                "Remove the unticked boxes (they cover no identifying text)", key=ck("review_remove")
             ):
                 with user_errors("Removing boxes"):
                     services.set_review_boxes(case.id, review_asset.id, sop, kept)
@@ -116,51 +187,60 @@ if pending:
         ds = services.dataset(review_instance.blob)
         st.caption(f"Image size: {ds.Columns} × {ds.Rows} pixels (x to the right, y down, from the top-left corner)")
         r1, r2, r3, r4 = st.columns(4)
-        x = r1.number_input("x", min_value=0, max_value=int(ds.Columns) - 1, value=0, key="redact_x")
-        y = r2.number_input("y", min_value=0, max_value=int(ds.Rows) - 1, value=0, key="redact_y")
-        w = r3.number_input("width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key="redact_w")
-        h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key="redact_h")
+        x = r1.number_input("x", min_value=0, max_value=int(ds.Columns) - 1, value=0, key=ck("redact_x"))
+        y = r2.number_input("y", min_value=0, max_value=int(ds.Rows) - 1, value=0, key=ck("redact_y"))
+        w = r3.number_input("width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key=ck("redact_w"))
+        h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key=ck("redact_h"))
         b1, b2 = st.columns(2)
         add_label = "Add this box" if held else "Blank this region in every frame"
-        if b1.button(add_label, key="redact_apply"):
+        if b1.button(add_label, key=ck("redact_apply")):
             with user_errors("Blanking the region"):
                 services.blank_region(case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)))
                 st.rerun()
         confirm_label = "Blank the boxes: no identifying text left" if held else "No identifying text left: confirm"
-        if b2.button(confirm_label, type="primary", key="review_confirm"):
+        if b2.button(confirm_label, type="primary", key=ck("review_confirm")):
             with user_errors("Confirming the review"):
                 services.confirm_reviewed(case.id, review_asset.id, sop)
                 st.rerun()
 
 viewer_col, form_col = st.columns([3, 2])
 
+if _form_values(case) != _form_values(loaded):
+    with form_col:
+        st.warning("This case was changed elsewhere (another tab or user) after this form was filled.")
+        st.button(
+            "Reload the case (drops what you typed here)",
+            key=ck("form_reload"),
+            on_click=_reload_form,
+            args=(case.id,),
+        )
+
 with form_col, st.form(f"case_form_{case.id}"):
     st.subheader("Teaching content")
-    title = st.text_input("Title", case.title, key="case_title")
-    history = st.text_area("Clinical history", case.history, key="case_history")
-    findings = st.text_area("Findings", case.findings, key="case_findings")
-    diagnosis = st.text_input("Diagnosis", case.diagnosis, key="case_diagnosis")
-    differential = st.text_area("Differential (one per line)", "\n".join(case.differential), key="case_ddx")
-    teaching = st.text_area("Teaching points (one per line)", "\n".join(case.teaching_points), key="case_teaching")
-    tags = st.text_input("Tags (comma separated)", ", ".join(case.tags), key="case_tags")
+    # The values come from session state (filled by _fill_form), so a reload shows the stored text.
+    title = st.text_input("Title", key=ck("case_title"))
+    history = st.text_area("Clinical history", key=ck("case_history"))
+    findings = st.text_area("Findings", key=ck("case_findings"))
+    diagnosis = st.text_input("Diagnosis", key=ck("case_diagnosis"))
+    differential = st.text_area("Differential (one per line)", key=ck("case_ddx"))
+    teaching = st.text_area("Teaching points (one per line)", key=ck("case_teaching"))
+    tags = st.text_input("Tags (comma separated)", key=ck("case_tags"))
     c1, c2, c3 = st.columns(3)
-    modality = c1.text_input("Modality", case.modality, key="case_modality")
-    body_part = c2.text_input("Body part", case.body_part, key="case_body_part")
-    levels = list(Difficulty)
+    modality = c1.text_input("Modality", key=ck("case_modality"))
+    body_part = c2.text_input("Body part", key=ck("case_body_part"))
     difficulty = c3.selectbox(
         "Difficulty",
-        levels,
-        index=levels.index(case.difficulty),
+        list(Difficulty),
         format_func=lambda d: d.value.capitalize() or "Not set",
-        key="case_difficulty",
+        key=ck("case_difficulty"),
     )
-    author = st.text_input("Author", case.author, key="case_author")
+    author = st.text_input("Author", key=ck("case_author"))
     if st.form_submit_button("Save case", type="primary"):
         with user_errors("Saving the case"):
             case = services.update_case(
                 case.id,
                 {
-                    "title": title.strip() or case.title,
+                    "title": title.strip() or loaded.title,
                     "history": history,
                     "findings": findings,
                     "diagnosis": diagnosis,
@@ -172,7 +252,9 @@ with form_col, st.form(f"case_form_{case.id}"):
                     "difficulty": difficulty,
                     "author": author,
                 },
+                loaded=loaded,
             )
+            st.session_state[ck("form_loaded")] = case
             st.success("Saved.")
 
 with viewer_col:
@@ -191,10 +273,10 @@ with viewer_col:
     else:
         labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
         asset_id = st.radio(
-            "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key="viewer_series"
+            "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key=ck("viewer_series")
         )
         asset = case.asset(asset_id)
-        viewer_key = f"viewer_{asset.id}"
+        viewer_key = ck(f"viewer_{asset.id}")
         st.caption(
             "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
             "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
@@ -207,24 +289,25 @@ with viewer_col:
             w1, w2, w3 = st.columns([1, 1, 1])
             base = window or Window(center=128, width=256)
             # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
-            if st.session_state.get(f"wl_shown_{asset.id}") != base:
-                st.session_state[f"wl_shown_{asset.id}"] = base
-                st.session_state[f"wl_c_{asset.id}"] = float(base.center)
-                st.session_state[f"wl_w_{asset.id}"] = float(base.width)
-            center = w1.number_input("Level (centre)", step=10.0, key=f"wl_c_{asset.id}")
-            width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=f"wl_w_{asset.id}")
-            if w3.button("Apply", key=f"wl_apply_{asset.id}"):
+            if st.session_state.get(ck(f"wl_shown_{asset.id}")) != base:
+                st.session_state[ck(f"wl_shown_{asset.id}")] = base
+                st.session_state[ck(f"wl_c_{asset.id}")] = float(base.center)
+                st.session_state[ck(f"wl_w_{asset.id}")] = float(base.width)
+            center = w1.number_input("Level (centre)", step=10.0, key=ck(f"wl_c_{asset.id}"))
+            width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=ck(f"wl_w_{asset.id}"))
+            if w3.button("Apply", key=ck(f"wl_apply_{asset.id}")):
                 set_viewer_window(viewer_key, Window(center=center, width=width))
                 st.rerun()
 
         is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
         label = "★ Remove from key images" if is_key else "☆ Mark as key image"
-        if st.button(label, key=f"key_toggle_{asset.id}_{frame}", type="secondary" if is_key else "primary"):
+        if st.button(label, key=ck(f"key_toggle_{asset.id}_{frame}"), type="secondary" if is_key else "primary"):
             with user_errors("Updating key images"):
-                case = services.toggle_key_image(case.id, asset.id, frame, window)
+                case = services.toggle_key_image(case.id, asset.id, frame, window, loaded=on_screen)
+                st.session_state[ck("shown")] = case
                 st.rerun()
-        if st.toggle("Black out names or labels on this image", key=f"blackout_on_{asset.id}"):
-            _black_out_editor(asset.id, frame, key=f"blackout_{asset.id}_{frame}")
+        if st.toggle("Black out names or labels on this image", key=ck(f"blackout_on_{asset.id}")):
+            _black_out_editor(asset.id, frame, key=ck(f"blackout_{asset.id}_{frame}"))
 
     st.subheader(f"Key images ({len(case.key_images)})")
     if not case.key_images:
@@ -238,9 +321,11 @@ with viewer_col:
                 services.key_image_preview(case, key),
                 caption=f"{key_asset.label} · {key.frame + 1}/{key_asset.frame_count}",
             )
-        if col.button("Remove", key=f"key_remove_{index}_{key.asset_id}_{key.frame}"):
-            services.set_key_images(case.id, [k for k in case.key_images if k != key])
-            st.rerun()
+        if col.button("Remove", key=ck(f"key_remove_{index}_{key.asset_id}_{key.frame}")):
+            with user_errors("Removing the key image"):
+                kept = [k for k in case.key_images if k != key]
+                st.session_state[ck("shown")] = services.set_key_images(case.id, kept, loaded=on_screen)
+                st.rerun()
 
     dicom_keys = [
         k for k in case.key_images if case.asset(k.asset_id).kind in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)
@@ -252,7 +337,7 @@ with viewer_col:
             + (f" · {len(k.annotations)} annotation(s)" if k.annotations else "")
             for index, k in enumerate(dicom_keys)
         }
-        chosen = st.selectbox("Key image", list(key_labels), format_func=key_labels.get, key="annotate_key")
+        chosen = st.selectbox("Key image", list(key_labels), format_func=key_labels.get, key=ck("annotate_key"))
         key = dicom_keys[chosen]
         key_asset = case.asset(key.asset_id)
         with user_errors("Opening the annotation editor"):
@@ -267,8 +352,10 @@ with viewer_col:
                 key=f"annotator_{case.id}_{key.asset_id}_{key.frame}",
             )
             if drawn != annotations_to_list(key.annotations):
-                case = services.annotate_key_image(case.id, key.asset_id, key.frame, drawn)
-                st.toast("Annotations saved.")
+                with user_errors("Saving the annotations"):
+                    case = services.annotate_key_image(case.id, key.asset_id, key.frame, drawn, loaded=on_screen)
+                    st.session_state[ck("shown")] = case  # the next drawing is made on this version
+                    st.toast("Annotations saved.")
         with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
             current = next(k for k in case.key_images if (k.asset_id, k.frame) == (key.asset_id, key.frame))
             st.image(services.render_key_image(case, current), width="stretch")
@@ -286,13 +373,13 @@ uploads = st.file_uploader(
     key=f"media_upload_{case.id}_{st.session_state.get('media_upload_round', 0)}",
 )
 st.checkbox(
-    "Keep the speaker notes of PowerPoint decks (your own notes; they can name patients)", key="media_keep_notes"
+    "Keep the speaker notes of PowerPoint decks (your own notes; they can name patients)", key=ck("media_keep_notes")
 )
 MEDIA_JOB = "media_job"
 adding = job_running(st.session_state.get(MEDIA_JOB))
-if uploads and st.button("Add to case", type="primary", key="media_add", disabled=adding):
+if uploads and st.button("Add to case", type="primary", key=ck("media_add"), disabled=adding):
     files = [Upload(f.name, f.getvalue()) for f in uploads]
-    case_id, keep_notes = case.id, bool(st.session_state.get("media_keep_notes"))
+    case_id, keep_notes = case.id, bool(st.session_state.get(ck("media_keep_notes")))
     st.session_state["media_upload_round"] = st.session_state.get("media_upload_round", 0) + 1  # empties the box
     st.session_state[MEDIA_JOB] = get_jobs().submit(
         "Adding the files",
@@ -341,21 +428,22 @@ for asset in media:
             elif asset.thumbnail and services.blobs.exists(asset.thumbnail):
                 left.image(services.blobs.get(asset.thumbnail), width="stretch")
         middle.markdown(f"**{asset.label}** · {asset.kind.value.replace('_', ' ')}")
-        caption = middle.text_input("Caption", asset.caption, key=f"media_caption_{asset.id}")
+        caption = middle.text_input("Caption", asset.caption, key=ck(f"media_caption_{asset.id}"))
         if caption != asset.caption:
             with user_errors("Saving the caption"):
                 services.set_asset_caption(case.id, asset.id, caption)
         if asset.kind is AssetKind.IMAGE:
             is_key = any(k.asset_id == asset.id for k in case.key_images)
             if middle.button(
-                "★ Remove from key images" if is_key else "☆ Mark as key image", key=f"media_key_{asset.id}"
+                "★ Remove from key images" if is_key else "☆ Mark as key image", key=ck(f"media_key_{asset.id}")
             ):
                 with user_errors("Updating key images"):
-                    services.toggle_key_image(case.id, asset.id, 0, None)
+                    marked = services.toggle_key_image(case.id, asset.id, 0, None, loaded=on_screen)
+                    st.session_state[ck("shown")] = marked
                     st.rerun()
-            if middle.toggle("Black out names or labels", key=f"blackout_on_{asset.id}"):
+            if middle.toggle("Black out names or labels", key=ck(f"blackout_on_{asset.id}")):
                 with middle:
-                    _black_out_editor(asset.id, 0, key=f"blackout_{asset.id}")
+                    _black_out_editor(asset.id, 0, key=ck(f"blackout_{asset.id}"))
         if asset.kind is AssetKind.DOCUMENT:
             middle.caption(
                 "The PDF itself stays in CaseDeck (its text may name the patient); the pages you add as images "
@@ -364,14 +452,14 @@ for asset in media:
             with middle.expander("Choose pages to add as images"), user_errors("Reading the PDF"):
                 pages = services.previews(asset)
                 ticked = _picture_grid(
-                    pages, [f"Page {n + 1}" for n in range(len(pages))], key=f"media_page_{asset.id}", chosen=set()
+                    pages, [f"Page {n + 1}" for n in range(len(pages))], key=ck(f"media_page_{asset.id}"), chosen=set()
                 )
                 pages_text = st.text_input(
-                    "Or type page numbers (e.g. 1, 3-4)", key=f"media_pages_{asset.id}", placeholder="1"
+                    "Or type page numbers (e.g. 1, 3-4)", key=ck(f"media_pages_{asset.id}"), placeholder="1"
                 )
                 wanted = sorted({*ticked, *(parse_pages(pages_text) if pages_text else [])})
                 if st.button(
-                    f"Add {len(wanted)} page(s) as images", key=f"media_pages_add_{asset.id}", disabled=not wanted
+                    f"Add {len(wanted)} page(s) as images", key=ck(f"media_pages_add_{asset.id}"), disabled=not wanted
                 ):
                     services.add_pdf_pages(case.id, asset.id, wanted)
                     st.rerun()
@@ -381,25 +469,25 @@ for asset in media:
                     "This clip came from a DICOM video, whose frames are not searched for burned-in text. Watch it, "
                     "black out any name or date shown, then confirm."
                 )
-                if middle.button("No identifying text left: confirm", key=f"media_confirm_{asset.id}"):
+                if middle.button("No identifying text left: confirm", key=ck(f"media_confirm_{asset.id}")):
                     with user_errors("Confirming the review"):
                         services.confirm_media_reviewed(case.id, asset.id)
                         st.rerun()
-            if middle.toggle("Black out names or labels in every frame", key=f"blackout_on_{asset.id}"):
+            if middle.toggle("Black out names or labels in every frame", key=ck(f"blackout_on_{asset.id}")):
                 with middle:
-                    _black_out_editor(asset.id, 0, key=f"blackout_{asset.id}")
+                    _black_out_editor(asset.id, 0, key=ck(f"blackout_{asset.id}"))
             with middle.expander("Trim, mute, poster frame"), user_errors("Editing the clip"):
                 info = services.video_info(case, asset.id)
                 t1, t2, t3 = st.columns(3)
-                start = t1.number_input("Start (s)", 0.0, info.duration_s, 0.0, 0.5, key=f"video_start_{asset.id}")
+                start = t1.number_input("Start (s)", 0.0, info.duration_s, 0.0, 0.5, key=ck(f"video_start_{asset.id}"))
                 end = t2.number_input(
-                    "End (s)", 0.0, info.duration_s, info.duration_s, 0.5, key=f"video_end_{asset.id}"
+                    "End (s)", 0.0, info.duration_s, info.duration_s, 0.5, key=ck(f"video_end_{asset.id}")
                 )
                 poster = t3.number_input(
-                    "Poster at (s)", 0.0, info.duration_s, 0.0, 0.5, key=f"video_poster_{asset.id}"
+                    "Poster at (s)", 0.0, info.duration_s, 0.0, 0.5, key=ck(f"video_poster_{asset.id}")
                 )
-                mute = st.checkbox("Remove the sound", value=not info.has_audio, key=f"video_mute_{asset.id}")
-                if st.button("Apply to the clip", key=f"video_apply_{asset.id}"):
+                mute = st.checkbox("Remove the sound", value=not info.has_audio, key=ck(f"video_mute_{asset.id}"))
+                if st.button("Apply to the clip", key=ck(f"video_apply_{asset.id}")):
                     services.edit_video(
                         case.id,
                         asset.id,
@@ -420,7 +508,7 @@ for asset in media:
                         picked = _picture_grid(
                             pictures,
                             [f"{n + 1}. {t or 'Untitled'}" for n, t in enumerate(titles)],
-                            key=f"media_slide_{asset.id}",
+                            key=ck(f"media_slide_{asset.id}"),
                             chosen=set(asset.chosen),
                         )
                 else:
@@ -430,14 +518,14 @@ for asset in media:
                         list(range(len(titles))),
                         default=[n for n in asset.chosen if n < len(titles)],
                         format_func=lambda n, t=titles: f"{n + 1}. {t[n] or 'Untitled'}",
-                        key=f"media_slides_{asset.id}",
+                        key=ck(f"media_slides_{asset.id}"),
                     )
                 if tuple(picked) != asset.chosen:
                     services.choose_slides(case.id, asset.id, picked)
         up, down = right.columns(2)
-        if up.button("↑", key=f"media_up_{asset.id}"):
+        if up.button("↑", key=ck(f"media_up_{asset.id}")):
             services.move_asset(case.id, asset.id, -1)
             st.rerun()
-        if down.button("↓", key=f"media_down_{asset.id}"):
+        if down.button("↓", key=ck(f"media_down_{asset.id}")):
             services.move_asset(case.id, asset.id, +1)
             st.rerun()

@@ -6,6 +6,7 @@ Not a page itself (app.py does not route to it).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,8 @@ log = logging.getLogger("casedeck.ui")
 
 #: Session keys, initialised in one place.
 SELECTED_CASE = "selected_case_id"
+#: The query parameter naming the case a page shows (``?case=<id>``): links, back/forward and each tab keep it.
+CASE_PARAM = "case"
 LAST_IMPORT = "last_import_report"
 SESSION_DEFAULTS: dict[str, object] = {SELECTED_CASE: None, LAST_IMPORT: None}
 
@@ -84,7 +87,28 @@ def progress_bar(label: str) -> tuple[ProgressFn, Callable[[], None]]:
 
 def open_case(case_id: str) -> None:
     st.session_state[SELECTED_CASE] = case_id
-    st.switch_page("pages/case.py")
+    st.switch_page("pages/case.py", query_params={CASE_PARAM: case_id})
+
+
+def case_key(case_id: str, name: str) -> str:
+    """A widget or session key bound to one case: what is typed for one case never shows on another."""
+    return f"{name}-{case_id}"
+
+
+def case_labels(cases: Sequence[Case]) -> dict[str, str]:
+    """Picker labels by case id: title · modality · date, unique (equal ones end with the case's short id).
+
+    Streamlit tells a picker's options apart by their labels, so equal labels would pick the first
+    of them on the next rerun; they are never equal here.
+    """
+    plain = {
+        c.id: " · ".join(part for part in (c.title, c.modality, c.created.date().isoformat()) if part) for c in cases
+    }
+    counts = Counter(plain.values())
+    labels = {cid: f"{label} · #{cid[:6]}" if counts[label] > 1 else label for cid, label in plain.items()}
+    if len(set(labels.values())) < len(labels):  # short ids alike too: the whole id
+        labels = {cid: f"{label} · #{cid}" if counts[label] > 1 else label for cid, label in plain.items()}
+    return labels
 
 
 def release_panel(blockers: Sequence[Blocker], *, key: str) -> bool:
@@ -109,26 +133,37 @@ def release_panel(blockers: Sequence[Blocker], *, key: str) -> bool:
 
 
 def pick_case(services: Services, *, key: str) -> Case:
-    """The case picker shared by the Case and Export pages; remembers the choice across pages.
+    """The case picker shared by the Case and Export pages, bound to ``?case=<id>`` in the URL.
 
-    Stops the page with a hint when the library is empty.
+    The URL names the case (a link, browser back/forward, a second tab); without one, the case
+    last chosen in this session, else the first. The picker picks by id. Stops the page with a
+    hint when the library is empty.
     """
     cases = services.list_cases()
     if not cases:
         st.info("The library is empty. Import a study first.")
         st.stop()
     ids = [c.id for c in cases]
-    titles = {c.id: c.title for c in cases}
-    selected = st.session_state.get(SELECTED_CASE)
-    case_id = st.selectbox(
-        "Case",
-        ids,
-        index=ids.index(selected) if selected in ids else 0,
-        format_func=lambda i: titles[i],
-        key=key,
-    )
+    case_id = st.query_params.get(CASE_PARAM)
+    if case_id not in ids:
+        if case_id is not None:
+            st.warning("The case in this link is not in the library (deleted?); showing another one.")
+        selected = st.session_state.get(SELECTED_CASE)
+        case_id = selected if selected in ids else ids[0]
+    st.session_state[key] = case_id  # the picker shows the URL's case, whatever it showed before
+    labels = case_labels(cases)
+    st.selectbox("Case", ids, format_func=labels.__getitem__, key=key, on_change=_picked, args=(key,))
     st.session_state[SELECTED_CASE] = case_id
-    return services.get_case(case_id)
+    if st.query_params.get(CASE_PARAM) != case_id:
+        st.query_params[CASE_PARAM] = case_id
+    return next(c for c in cases if c.id == case_id)
+
+
+def _picked(key: str) -> None:
+    """A case chosen in the picker goes into the URL (a new browser history entry) before the page reruns."""
+    case_id = st.session_state[key]
+    st.session_state[SELECTED_CASE] = case_id
+    st.query_params[CASE_PARAM] = case_id
 
 
 @st.cache_resource

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from casefiles.config import Settings
 from casefiles.model import Region
 from casefiles.services import Services
+from pages.ui import case_key
 from tests.dicom_factory import write_ct_study
 from tests.helpers import ROOT
 
@@ -75,7 +76,7 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
         "clip.mp4", _clip(tmp_path), "video/mp4"
     )
     at.run()
-    at.button(key="media_add").click().run()
+    at.button(key=case_key(case_id, "media_add")).click().run()
     assert not at.exception, at.exception
     for _ in range(240):  # the files are scrubbed in a background job; the page polls it
         if at.success:
@@ -87,27 +88,27 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     assert any("File 3 of 5" in w.value for w in at.warning)
     case = services.get_case(case_id)
     photo, document, deck, video = case.assets[-4:]
-    at.number_input(key=f"video_end_{video.id}").set_value(1.0).run()
-    at.button(key=f"video_apply_{video.id}").click().run()
+    at.number_input(key=case_key(case_id, f"video_end_{video.id}")).set_value(1.0).run()
+    at.button(key=case_key(case_id, f"video_apply_{video.id}")).click().run()
     assert not at.exception, at.exception
     assert services.get_case(case_id).asset(video.id).blob != video.blob, "the trimmed clip replaced the stored one"
     if deck.previews:  # LibreOffice drew the slides: tick their pictures
         assert len(deck.previews) == 2
-        at.checkbox(key=f"media_slide_{deck.id}_1").check().run()
+        at.checkbox(key=case_key(case_id, f"media_slide_{deck.id}") + "_1").check().run()
     else:
-        at.multiselect(key=f"media_slides_{deck.id}").select(1).run()
+        at.multiselect(key=case_key(case_id, f"media_slides_{deck.id}")).select(1).run()
     assert services.get_case(case_id).asset(deck.id).chosen == (1,)
     assert (photo.label, document.label) == ("Image 1", "PDF 1")
     shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.success, *at.warning))
     assert "IMG_0001" not in shown and "report.pdf" not in shown
 
-    at.button(key=f"media_key_{photo.id}").click().run()
+    at.button(key=case_key(case_id, f"media_key_{photo.id}")).click().run()
     assert any("Key images (1)" in s.value for s in at.subheader)
     assert len(document.previews) >= 2, "a picture of each page to choose from"
-    at.checkbox(key=f"media_page_{document.id}_0").check().run()
-    at.text_input(key=f"media_pages_{document.id}").input("2").run()
-    assert at.button(key=f"media_pages_add_{document.id}").label == "Add 2 page(s) as images"
-    at.button(key=f"media_pages_add_{document.id}").click().run()
+    at.checkbox(key=case_key(case_id, f"media_page_{document.id}") + "_0").check().run()
+    at.text_input(key=case_key(case_id, f"media_pages_{document.id}")).input("2").run()
+    assert at.button(key=case_key(case_id, f"media_pages_add_{document.id}")).label == "Add 2 page(s) as images"
+    at.button(key=case_key(case_id, f"media_pages_add_{document.id}")).click().run()
     assert not at.exception, at.exception
     case = services.get_case(case_id)
     assert [a.caption for a in case.assets[-2:]] == ["PDF 1, page 1", "PDF 1, page 2"]
@@ -122,7 +123,7 @@ def test_add_media_mark_a_photo_and_take_a_pdf_page(monkeypatch, tmp_path) -> No
     with Image.open(io.BytesIO(after)) as im:
         assert im.getpixel((5, 5)) == (0, 0, 0) and im.size == Image.open(io.BytesIO(before)).size
     assert any(k.asset_id == photo.id for k in after_case.key_images), "the key image stays"
-    at.button(key=f"media_up_{document.id}").click().run()
+    at.button(key=case_key(case_id, f"media_up_{document.id}")).click().run()
     assert [a.id for a in services.get_case(case_id).assets].index(document.id) < [
         a.id for a in services.get_case(case_id).assets
     ].index(photo.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.ui import case_key
 from tests.dicom_factory import FAKE_PHI, ct_slice, zip_bytes
 from tests.helpers import ROOT
 
@@ -73,8 +74,9 @@ def test_upload_import_key_image_and_export(monkeypatch, data_dir):
     assert not at.exception, at.exception
     assert any("Key images (1)" in s.value for s in at.subheader)
 
-    at.text_area(key="case_history").input("62-year-old smoker with cough.")
-    at.text_input(key="case_diagnosis").input("Solitary pulmonary nodule")
+    case_id = at.query_params["case"]  # the Case page names its case in the URL and in every key
+    at.text_area(key=case_key(case_id, "case_history")).input("62-year-old smoker with cough.")
+    at.text_input(key=case_key(case_id, "case_diagnosis")).input("Solitary pulmonary nodule")
     next(b for b in at.button if b.label == "Save case").click().run()
     assert any("Saved" in s.value for s in at.success)
 

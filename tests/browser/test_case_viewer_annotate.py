@@ -22,6 +22,7 @@ from casefiles.config import Settings
 from casefiles.model import AssetKind, Case, KeyImage, Window
 from casefiles.services import Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
+from pages.ui import case_key
 from tests.dicom_factory import ct_slice
 from tests.support.browser import case_page
 from tests.support.streamlit_server import streamlit_app
@@ -123,7 +124,7 @@ def test_scroll_window_mark_and_annotate_on_the_case_page(
         frame = start["frame"] + 5
         expect(page.locator(".cdsv-counter")).to_have_text(f"{frame + 1}/{SLICES}")
         page.wait_for_function(f"() => {VIEWER}.state().shown === {frame}")
-        expect(page.locator(f".st-key-key_toggle_{asset.id}_{frame}")).to_be_attached()
+        expect(page.locator(f".st-key-{case_key(case.id, f'key_toggle_{asset.id}_{frame}')}")).to_be_attached()
 
         # Left-drag: right widens, down raises the level (400/256 units per px): W 400→500, L 40→90.
         page.mouse.move(x, y)

@@ -23,6 +23,7 @@ import pytest
 from casefiles.config import Settings
 from casefiles.model import Region, Review
 from casefiles.services import Services
+from pages.ui import case_key
 from tests.support.browser import case_page
 from tests.support.held_case import held_case
 from tests.support.streamlit_server import streamlit_app
@@ -110,7 +111,7 @@ def test_remove_a_wrong_box_add_a_missing_one_and_confirm_in_chromium(held: Held
         wrong.click()
         expect(page.get_by_role("checkbox", name=re.compile(r"^Box 1: x 100"))).not_to_be_checked()
         _settled(page)
-        remove = page.locator(".st-key-review_remove button")
+        remove = page.locator(f".st-key-{case_key(held.case_id, 'review_remove')} button")
         expect(remove).to_be_visible()
         remove.click()
         expect(wrong).to_have_count(0)
@@ -118,17 +119,17 @@ def test_remove_a_wrong_box_add_a_missing_one_and_confirm_in_chromium(held: Held
         _settled(page)
 
         # Add the missing box over the burned-in name and MRN.
-        _set_number(page, "redact_x", CORNER.x)
-        _set_number(page, "redact_y", CORNER.y)
-        _set_number(page, "redact_w", CORNER.width)
-        _set_number(page, "redact_h", CORNER.height)
-        page.locator(".st-key-redact_apply button").click()
+        _set_number(page, case_key(held.case_id, "redact_x"), CORNER.x)
+        _set_number(page, case_key(held.case_id, "redact_y"), CORNER.y)
+        _set_number(page, case_key(held.case_id, "redact_w"), CORNER.width)
+        _set_number(page, case_key(held.case_id, "redact_h"), CORNER.height)
+        page.locator(f".st-key-{case_key(held.case_id, 'redact_apply')} button").click()
         expect(page.get_by_text(re.compile(r"^Box 1: x 0, y 0, 130 × 36 px"))).to_be_visible()
         expect(page.get_by_text(re.compile(r"· 1 box\(es\)"))).to_be_visible()
         _settled(page)
 
         # Confirm: the review area on the page goes away.
-        confirm = page.locator(".st-key-review_confirm button")
+        confirm = page.locator(f".st-key-{case_key(held.case_id, 'review_confirm')} button")
         expect(confirm).to_have_text("Blank the boxes: no identifying text left")
         confirm.click()
         expect(review).to_have_count(0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from pages.ui import case_key
 from tests.dicom_factory import FAKE_PHI, write_ct_study
 from tests.helpers import ROOT
 from tests.inbox.kit import CLEAN_PART, FOR_CONFERENCE, send, write_kos
@@ -81,7 +82,7 @@ def test_a_study_sent_to_the_page_receiver_becomes_an_inbox_case(monkeypatch, tm
     open_button.click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == case_title
-    history = at.text_area(key="case_history").value
+    history = at.text_area(key=case_key(at.query_params["case"], "case_history")).value
     assert CLEAN_PART in history
     assert not any(phi in history for phi in FAKE_PHI)
 

@@ -651,6 +651,20 @@ class Services:
             self._datasets[blob] = ds
         return ds
 
+    def series_showable(self, asset: Asset) -> bool:
+        """Can the stack viewer open this series: a DICOM series whose first stored instance holds pixels?
+
+        False for a series of non-image objects (an RT Plan, a report) stored by imports made before those
+        were left out, and for one whose first file is missing or unreadable.
+        """
+        if asset.kind is not AssetKind.DICOM_SERIES or not asset.instances:
+            return False
+        try:
+            ds = self.dataset(asset.instances[0].blob)
+        except Exception:  # a missing or damaged file: the viewer could not open it either
+            return False
+        return any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
+
     def asset_window(self, asset: Asset, frame: int = 0) -> Window | None:
         """The window to start with: the asset's default, else the image's own VOI."""
         if asset.default_window is not None:

@@ -11,7 +11,7 @@ from casefiles.media.pdf import parse_pages
 from casefiles.model import AssetKind, Case, Difficulty, KeyImage, Region, Review, Window
 from casefiles.services import EDITABLE_FIELDS
 from pages.components.annotator import annotator
-from pages.components.stack_viewer import set_viewer_window, stack_viewer, viewer_window
+from pages.components.stack_viewer import ViewerState, set_viewer_window, stack_viewer, viewer_window
 from pages.ui import (
     case_key,
     get_jobs,
@@ -258,9 +258,15 @@ with form_col, st.form(f"case_form_{case.id}"):
             st.success("Saved.")
 
 with viewer_col:
-    series = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
+    # Only series the viewer can open (not, e.g., an RT Plan stored by an import made before
+    # non-image objects were left out): such a series is neither offered nor thumbnailed.
+    dicom = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
+    series = [a for a in dicom if services.series_showable(a)]
+    unshowable = len(dicom) - len(series)
+    shown_ids = {a.id for a in series}
     # Everything the case holds, in its order: series next to photos, clips, PDFs and slides.
-    strip = [a for a in case.assets if a.thumbnail][:12]  # read only the thumbnails shown, on every rerun
+    strip = [a for a in case.assets if a.thumbnail and (a.kind is not AssetKind.DICOM_SERIES or a.id in shown_ids)]
+    strip = strip[:12]  # read only the thumbnails shown, on every rerun
     for start in range(0, len(strip), 6):
         for column, item in zip(st.columns(6), strip[start : start + 6], strict=False):
             thumb = services.thumbnail(item)
@@ -268,6 +274,9 @@ with viewer_col:
                 continue
             count = f" ({item.frame_count} img)" if item.kind is AssetKind.DICOM_SERIES else ""
             column.image(thumb, caption=f"{item.label}{count}", width=110)
+    view: ViewerState | None = None  # stays None when the series cannot be opened
+    if unshowable:
+        st.caption(f"{unshowable} series hold no image the viewer can show (no pixel data); they are left out here.")
     if not series:
         st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
     else:
@@ -284,7 +293,10 @@ with viewer_col:
         with user_errors("Opening the series"):
             window = viewer_window(viewer_key) or services.asset_window(asset)
             view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
-            frame, window = view.frame, view.window
+    if series and view is None:
+        st.info("This series could not be opened, so it cannot be windowed, marked or blacked out here.")
+    elif series and view is not None:
+        frame, window = view.frame, view.window
         with st.expander("Type an exact window"):
             w1, w2, w3 = st.columns([1, 1, 1])
             base = window or Window(center=128, width=256)

@@ -123,6 +123,8 @@ def _reload_form(case_id: str) -> None:
     _fill_form(get_services().get_case(case_id))
 
 
+# Wide, also when the page is opened from a link straight to it (?case=<id>): the viewer needs the width.
+st.set_page_config(layout="wide")
 services = get_services()
 # The case is the URL's (?case=<id>); every key below names it, so nothing typed, drawn or picked for
 # one case is ever shown on, or saved into, another (a picker change, back/forward, a second tab).
@@ -152,61 +154,80 @@ if clips_pending:
         + ", ".join(a.label for a in clips_pending)
         + " below."
     )
+
+
+def _open_series(case_id: str, asset_id: str) -> None:
+    """A click on a series in the rail: the viewer shows it on this rerun."""
+    st.session_state[case_key(case_id, "viewer_series")] = asset_id
+
+
+# A reading layout: the viewer first (with the series rail on its left and the key images under it),
+# the teaching content and the burned-in review in tabs on the right, so neither pushes the image down.
+viewer_col, side_col = st.columns([7, 3])
+
+with side_col:
+    side_tabs = st.tabs(([f"Burned-in review ({len(pending)} left)"] if pending else []) + ["Teaching content"])
+
 if pending:
-    st.warning(
-        f"{len(pending)} image(s) may show patient details burned into the pixels, and CaseDeck could not "
-        "vouch that the text it found is all gone. Check each image: the boxes (orange, numbered) will be "
-        "blanked in every frame. Until you confirm, the image cannot be exported and the library shows it blank."
-    )
-    with st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True):
-        review_asset, review_frame, review_instance = pending[0]
-        held = bool(review_instance.review_original)
-        sop = review_instance.sop_instance_uid
-        st.caption(
-            f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
-            + (" · the original as it came in" if held else " · as stored, blanked regions outlined")
+    with side_tabs[0]:
+        st.warning(
+            f"{len(pending)} image(s) may show patient details burned into the pixels, and CaseDeck could not "
+            "vouch that the text it found is all gone. Check each image: the boxes (orange, numbered) will be "
+            "blanked in every frame. Until you confirm, the image cannot be exported and the library shows it "
+            "blank."
         )
-        with user_errors("Showing the image for review"):
-            st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
-        if held and review_instance.redacted:
-            kept = [
-                region
-                for number, region in enumerate(review_instance.redacted, start=1)
-                if st.checkbox(
-                    f"Box {number}: x {region.x}, y {region.y}, {region.width} × {region.height} px — blank it",
-                    value=True,
-                    key=ck(f"review_keep_{sop}_{number}"),
-                )
-            ]
-            if len(kept) < len(review_instance.redacted) and st.button(
-                "Remove the unticked boxes (they cover no identifying text)", key=ck("review_remove")
-            ):
-                with user_errors("Removing boxes"):
-                    services.set_review_boxes(case.id, review_asset.id, sop, kept)
+        with st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True):
+            review_asset, review_frame, review_instance = pending[0]
+            held = bool(review_instance.review_original)
+            sop = review_instance.sop_instance_uid
+            st.caption(
+                f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
+                + (" · the original as it came in" if held else " · as stored, blanked regions outlined")
+            )
+            with user_errors("Showing the image for review"):
+                st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
+            if held and review_instance.redacted:
+                kept = [
+                    region
+                    for number, region in enumerate(review_instance.redacted, start=1)
+                    if st.checkbox(
+                        f"Box {number}: x {region.x}, y {region.y}, {region.width} × {region.height} px — blank it",
+                        value=True,
+                        key=ck(f"review_keep_{sop}_{number}"),
+                    )
+                ]
+                if len(kept) < len(review_instance.redacted) and st.button(
+                    "Remove the unticked boxes (they cover no identifying text)", key=ck("review_remove")
+                ):
+                    with user_errors("Removing boxes"):
+                        services.set_review_boxes(case.id, review_asset.id, sop, kept)
+                        st.rerun()
+            ds = services.dataset(review_instance.blob)
+            st.caption(
+                f"Image size: {ds.Columns} × {ds.Rows} pixels (x to the right, y down, from the top-left corner)"
+            )
+            r1, r2 = st.columns(2)
+            x = r1.number_input("x", min_value=0, max_value=int(ds.Columns) - 1, value=0, key=ck("redact_x"))
+            y = r2.number_input("y", min_value=0, max_value=int(ds.Rows) - 1, value=0, key=ck("redact_y"))
+            r3, r4 = st.columns(2)
+            w = r3.number_input(
+                "width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key=ck("redact_w")
+            )
+            h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key=ck("redact_h"))
+            add_label = "Add this box" if held else "Blank this region in every frame"
+            if st.button(add_label, key=ck("redact_apply")):
+                with user_errors("Blanking the region"):
+                    services.blank_region(case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)))
                     st.rerun()
-        ds = services.dataset(review_instance.blob)
-        st.caption(f"Image size: {ds.Columns} × {ds.Rows} pixels (x to the right, y down, from the top-left corner)")
-        r1, r2, r3, r4 = st.columns(4)
-        x = r1.number_input("x", min_value=0, max_value=int(ds.Columns) - 1, value=0, key=ck("redact_x"))
-        y = r2.number_input("y", min_value=0, max_value=int(ds.Rows) - 1, value=0, key=ck("redact_y"))
-        w = r3.number_input("width", min_value=1, max_value=int(ds.Columns), value=int(ds.Columns), key=ck("redact_w"))
-        h = r4.number_input("height", min_value=1, max_value=int(ds.Rows), value=40, key=ck("redact_h"))
-        b1, b2 = st.columns(2)
-        add_label = "Add this box" if held else "Blank this region in every frame"
-        if b1.button(add_label, key=ck("redact_apply")):
-            with user_errors("Blanking the region"):
-                services.blank_region(case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)))
-                st.rerun()
-        confirm_label = "Blank the boxes: no identifying text left" if held else "No identifying text left: confirm"
-        if b2.button(confirm_label, type="primary", key=ck("review_confirm")):
-            with user_errors("Confirming the review"):
-                services.confirm_reviewed(case.id, review_asset.id, sop)
-                st.rerun()
+            confirm_label = "Blank the boxes: no identifying text left" if held else "No identifying text left: confirm"
+            if st.button(confirm_label, type="primary", key=ck("review_confirm")):
+                with user_errors("Confirming the review"):
+                    services.confirm_reviewed(case.id, review_asset.id, sop)
+                    st.rerun()
 
-viewer_col, form_col = st.columns([3, 2])
-
+form_tab = side_tabs[-1]
 if _form_values(case) != _form_values(loaded):
-    with form_col:
+    with form_tab:
         st.warning("This case was changed elsewhere (another tab or user) after this form was filled.")
         st.button(
             "Reload the case (drops what you typed here)",
@@ -215,8 +236,7 @@ if _form_values(case) != _form_values(loaded):
             args=(case.id,),
         )
 
-with form_col, st.form(f"case_form_{case.id}"):
-    st.subheader("Teaching content")
+with form_tab, st.form(f"case_form_{case.id}"):
     # The values come from session state (filled by _fill_form), so a reload shows the stored text.
     title = st.text_input("Title", key=ck("case_title"))
     history = st.text_area("Clinical history", key=ck("case_history"))
@@ -225,10 +245,10 @@ with form_col, st.form(f"case_form_{case.id}"):
     differential = st.text_area("Differential (one per line)", key=ck("case_ddx"))
     teaching = st.text_area("Teaching points (one per line)", key=ck("case_teaching"))
     tags = st.text_input("Tags (comma separated)", key=ck("case_tags"))
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     modality = c1.text_input("Modality", key=ck("case_modality"))
     body_part = c2.text_input("Body part", key=ck("case_body_part"))
-    difficulty = c3.selectbox(
+    difficulty = st.selectbox(
         "Difficulty",
         list(Difficulty),
         format_func=lambda d: d.value.capitalize() or "Not set",
@@ -267,78 +287,98 @@ with viewer_col:
     # Everything the case holds, in its order: series next to photos, clips, PDFs and slides.
     strip = [a for a in case.assets if a.thumbnail and (a.kind is not AssetKind.DICOM_SERIES or a.id in shown_ids)]
     strip = strip[:12]  # read only the thumbnails shown, on every rerun
-    for start in range(0, len(strip), 6):
-        for column, item in zip(st.columns(6), strip[start : start + 6], strict=False):
+    rail_col, stage_col = st.columns([1, 4])
+    view: ViewerState | None = None  # stays None when the series cannot be opened
+    with rail_col:
+        if series:
+            labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
+            asset_id = st.radio(
+                "Series", [a.id for a in series], format_func=lambda i: labels[i], key=ck("viewer_series")
+            )
+        # The rail: one thumbnail under the other (never overlapping); a series opens with its button.
+        for item in strip:
             thumb = services.thumbnail(item)
             if thumb is None:
                 continue
-            count = f" ({item.frame_count} img)" if item.kind is AssetKind.DICOM_SERIES else ""
-            column.image(thumb, caption=f"{item.label}{count}", width=110)
-    view: ViewerState | None = None  # stays None when the series cannot be opened
-    if unshowable:
-        st.caption(f"{unshowable} series hold no image the viewer can show (no pixel data); they are left out here.")
-    if not series:
-        st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
-    else:
-        labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
-        asset_id = st.radio(
-            "Series", [a.id for a in series], format_func=lambda i: labels[i], horizontal=True, key=ck("viewer_series")
-        )
-        asset = case.asset(asset_id)
-        viewer_key = ck(f"viewer_{asset.id}")
-        st.caption(
-            "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
-            "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
-        )
-        with user_errors("Opening the series"):
-            window = viewer_window(viewer_key) or services.asset_window(asset)
-            view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
-    if series and view is None:
-        st.info("This series could not be opened, so it cannot be windowed, marked or blacked out here.")
-    elif series and view is not None:
-        frame, window = view.frame, view.window
-        with st.expander("Type an exact window"):
-            w1, w2, w3 = st.columns([1, 1, 1])
-            base = window or Window(center=128, width=256)
-            # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
-            if st.session_state.get(ck(f"wl_shown_{asset.id}")) != base:
-                st.session_state[ck(f"wl_shown_{asset.id}")] = base
-                st.session_state[ck(f"wl_c_{asset.id}")] = float(base.center)
-                st.session_state[ck(f"wl_w_{asset.id}")] = float(base.width)
-            center = w1.number_input("Level (centre)", step=10.0, key=ck(f"wl_c_{asset.id}"))
-            width = w2.number_input("Window (width)", min_value=1.0, step=10.0, key=ck(f"wl_w_{asset.id}"))
-            if w3.button("Apply", key=ck(f"wl_apply_{asset.id}")):
-                set_viewer_window(viewer_key, Window(center=center, width=width))
-                st.rerun()
-
-        is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
-        label = "★ Remove from key images" if is_key else "☆ Mark as key image"
-        if st.button(label, key=ck(f"key_toggle_{asset.id}_{frame}"), type="secondary" if is_key else "primary"):
-            with user_errors("Updating key images"):
-                case = services.toggle_key_image(case.id, asset.id, frame, window, loaded=on_screen)
-                st.session_state[ck("shown")] = case
-                st.rerun()
-        if st.toggle("Black out names or labels on this image", key=ck(f"blackout_on_{asset.id}")):
-            _black_out_editor(asset.id, frame, key=ck(f"blackout_{asset.id}_{frame}"))
-
-    st.subheader(f"Key images ({len(case.key_images)})")
-    if not case.key_images:
-        st.caption("None yet: scroll to a slice and press “Mark as key image”.")
-    key_cols = st.columns(4)
-    for index, key in enumerate(case.key_images):
-        col = key_cols[index % 4]
-        with user_errors("Showing a key image"):
-            key_asset = case.asset(key.asset_id)
-            col.image(
-                services.key_image_preview(case, key),
-                caption=f"{key_asset.label} · {key.frame + 1}/{key_asset.frame_count}",
+            st.image(thumb, width="stretch")
+            if item.kind is AssetKind.DICOM_SERIES:
+                st.button(
+                    labels[item.id],
+                    key=ck(f"rail_{item.id}"),
+                    type="primary" if item.id == asset_id else "secondary",
+                    on_click=_open_series,
+                    args=(case.id, item.id),
+                    width="stretch",
+                )
+            else:
+                st.caption(item.label)
+    with stage_col:
+        if unshowable:
+            st.caption(
+                f"{unshowable} series hold no image the viewer can show (no pixel data); they are left out here."
             )
-        if col.button("Remove", key=ck(f"key_remove_{index}_{key.asset_id}_{key.frame}")):
-            with user_errors("Removing the key image"):
-                kept = [k for k in case.key_images if k != key]
-                st.session_state[ck("shown")] = services.set_key_images(case.id, kept, loaded=on_screen)
-                st.rerun()
+        if not series:
+            st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
+        else:
+            asset = case.asset(asset_id)
+            viewer_key = ck(f"viewer_{asset.id}")
+            with user_errors("Opening the series"):
+                window = viewer_window(viewer_key) or services.asset_window(asset)
+                view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
+            st.caption(
+                "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
+                "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
+            )
+        if series and view is None:
+            st.info("This series could not be opened, so it cannot be windowed, marked or blacked out here.")
+        elif series and view is not None:
+            frame, window = view.frame, view.window
+            tool_key, tool_blackout, tool_window = st.columns([2, 3, 3])
+            is_key = any(k.asset_id == asset.id and k.frame == frame for k in case.key_images)
+            label = "★ Remove from key images" if is_key else "☆ Mark as key image"
+            if tool_key.button(
+                label, key=ck(f"key_toggle_{asset.id}_{frame}"), type="secondary" if is_key else "primary"
+            ):
+                with user_errors("Updating key images"):
+                    case = services.toggle_key_image(case.id, asset.id, frame, window, loaded=on_screen)
+                    st.session_state[ck("shown")] = case
+                    st.rerun()
+            blacking_out = tool_blackout.toggle(
+                "Black out names or labels on this image", key=ck(f"blackout_on_{asset.id}")
+            )
+            with tool_window.expander("Type an exact window"):
+                base = window or Window(center=128, width=256)
+                # The inputs follow the viewer: after a drag or a preset they show that window, not the old one.
+                if st.session_state.get(ck(f"wl_shown_{asset.id}")) != base:
+                    st.session_state[ck(f"wl_shown_{asset.id}")] = base
+                    st.session_state[ck(f"wl_c_{asset.id}")] = float(base.center)
+                    st.session_state[ck(f"wl_w_{asset.id}")] = float(base.width)
+                center = st.number_input("Level (centre)", step=10.0, key=ck(f"wl_c_{asset.id}"))
+                width = st.number_input("Window (width)", min_value=1.0, step=10.0, key=ck(f"wl_w_{asset.id}"))
+                if st.button("Apply", key=ck(f"wl_apply_{asset.id}")):
+                    set_viewer_window(viewer_key, Window(center=center, width=width))
+                    st.rerun()
+            if blacking_out:
+                _black_out_editor(asset.id, frame, key=ck(f"blackout_{asset.id}_{frame}"))
 
+        st.subheader(f"Key images ({len(case.key_images)})")
+        if not case.key_images:
+            st.caption("None yet: scroll to a slice and press “Mark as key image”.")
+        key_cols = st.columns(6)
+        for index, key in enumerate(case.key_images):
+            col = key_cols[index % 6]
+            with user_errors("Showing a key image"):
+                key_asset = case.asset(key.asset_id)
+                col.image(
+                    services.key_image_preview(case, key),
+                    caption=f"{key_asset.label} · {key.frame + 1}/{key_asset.frame_count}",
+                )
+            if col.button("Remove", key=ck(f"key_remove_{index}_{key.asset_id}_{key.frame}")):
+                with user_errors("Removing the key image"):
+                    kept = [k for k in case.key_images if k != key]
+                    st.session_state[ck("shown")] = services.set_key_images(case.id, kept, loaded=on_screen)
+                    st.rerun()
+with viewer_col:
     dicom_keys = [
         k for k in case.key_images if case.asset(k.asset_id).kind in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)
     ]
@@ -371,6 +411,7 @@ with viewer_col:
         with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
             current = next(k for k in case.key_images if (k.asset_id, k.frame) == (key.asset_id, key.frame))
             st.image(services.render_key_image(case, current), width="stretch")
+
 
 st.divider()
 st.subheader("Photos, pathology, video, PDFs and slides")

@@ -189,10 +189,12 @@ def test_pyramid_20k_reads_one_level_within_memory_bound(tmp_path: Path, quarant
     assert report["size"] == [8192, 8192]
     assert report["source"] == [20_000, 20_000]
     assert report["peak"] < 300 * 2**20  # Python/numpy allocations
-    # The whole process, Pillow's C buffers and tifffile's decoding threads included: 380-850 MB seen
-    # depending on load, once just over 1 GB on a loaded CI machine; decoding level 0 would need
-    # 1.2 GB for its pixels alone plus the output, so this bound still fails if it is ever read.
-    assert report["rss_kb"] < 1150 * 2**10, report
+    # The whole process, Pillow's C buffers and tifffile's decoding included: 380-850 MB seen alone,
+    # over 1.15 GB twice in CI runs with the whole suite alongside. Level 0 would need 1.2 GB for its
+    # pixels alone (20000² RGB) on top of the 8192² output and the interpreter, so this bound still
+    # fails if the full-resolution level is ever read.
+    rss_mb = report["rss_kb"] // 1024
+    assert rss_mb < 1300, f"the import process peaked at {rss_mb} MB"
     stored = np.asarray(_open((tmp_path / "result.jpg").read_bytes())).astype(int)
     for (y, x), colour in zip([(1000, 1000), (1000, 7000), (7000, 1000), (7000, 7000)], QUADRANTS, strict=True):
         assert np.abs(stored[y, x] - colour).max() < 12

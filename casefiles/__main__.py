@@ -16,6 +16,7 @@ from typing import Any
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.logsafety import silence_value_logging
+from casefiles.model import CASE_EDITABLE_FIELDS
 from casefiles.progress import ProgressFn
 
 EXIT_OK = 0
@@ -182,10 +183,12 @@ def cmd_case(args: argparse.Namespace) -> int:
     if args.action == "show":
         return _case_show(services, args.id)
     if args.action == "edit":
-        changes = {name: getattr(args, name) for name in _CASE_FIELDS if getattr(args, name) is not None}
+        changes = {name: getattr(args, name) for name in CASE_EDITABLE_FIELDS if getattr(args, name) is not None}
         if not changes:
             print(
-                "case edit needs at least one of --" + ", --".join(f.replace("_", "-") for f in _CASE_FIELDS) + ".",
+                "case edit needs at least one of --"
+                + ", --".join(f.replace("_", "-") for f in CASE_EDITABLE_FIELDS)
+                + ".",
                 file=sys.stderr,
             )
             return EXIT_USAGE
@@ -215,21 +218,6 @@ def cmd_case(args: argparse.Namespace) -> int:
         print(f"merged into {merged.id}: {len(merged.assets)} item(s), {len(merged.key_images)} key image(s)")
         return EXIT_OK
     return _case_key(services, args)
-
-
-_CASE_FIELDS = (
-    "title",
-    "history",
-    "findings",
-    "diagnosis",
-    "differential",
-    "teaching_points",
-    "tags",
-    "modality",
-    "body_part",
-    "difficulty",
-    "author",
-)
 
 
 def _case_show(services: Any, case_id: str) -> int:
@@ -651,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("case", help="show, edit, delete or merge a case; list or mark its key images")
     p.add_argument("action", choices=["show", "edit", "delete", "key", "merge"])
     p.add_argument("id", metavar="CASE_ID")
-    for name in _CASE_FIELDS:
+    for name in CASE_EDITABLE_FIELDS:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"edit: new {name.replace('_', ' ')}")
     p.add_argument("--yes", action="store_true", help="delete or merge without asking (otherwise: say what would go)")
     p.add_argument("--into", metavar="TARGET_ID", help="merge: the case of the same study that keeps everything")

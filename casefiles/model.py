@@ -384,6 +384,22 @@ class KeyImage:
         )
 
 
+#: The fields of a case a person edits (the Case page's form, ``case edit`` on the CLI), in form order.
+CASE_EDITABLE_FIELDS = (
+    "title",
+    "history",
+    "findings",
+    "diagnosis",
+    "differential",
+    "teaching_points",
+    "tags",
+    "modality",
+    "body_part",
+    "difficulty",
+    "author",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     """A teaching case: the clinical story, the images and what to learn from them."""

@@ -48,6 +48,7 @@ from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quaranti
 from casefiles.logsafety import silence_value_logging
 from casefiles.media.images import preview_png
 from casefiles.model import (
+    CASE_EDITABLE_FIELDS,
     Asset,
     AssetKind,
     Case,
@@ -96,21 +97,7 @@ STALE_EDIT_MESSAGE = "This case changed since you opened it — reload it to see
 #: Frames per second of a stack played as a clip: a smooth scroll through a CT.
 STACK_CLIP_FPS = 12.0
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "history",
-        "findings",
-        "diagnosis",
-        "differential",
-        "teaching_points",
-        "tags",
-        "modality",
-        "body_part",
-        "difficulty",
-        "author",
-    }
-)
+EDITABLE_FIELDS = frozenset(CASE_EDITABLE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,3 +51,7 @@ def blocked_case(services: object, tmp_path: Path) -> str:
     from tests.support.held_case import held_case
 
     return held_case(services, tmp_path)  # type: ignore[arg-type]
+
+
+# A real PostgreSQL per test process, and a fresh database per test (tests/postgres.py).
+from tests.postgres import postgres_server, postgres_url  # noqa: E402, F401

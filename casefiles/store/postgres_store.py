@@ -1,0 +1,532 @@
+"""The department store: CaseDeck's library in PostgreSQL (``CASEDECK_DATABASE_URL=postgresql://…``).
+
+The documents are those of :mod:`casefiles.store.documents` (small case documents, immutable
+series manifests addressed by their SHA-256), kept as JSONB. Beside each case document the store
+keeps the columns that lists and filters use (created, modalities, tags, study UIDs, the lower-case
+search text) with indexes, and one ``blob_refs`` row per blob a case refers to, directly or through
+its manifests, so "which cases use this blob" is one index lookup.
+
+Versions make saves optimistic: ``UPDATE … WHERE id = … AND version = …`` refuses a save made on an
+older version; :meth:`PostgresCaseStore.update_case` reads the case ``FOR UPDATE`` and applies the
+change in the same transaction. The schema is created and upgraded by the SQL files in
+``migrations/postgresql`` when a store is opened, under a transaction-scoped advisory lock, so two
+processes opening a fresh database at once are safe; a database migrated by a newer CaseDeck is
+refused, not touched. Connections come from a pool: Streamlit calls from several threads.
+
+Error messages name the server and database, never the password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
+from casefiles.model import Case, Conference
+from casefiles.store.documents import (
+    SCHEMA_VERSION,
+    CaseQuery,
+    CaseSummary,
+    JsonDict,
+    conference_doc,
+    conference_from_doc,
+    direct_blobs,
+    join_case,
+    manifest_blobs,
+    manifest_ids,
+    search_text,
+    split_case,
+    summary_of,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "postgresql"
+#: pg_advisory_xact_lock key that serialises migrations of one database ("CaseDeck" in ASCII).
+_MIGRATION_LOCK = 0x43617365_4465636B
+_MANIFEST_CACHE = 512
+_CONNECT_TIMEOUT_S = 10
+_POOL_SIZE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The migrations kept in the repository, in order (``NNNN_name.sql``)."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        found.append(Migration(int(path.name[:4]), path.stem[5:], path.read_text(encoding="utf-8")))
+    numbers = [m.version for m in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise StorageError(f"CaseDeck's PostgreSQL migrations are not numbered 1…n ({numbers}); reinstall CaseDeck.")
+    return found
+
+
+def newer_database_error(database: str, applied: int, known: int) -> StorageError:
+    return StorageError(
+        f"The PostgreSQL database {database!r} was written by a newer CaseDeck (database migration {applied}; "
+        f"this version knows up to {known}). Update CaseDeck; nothing was changed."
+    )
+
+
+class _Target:
+    """What a connection URL points at, for messages: server, database and user, never the password."""
+
+    def __init__(self, url: str) -> None:
+        self.secrets = [s for s in _url_passwords(url) if s]
+        try:
+            info = conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StorageError(
+                "CASEDECK_DATABASE_URL is not a PostgreSQL URL that can be used "
+                f"({self.scrub(str(exc).strip())}); nothing was changed."
+            ) from None
+        if info.get("password"):
+            self.secrets.append(str(info["password"]))
+        host = str(info.get("host") or "")
+        port = str(info.get("port") or "")
+        if not host or host.startswith("/"):
+            where = f"the Unix socket in {host}" if host else "the local Unix socket"
+            where += f" (port {port})" if port else ""
+        else:
+            where = f"{host}:{port}" if port else host
+        self.database = str(info.get("dbname") or info.get("user") or "")
+        user = str(info.get("user") or "")
+        self.description = f"database {self.database!r} on {where}" + (f" as user {user!r}" if user else "")
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return _URL_PASSWORD.sub(r"\1***@", text)
+
+    def error(self, exc: BaseException) -> StorageError:
+        """A user's message for a failure of the server or the connection to it."""
+        text = self.scrub(str(exc).strip())
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        reason = reason.rsplit(" failed: ", 1)[-1].strip()
+        lowered = text.lower()
+        sqlstate = getattr(exc, "sqlstate", None)
+        if sqlstate in ("28P01", "28000") or "password" in lowered or "authentication failed" in lowered:
+            return StorageError(
+                f"PostgreSQL refused the user name or password for CaseDeck's library ({self.description}): "
+                f"{reason}. Check the user and password in CASEDECK_DATABASE_URL; nothing was changed."
+            )
+        if sqlstate == "3D000" or ("database" in lowered and "does not exist" in lowered):
+            return StorageError(
+                f"PostgreSQL has no {self.description} for CaseDeck's library: {reason}. Create the database "
+                "(createdb) or correct CASEDECK_DATABASE_URL; nothing was changed."
+            )
+        if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+            return StorageError(
+                f"Cannot reach PostgreSQL for CaseDeck's library ({self.description}): {reason}. Is the server "
+                "running and CASEDECK_DATABASE_URL right? Nothing was changed."
+            )
+        return StorageError(
+            f"PostgreSQL refused a change to CaseDeck's library ({self.description}): {reason}. Nothing was changed."
+        )
+
+
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
+
+
+def _url_passwords(url: str) -> list[str]:
+    from urllib.parse import unquote
+
+    found = [m.group(0)[len(m.group(1)) : -1] for m in _URL_PASSWORD.finditer(url)]
+    found += [m.group(1) for m in re.finditer(r"password=([^&\s]+)", url)]
+    return found + [unquote(s) for s in found]
+
+
+class PostgresCaseStore:
+    """A :class:`~casefiles.store.CaseStore` in a PostgreSQL database."""
+
+    def __init__(self, url: str, *, pool_size: int = _POOL_SIZE) -> None:
+        self._target = _Target(url)
+        try:
+            with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
+                migrate(conn, self._target.database)
+        except psycopg.Error as exc:
+            raise self._target.error(exc) from None
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            kwargs={"connect_timeout": _CONNECT_TIMEOUT_S},
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            check=ConnectionPool.check_connection,
+            name="casedeck",
+            timeout=30,
+            num_workers=2,
+        )
+        self._manifests: OrderedDict[str, JsonDict] = OrderedDict()
+        self._manifests_lock = threading.Lock()
+
+    # -- connections ------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection in a transaction: committed when the block ends, rolled back on error."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._target.error(exc) from exc
+
+    # -- manifests ------------------------------------------------------------------------------
+    def _cached_manifest(self, digest: str) -> JsonDict | None:
+        with self._manifests_lock:
+            manifest = self._manifests.get(digest)
+            if manifest is not None:
+                self._manifests.move_to_end(digest)
+            return manifest
+
+    def _remember_manifest(self, digest: str, manifest: JsonDict) -> None:
+        with self._manifests_lock:
+            self._manifests[digest] = manifest
+            while len(self._manifests) > _MANIFEST_CACHE:
+                self._manifests.popitem(last=False)
+
+    def _load_manifests(self, conn: psycopg.Connection[Any], digests: Iterable[str]) -> dict[str, JsonDict]:
+        found: dict[str, JsonDict] = {}
+        wanted = []
+        for digest in digests:
+            cached = self._cached_manifest(digest)
+            if cached is None:
+                wanted.append(digest)
+            else:
+                found[digest] = cached
+        if wanted:
+            for digest, manifest in conn.execute(
+                "SELECT digest, doc FROM manifests WHERE digest = ANY(%s::text[])", (wanted,)
+            ).fetchall():
+                self._remember_manifest(digest, manifest)
+                found[digest] = manifest
+        return found
+
+    def _join(self, conn: psycopg.Connection[Any], doc: JsonDict, version: int) -> Case:
+        return join_case(doc, self._load_manifests(conn, manifest_ids(doc)), version)
+
+    # -- writing a case ---------------------------------------------------------------------------
+    def _write_case(self, conn: psycopg.Connection[Any], case: Case, *, new: bool) -> Case:
+        """Write ``case`` as version ``case.version + 1``; ConflictError unless ``case.version`` is stored."""
+        split = split_case(case)
+        doc = split.doc
+        version = case.version + 1
+        created = _timestamp(doc["created"])
+        columns = (
+            version,
+            SCHEMA_VERSION,
+            created,
+            doc.get("modality", ""),
+            doc.get("modality", "").upper().split("/"),
+            list(doc.get("tags", ())),
+            list(dict.fromkeys(a["study_uid"] for a in doc["assets"] if a.get("study_uid"))),
+            list(manifest_ids(doc)),
+            search_text(doc),
+            Jsonb(doc),
+        )
+        if new:
+            row = conn.execute(
+                "INSERT INTO cases (id, version, schema, created, modality, modalities, tags, study_uids, "
+                "manifests, search, doc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
+                (case.id, *columns),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "UPDATE cases SET version = %s, schema = %s, created = %s, modality = %s, modalities = %s, "
+                "tags = %s, study_uids = %s, manifests = %s, search = %s, doc = %s "
+                "WHERE id = %s AND version = %s RETURNING id",
+                (*columns, case.id, case.version),
+            ).fetchone()
+        if row is None:
+            stored = conn.execute("SELECT version FROM cases WHERE id = %s", (case.id,)).fetchone()
+            raise _conflict("case", case.version, 0 if stored is None else int(stored[0]))
+        self._write_manifests(conn, split.manifests)
+        blobs = set(direct_blobs(doc))
+        for manifest in split.manifests.values():
+            blobs.update(manifest_blobs(manifest))
+        self._write_refs(conn, case.id, blobs, new=new)
+        return replace(case, version=version)
+
+    def _write_manifests(self, conn: psycopg.Connection[Any], manifests: Mapping[str, JsonDict]) -> None:
+        if not manifests:
+            return
+        stored = {
+            r[0]
+            for r in conn.execute(
+                "SELECT digest FROM manifests WHERE digest = ANY(%s::text[])", (sorted(manifests),)
+            ).fetchall()
+        }
+        missing = sorted(d for d in manifests if d not in stored)  # one order: no deadlock between writers
+        if missing:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO manifests (digest, doc) VALUES (%s, %s) ON CONFLICT (digest) DO NOTHING",
+                    [(d, Jsonb(manifests[d])) for d in missing],
+                )
+
+    def _write_refs(self, conn: psycopg.Connection[Any], case_id: str, blobs: set[str], *, new: bool) -> None:
+        """Make the case's blob_refs rows ``blobs`` (an edit of text changes none of them)."""
+        old: set[str] = set()
+        if not new:
+            old = {r[0] for r in conn.execute("SELECT blob FROM blob_refs WHERE case_id = %s", (case_id,)).fetchall()}
+        gone = sorted(old - blobs)
+        added = sorted(blobs - old)
+        if gone:
+            conn.execute("DELETE FROM blob_refs WHERE case_id = %s AND blob = ANY(%s::text[])", (case_id, gone))
+        if added:
+            conn.execute(
+                "INSERT INTO blob_refs (case_id, blob) SELECT %s, unnest(%s::text[])",
+                (case_id, added),
+            )
+
+    # -- cases --------------------------------------------------------------------------------
+    def save_case(self, case: Case) -> Case:
+        with self._transaction() as conn:
+            return self._write_case(conn, case, new=case.version == 0)
+
+    def update_case(self, case_id: str, change: Callable[[Case], Case]) -> Case:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT version, doc FROM cases WHERE id = %s FOR UPDATE", (case_id,)).fetchone()
+            if row is None:
+                raise _missing_case(case_id)
+            current = self._join(conn, row[1], int(row[0]))
+            changed = change(current)
+            if changed.id != case_id:
+                raise ValidationError("A change to a case must not change its id.")
+            return self._write_case(conn, replace(changed, version=current.version), new=False)
+
+    def get_case(self, case_id: str) -> Case:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT version, doc FROM cases WHERE id = %s", (case_id,)).fetchone()
+            if row is None:
+                raise _missing_case(case_id)
+            return self._join(conn, row[1], int(row[0]))
+
+    def exists(self, case_id: str) -> bool:
+        with self._transaction() as conn:
+            return conn.execute("SELECT 1 FROM cases WHERE id = %s", (case_id,)).fetchone() is not None
+
+    def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
+        query = query or CaseQuery()
+        where, params = _where(query)
+        sql = f'SELECT version, doc FROM cases{where} ORDER BY created DESC, id COLLATE "C" DESC'  # noqa: S608
+        if query.limit is not None:
+            sql += " LIMIT %s"
+            params.append(query.limit)
+        if query.offset:
+            sql += " OFFSET %s"
+            params.append(query.offset)
+        with self._transaction() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [summary_of(doc, int(version)) for version, doc in rows]
+
+    def count_cases(self, query: CaseQuery | None = None) -> int:
+        where, params = _where(query or CaseQuery())
+        with self._transaction() as conn:
+            row = conn.execute(f"SELECT count(*) FROM cases{where}", params).fetchone()  # noqa: S608
+        return int(row[0]) if row else 0
+
+    def facets(self) -> tuple[list[str], list[str]]:
+        with self._transaction() as conn:
+            modalities = conn.execute(
+                "SELECT DISTINCT m FROM cases, unnest(string_to_array(modality, '/')) AS m WHERE m <> ''"
+            ).fetchall()
+            tags = conn.execute("SELECT DISTINCT t FROM cases, unnest(tags) AS t").fetchall()
+        return sorted(r[0] for r in modalities), sorted(r[0] for r in tags)
+
+    def cases_using_blob(self, digest: str) -> set[str]:
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT case_id FROM blob_refs WHERE blob = %s", (digest,)).fetchall()
+        return {r[0] for r in rows}
+
+    def case_blobs(self, case: Case) -> frozenset[str]:
+        return frozenset(b for asset in case.assets for b in asset.blob_ids)
+
+    def delete_case(self, case_id: str) -> None:
+        with self._transaction() as conn:
+            if conn.execute("DELETE FROM cases WHERE id = %s RETURNING id", (case_id,)).fetchone() is None:
+                raise _missing_case(case_id)
+
+    def manifests_in_use(self) -> set[str]:
+        with self._transaction() as conn:
+            return {r[0] for r in conn.execute("SELECT DISTINCT unnest(manifests) FROM cases").fetchall()}
+
+    def stored_manifests(self) -> Iterator[str]:
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT digest FROM manifests ORDER BY digest").fetchall()
+        for row in rows:
+            yield row[0]
+
+    def delete_manifest(self, digest: str) -> None:
+        """Remove a manifest no case refers to (one a case refers to is kept: the check is atomic)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM manifests WHERE digest = %s "
+                "AND NOT EXISTS (SELECT 1 FROM cases WHERE manifests @> ARRAY[%s::text])",
+                (digest, digest),
+            )
+        with self._manifests_lock:
+            self._manifests.pop(digest, None)
+
+    # -- conferences --------------------------------------------------------------------------
+    def _write_conference(self, conn: psycopg.Connection[Any], conference: Conference, *, new: bool) -> Conference:
+        doc = conference_doc(conference)
+        version = conference.version + 1
+        created = _timestamp(doc["created"])
+        if new:
+            row = conn.execute(
+                "INSERT INTO conferences (id, version, schema, created, doc) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
+                (conference.id, version, SCHEMA_VERSION, created, Jsonb(doc)),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "UPDATE conferences SET version = %s, schema = %s, created = %s, doc = %s "
+                "WHERE id = %s AND version = %s RETURNING id",
+                (version, SCHEMA_VERSION, created, Jsonb(doc), conference.id, conference.version),
+            ).fetchone()
+        if row is None:
+            stored = conn.execute("SELECT version FROM conferences WHERE id = %s", (conference.id,)).fetchone()
+            raise _conflict("conference", conference.version, 0 if stored is None else int(stored[0]))
+        return replace(conference, version=version)
+
+    def save_conference(self, conference: Conference) -> Conference:
+        with self._transaction() as conn:
+            return self._write_conference(conn, conference, new=conference.version == 0)
+
+    def update_conference(self, conference_id: str, change: Callable[[Conference], Conference]) -> Conference:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT version, doc FROM conferences WHERE id = %s FOR UPDATE", (conference_id,)
+            ).fetchone()
+            if row is None:
+                raise _missing_conference(conference_id)
+            current = conference_from_doc(row[1], int(row[0]))
+            changed = change(current)
+            if changed.id != conference_id:
+                raise ValidationError("A change to a conference must not change its id.")
+            return self._write_conference(conn, replace(changed, version=current.version), new=False)
+
+    def get_conference(self, conference_id: str) -> Conference:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT version, doc FROM conferences WHERE id = %s", (conference_id,)).fetchone()
+        if row is None:
+            raise _missing_conference(conference_id)
+        return conference_from_doc(row[1], int(row[0]))
+
+    def list_conferences(self) -> list[Conference]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                'SELECT version, doc FROM conferences ORDER BY created DESC, id COLLATE "C" DESC'
+            ).fetchall()
+        return [conference_from_doc(doc, int(version)) for version, doc in rows]
+
+    def delete_conference(self, conference_id: str) -> None:
+        with self._transaction() as conn:
+            if conn.execute("DELETE FROM conferences WHERE id = %s RETURNING id", (conference_id,)).fetchone() is None:
+                raise _missing_conference(conference_id)
+
+    # -- settings -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def close(self) -> None:
+        self._pool.close()
+        with self._manifests_lock:
+            self._manifests.clear()
+
+
+# -- migrations ---------------------------------------------------------------------------------------
+def migrate(conn: psycopg.Connection[Any], database: str = "") -> int:
+    """Bring the database to the newest migration this CaseDeck has; return that number.
+
+    One transaction under an advisory lock: a second process opening the same database waits and then
+    finds the work done; a failed migration leaves nothing behind.
+    """
+    known = migrations()
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())"
+        )
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        applied = int(row[0]) if row else 0
+        if applied > len(known):
+            raise newer_database_error(database, applied, len(known))
+        for migration in known[applied:]:
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (migration.version, migration.name)
+            )
+    return len(known)
+
+
+# -- queries ----------------------------------------------------------------------------------------
+def _where(query: CaseQuery) -> tuple[str, list[Any]]:
+    """SQL conditions with the semantics of :meth:`CaseQuery.matches` (but offset and limit)."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if query.ids is not None:
+        conditions.append("id = ANY(%s::text[])")
+        params.append(list(query.ids))
+    if query.modality:
+        conditions.append("modalities @> ARRAY[%s::text]")
+        params.append(query.modality.upper())
+    if query.tag:
+        conditions.append("tags @> ARRAY[%s::text]")
+        params.append(query.tag.strip().lower())
+    if query.study_uid:
+        conditions.append("study_uids @> ARRAY[%s::text]")
+        params.append(query.study_uid)
+    for word in query.words:  # the column is lower-cased like the words: LIKE is Python's ``in``
+        conditions.append("search LIKE %s")
+        params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+def _timestamp(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _missing_case(case_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
+
+
+def _missing_conference(conference_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no conference with id {conference_id!r}; it may have been deleted.")
+
+
+def _conflict(kind: str, loaded: int, stored: int) -> ConflictError:
+    if loaded == 0:
+        return ConflictError(f"A {kind} with this id already exists in the library; nothing was saved.")
+    return ConflictError(
+        f"This {kind} changed since it was opened (version {loaded}, the library has {stored}) — "
+        "reload it to see the changes; nothing was saved."
+    )

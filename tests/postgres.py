@@ -44,6 +44,8 @@ class PostgresServer:
     password: str
     bin_dir: Path
     run_as: list[str]
+    options: str = ""
+    databases: list[str] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=itertools.count)
 
     def url(self, database: str, *, user: str = SUPERUSER, password: str | None = None) -> str:
@@ -57,17 +59,47 @@ class PostgresServer:
         stem = re.sub(r"[^a-z0-9_]", "_", name.lower())[:40] or "db"
         database = f"{stem}_{next(self._names)}"
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')
+            fast = " STRATEGY = FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{database}"{fast}')
+        self.databases.append(database)
         return self.url(database)
 
+    def drop_databases(self) -> None:
+        """Drop the databases made so far (a test's, when it ends), even with connections still open."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            while self.databases:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.databases.pop()}" WITH (FORCE)')
+
+    def pg_ctl(self, action: str, *args: str) -> None:
+        """Run ``pg_ctl ACTION`` on this server (``start`` with its options and log)."""
+        argv = [*self.run_as, str(self.bin_dir / "pg_ctl"), action, "-D", str(self.root / "data"), *args]
+        if action == "start":
+            argv += ["-t", "60", "-l", str(self.root / "server.log"), "-o", self.options]
+        _run(argv)
+
     def stop(self) -> None:
-        subprocess.run(
-            [*self.run_as, str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.root / "data"), "-m", "immediate"],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
+        if (self.root / "data" / "postmaster.pid").exists():
+            subprocess.run(
+                [*self.run_as, str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.root / "data"), "-m", "immediate"],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _scratch_dir() -> str | None:
+    """Where the server keeps its files: memory (/dev/shm) when there is room, as CREATE DATABASE is 10x faster."""
+    chosen = os.environ.get("CASEDECK_TEST_PG_DIR")
+    if chosen:
+        return chosen
+    try:
+        usage = shutil.disk_usage("/dev/shm")
+    except OSError:
+        return None
+    return "/dev/shm" if usage.free > 2 * 1024**3 and os.access("/dev/shm", os.W_OK) else None
 
 
 def start_server() -> PostgresServer:
@@ -77,7 +109,7 @@ def start_server() -> PostgresServer:
         raise RuntimeError("PostgreSQL is not installed (Debian package postgresql: /usr/lib/postgresql/*/bin)")
     run_as: list[str] = []
     # A short path: a Unix socket's path is limited to 107 bytes.
-    root = Path(tempfile.mkdtemp(prefix="casedeck-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="casedeck-pg-", dir=_scratch_dir()))
     if os.geteuid() == 0:
         import pwd
 
@@ -110,26 +142,11 @@ def start_server() -> PostgresServer:
             ]
         )
         pwfile.unlink()
-        options = (
+        server.options = (
             f"-c listen_addresses='' -c unix_socket_directories='{root}' -c port={PORT} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        _run(
-            [
-                *run_as,
-                str(bin_dir / "pg_ctl"),
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                str(root / "data"),
-                "-l",
-                str(root / "server.log"),
-                "-o",
-                options,
-            ]
-        )
+        server.pg_ctl("start", "-w")
     except BaseException:
         log = root / "server.log"
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -162,6 +179,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Callable[[str], str]:
-    """A callable: name -> the URL of a fresh, empty database on the test server."""
-    return postgres_server.create_database
+def postgres_url(postgres_server: PostgresServer) -> Iterator[Callable[[str], str]]:
+    """A callable: name -> the URL of a fresh, empty database on the test server (dropped after the test)."""
+    yield postgres_server.create_database
+    postgres_server.drop_databases()

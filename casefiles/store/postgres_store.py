@@ -11,7 +11,7 @@ older version; :meth:`PostgresCaseStore.update_case` reads the case ``FOR UPDATE
 change in the same transaction. The schema is created and upgraded by the SQL files in
 ``migrations/postgresql`` when a store is opened, under a transaction-scoped advisory lock, so two
 processes opening a fresh database at once are safe; a database migrated by a newer CaseDeck is
-refused, not touched. Connections come from a pool: Streamlit calls from several threads.
+refused, not touched. Streamlit calls from several threads: each call takes a connection of its own.
 
 Error messages name the server and database, never the password.
 """
@@ -19,6 +19,7 @@ Error messages name the server and database, never the password.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -30,8 +31,8 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Case, Conference
@@ -56,7 +57,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "postgresql"
 _MIGRATION_LOCK = 0x43617365_4465636B
 _MANIFEST_CACHE = 512
 _CONNECT_TIMEOUT_S = 10
-_POOL_SIZE = 10
+_CONNECTIONS = 10
+_BUSY_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ class _Target:
                 f"PostgreSQL has no {self.description} for CaseDeck's library: {reason}. Create the database "
                 "(createdb) or correct CASEDECK_DATABASE_URL; nothing was changed."
             )
-        if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+        if isinstance(exc, psycopg.OperationalError):
             return StorageError(
                 f"Cannot reach PostgreSQL for CaseDeck's library ({self.description}): {reason}. Is the server "
                 "running and CASEDECK_DATABASE_URL right? Nothing was changed."
@@ -155,36 +157,23 @@ def _url_passwords(url: str) -> list[str]:
 class PostgresCaseStore:
     """A :class:`~casefiles.store.CaseStore` in a PostgreSQL database."""
 
-    def __init__(self, url: str, *, pool_size: int = _POOL_SIZE) -> None:
+    def __init__(self, url: str, *, connections: int = _CONNECTIONS) -> None:
         self._target = _Target(url)
         try:
             with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
                 migrate(conn, self._target.database)
         except psycopg.Error as exc:
             raise self._target.error(exc) from None
-        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            url,
-            kwargs={"connect_timeout": _CONNECT_TIMEOUT_S},
-            min_size=1,
-            max_size=pool_size,
-            open=True,
-            check=ConnectionPool.check_connection,
-            name="casedeck",
-            timeout=30,
-            num_workers=2,
-        )
+        self._connections = _Connections(url, connections, self._target)
         self._manifests: OrderedDict[str, JsonDict] = OrderedDict()
         self._manifests_lock = threading.Lock()
 
     # -- connections ------------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection in a transaction: committed when the block ends, rolled back on error."""
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise self._target.error(exc) from exc
+        """A connection in a transaction: committed when the block ends, rolled back on an error."""
+        with self._connections.transaction() as conn:
+            yield conn
 
     # -- manifests ------------------------------------------------------------------------------
     def _cached_manifest(self, digest: str) -> JsonDict | None:
@@ -456,9 +445,82 @@ class PostgresCaseStore:
             )
 
     def close(self) -> None:
-        self._pool.close()
+        self._connections.close()
         with self._manifests_lock:
             self._manifests.clear()
+
+
+class _Connections:
+    """Connections for several threads: an idle one is reused, a new one made when none is idle.
+
+    At most ``limit`` are in use at once. An idle connection is checked before it is used (the server
+    may have restarted), so a server that is down is reported at once, with libpq's reason, instead of
+    after a wait. A forked child never touches its parent's connections.
+    """
+
+    def __init__(self, url: str, limit: int, target: _Target) -> None:
+        self._url = url
+        self._target = target
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(limit)
+        self._pid = os.getpid()
+        self._closed = False
+
+    def _take(self) -> psycopg.Connection[Any]:
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise StorageError("CaseDeck's PostgreSQL library was closed; reopen it.")
+                if self._pid != os.getpid():  # forked: the parent's connections are the parent's
+                    self._idle, self._pid = [], os.getpid()
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
+            try:
+                conn.execute("")
+            except psycopg.Error:
+                conn.close()
+                continue
+            return conn
+
+    def _give_back(self, conn: psycopg.Connection[Any]) -> None:
+        reusable = not conn.closed and not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE
+        with self._lock:
+            if reusable and not self._closed and self._pid == os.getpid():
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        if not self._slots.acquire(timeout=_BUSY_TIMEOUT_S):
+            raise StorageError(
+                f"CaseDeck's PostgreSQL library ({self._target.description}) is busy: every connection stayed "
+                f"in use for {_BUSY_TIMEOUT_S} s. Try again; nothing was changed."
+            )
+        try:
+            try:
+                conn = self._take()
+            except psycopg.Error as exc:
+                raise self._target.error(exc) from None
+            try:
+                with conn.transaction():
+                    yield conn
+            except psycopg.Error as exc:
+                raise self._target.error(exc) from exc
+            finally:
+                self._give_back(conn)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        if self._pid == os.getpid():
+            for conn in idle:
+                conn.close()
 
 
 # -- migrations ---------------------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""What only the PostgreSQL store has: migrations, a server that is down or refuses, processes, row sizes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from casefiles.errors import StorageError
+from casefiles.store.postgres_store import PostgresCaseStore, migrations
+from tests.postgres import PostgresServer, start_server
+from tests.store.conftest import make_case
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_database_from_a_newer_casedeck_is_refused_and_left_alone(postgres_url: Callable[[str], str]) -> None:
+    url = postgres_url("newer")
+    store = PostgresCaseStore(url)
+    store.save_case(make_case("c1", series=1, images=3))
+    store.close()
+    newer = len(migrations()) + 1
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, 'from the future')", (newer,))
+    with pytest.raises(StorageError, match=rf"newer CaseDeck .*migration {newer}.*nothing was changed"):
+        PostgresCaseStore(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (newer,)
+        assert conn.execute("SELECT id, version FROM cases").fetchall() == [("c1", 1)]
+
+
+def test_a_case_document_from_a_newer_casedeck_is_refused(postgres_url: Callable[[str], str]) -> None:
+    url = postgres_url("newer_doc")
+    store = PostgresCaseStore(url)
+    try:
+        store.save_case(make_case("c1", series=1, images=3))
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE cases SET doc = jsonb_set(doc, '{schema}', '99')")
+        with pytest.raises(StorageError, match="newer CaseDeck"):
+            store.get_case("c1")
+        with pytest.raises(StorageError, match="newer CaseDeck"):
+            store.update_case("c1", lambda c: c.edited(title="Overwritten"))
+    finally:
+        store.close()
+
+
+def test_two_openings_of_a_fresh_database_migrate_it_once(postgres_url: Callable[[str], str]) -> None:
+    url = postgres_url("two_migrations")
+    barrier = threading.Barrier(4)
+    opened: list[PostgresCaseStore] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            opened.append(PostgresCaseStore(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == [m.version for m in migrations()]
+    opened[0].save_case(make_case("c1", series=1, images=2))
+    assert all(s.exists("c1") for s in opened)
+    for s in opened:
+        s.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_server_that_is_down_is_named_without_the_password(tmp_path: Path) -> None:
+    secret = "Sup3r-secret-pw"
+    port = _free_port()
+    for url, where in (
+        (f"postgresql://casedeck:{secret}@127.0.0.1:{port}/teaching", f"127.0.0.1:{port}"),
+        (f"postgresql://casedeck:{secret}@/teaching?host={tmp_path}", f"Unix socket in {tmp_path}"),
+    ):
+        with pytest.raises(StorageError) as caught:
+            PostgresCaseStore(url)
+        message = str(caught.value)
+        assert "Cannot reach PostgreSQL" in message
+        assert "'teaching'" in message and where in message
+        assert "nothing was changed" in message.lower()
+        assert secret not in message and secret not in repr(caught.value.__cause__)
+
+
+def test_a_refused_password_is_said_without_either_password(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("refused")
+    database = url.split("@/", 1)[1].split("?", 1)[0]
+    wrong = "Wr0ng-password-given"
+    with pytest.raises(StorageError) as caught:
+        PostgresCaseStore(postgres_server.url(database, password=wrong))
+    message = str(caught.value)
+    assert "refused the user name or password" in message
+    assert f"'{database}'" in message and str(postgres_server.socket_dir) in message
+    assert wrong not in message and postgres_server.password not in message
+
+
+def test_a_malformed_url_is_refused_without_its_password() -> None:
+    secret = "Sup3r-secret-pw"
+    with pytest.raises(StorageError, match="not a PostgreSQL URL") as caught:
+        PostgresCaseStore(f"postgresql://casedeck:{secret}@/teaching?bogus=1")
+    assert secret not in str(caught.value)
+
+
+def test_a_store_says_when_the_server_went_away_and_recovers_when_it_is_back() -> None:
+    server = start_server()  # its own server: this test stops it
+    try:
+        store = PostgresCaseStore(server.create_database("restart"))
+        store.save_case(make_case("c1", series=1, images=2))
+        server.pg_ctl("stop", "-m", "fast")
+        with pytest.raises(StorageError, match="Cannot reach PostgreSQL") as caught:
+            store.get_case("c1")
+        assert server.password not in str(caught.value)
+        server.pg_ctl("start", "-w")
+        assert store.get_case("c1").version == 1
+        store.close()
+    finally:
+        server.stop()
+
+
+_EDITOR = textwrap.dedent(
+    """
+    import sys
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = PostgresCaseStore(url)
+    for i in range(count):
+        store.update_case("c1", lambda c, t=f"{name}-{i}": c.edited(teaching_points=(*c.teaching_points, t)))
+    store.close()
+    """
+)
+
+
+def test_two_processes_editing_one_case_lose_nothing(postgres_url: Callable[[str], str]) -> None:
+    url = postgres_url("two_processes")
+    store = PostgresCaseStore(url)
+    store.save_case(make_case("c1", series=3, images=150))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    editors = [
+        subprocess.Popen([sys.executable, "-c", _EDITOR, url, name, "200"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+        for name in ("app", "receiver")
+    ]
+    for editor in editors:
+        _, err = editor.communicate(timeout=300)
+        assert editor.returncode == 0, err.decode(errors="replace")[-2000:]
+    case = store.get_case("c1")
+    points = case.teaching_points
+    assert len(points) == 400
+    for name in ("app", "receiver"):
+        mine = [p for p in points if p.startswith(name + "-")]
+        assert mine == [f"{name}-{i}" for i in range(200)]  # each process's edits in its order
+    assert case.version == 401
+    assert [len(a.instances) for a in case.assets] == [150, 150, 150]
+    store.close()
+
+
+def test_a_case_document_stays_small(postgres_url: Callable[[str], str]) -> None:
+    url = postgres_url("small")
+    store = PostgresCaseStore(url)
+    store.save_case(make_case("c1", series=3, images=150))
+    store.update_case("c1", lambda c: c.edited(findings="Edited findings."))
+    store.close()
+    with psycopg.connect(url) as conn:
+        (size,) = conn.execute("SELECT pg_column_size(doc) FROM cases WHERE id = 'c1'").fetchone() or (0,)
+        assert 0 < size < 8 * 1024
+        (manifests,) = conn.execute("SELECT count(*) FROM manifests").fetchone() or (0,)
+        assert manifests == 3  # an edit of the text wrote no new image records
+        (refs,) = conn.execute("SELECT count(*) FROM blob_refs WHERE case_id = 'c1'").fetchone() or (0,)
+        assert refs == 3 * 150 + 3  # every image and thumbnail, once

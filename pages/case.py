@@ -1,17 +1,30 @@
-"""Case: edit the teaching content, scroll the series, set window/level, pick and annotate key images."""
+"""Case: edit the teaching content, scroll the series, set window/level, pick and annotate key images.
+
+Scrolling, windowing, marking a key image and drawing on it all happen in the one stack viewer:
+its Annotate mode draws on the slice shown, and the drawing is saved on that slice's key image
+(the slice is marked as one first if it is not yet).
+"""
 
 import math
+from functools import partial
 
 import streamlit as st
 
-from casefiles.annotations.model import annotations_to_list
+from casefiles.annotations.model import annotations_from_list, annotations_to_list
 from casefiles.ingest import Upload
 from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
 from casefiles.model import AssetKind, Case, Difficulty, KeyImage, Region, Review, Window
 from casefiles.services import EDITABLE_FIELDS
 from pages.components.annotator import annotator
-from pages.components.stack_viewer import ViewerState, set_viewer_window, stack_viewer, viewer_window
+from pages.components.stack_viewer import (
+    Drawing,
+    ViewerOverlay,
+    ViewerState,
+    set_viewer_window,
+    stack_viewer,
+    viewer_window,
+)
 from pages.ui import (
     case_key,
     get_jobs,
@@ -118,6 +131,29 @@ def _fill_form(filled: Case) -> None:
     st.session_state[case_key(filled.id, "form_loaded")] = filled
 
 
+def save_drawing(
+    case_id: str, asset_id: str, frame: int, drawn: list[dict[str, object]], window: Window | None, *, loaded: Case
+) -> Case:
+    """Save what was drawn on a frame as its key image's annotations: the one way the page saves a drawing.
+
+    A frame that is not a key image yet is marked first (with ``window``, the window it was drawn at).
+    ``loaded`` is the case as the page showed it when the drawing was made: if the stored case moved
+    on in that key image meanwhile, nothing is saved (StaleEditError). An unchanged list saves nothing.
+    """
+    parsed = annotations_from_list(drawn)  # refuse a bad list before anything is marked
+    key = next((k for k in loaded.key_images if k.asset_id == asset_id and k.frame == frame), None)
+    if annotations_to_list(key.annotations if key else ()) == annotations_to_list(parsed):
+        return loaded
+    if key is None:
+        loaded = get_services().toggle_key_image(case_id, asset_id, frame, window, loaded=loaded)
+    return get_services().annotate_key_image(case_id, asset_id, frame, drawn, loaded=loaded)
+
+
+def _keep_drawing(case_id: str, asset_id: str, window: Window | None, drawing: Drawing) -> None:
+    """The viewer's callback (before the rerun): the page saves the drawing first thing on that run."""
+    st.session_state[case_key(case_id, "drawing")] = (asset_id, window, drawing)
+
+
 def _reload_form(case_id: str) -> None:
     """Fill the form again from the stored case (what was typed and not saved is dropped)."""
     _fill_form(get_services().get_case(case_id))
@@ -143,6 +179,16 @@ st.session_state[ck("shown")] = case
 if ck("form_loaded") not in st.session_state or ck(FORM_WIDGETS[0]) not in st.session_state:
     _fill_form(case)  # a form shown afresh is filled from the case as it is now
 loaded: Case = st.session_state[ck("form_loaded")]
+
+# A drawing made in the viewer's Annotate mode (kept by its callback): saved before anything is shown,
+# so the viewer, the key-image strip and the buttons all show the case with it.
+drawing_kept = st.session_state.pop(ck("drawing"), None)
+if drawing_kept is not None:
+    drawn_asset, drawn_window, drawing = drawing_kept
+    with user_errors("Saving the drawing"):
+        case = save_drawing(case.id, drawn_asset, drawing.frame, drawing.annotations, drawn_window, loaded=on_screen)
+        st.session_state[ck("shown")] = on_screen = case  # the next edit is made on this version
+        st.toast("Annotations saved.")
 
 st.title(case.title)
 
@@ -324,10 +370,29 @@ with viewer_col:
             viewer_key = ck(f"viewer_{asset.id}")
             with user_errors("Opening the series"):
                 window = viewer_window(viewer_key) or services.asset_window(asset)
-                view = stack_viewer(stack_payload(case.id, asset, window), key=viewer_key, height=620)
+                payload = stack_payload(case.id, asset, window)
+                first = services.dataset(asset.instances[0].blob)
+                # The key images' annotations on this series, shown over their slices and edited there.
+                overlay = ViewerOverlay(
+                    image_size=(int(first.Columns), int(first.Rows)),
+                    annotations={
+                        k.frame: annotations_to_list(k.annotations)
+                        for k in case.key_images
+                        if k.asset_id == asset.id and k.annotations
+                    },
+                )
+                drawn_at = None if payload.color else window  # the window a drawn-on slice is marked with
+                view = stack_viewer(
+                    payload,
+                    key=viewer_key,
+                    height=620,
+                    overlay=overlay,
+                    on_draw=partial(_keep_drawing, case.id, asset.id, drawn_at),
+                )
             st.caption(
                 "Scroll with the mouse wheel or arrow keys · drag to set window/level · right-drag to pan · "
-                "ctrl+wheel to zoom · R resets · ▶ plays a cine loop"
+                "ctrl+wheel to zoom · R resets · ▶ plays a cine loop · ✎ Annotate draws arrows, rulers, shapes "
+                "and text on the slice shown (it becomes a key image)"
             )
         if series and view is None:
             st.info("This series could not be opened, so it cannot be windowed, marked or blacked out here.")
@@ -360,6 +425,10 @@ with viewer_col:
                     st.rerun()
             if blacking_out:
                 _black_out_editor(asset.id, frame, key=ck(f"blackout_{asset.id}_{frame}"))
+            shown_key = next((k for k in case.key_images if k.asset_id == asset.id and k.frame == frame), None)
+            if shown_key is not None and shown_key.annotations:
+                with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
+                    st.image(services.render_key_image(case, shown_key), width="stretch")
 
         st.subheader(f"Key images ({len(case.key_images)})")
         if not case.key_images:
@@ -378,41 +447,6 @@ with viewer_col:
                     kept = [k for k in case.key_images if k != key]
                     st.session_state[ck("shown")] = services.set_key_images(case.id, kept, loaded=on_screen)
                     st.rerun()
-with viewer_col:
-    dicom_keys = [
-        k for k in case.key_images if case.asset(k.asset_id).kind in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)
-    ]
-    if dicom_keys:
-        st.subheader("Annotate a key image")
-        key_labels = {
-            index: f"{case.asset(k.asset_id).label} · {k.frame + 1}/{case.asset(k.asset_id).frame_count}"
-            + (f" · {len(k.annotations)} annotation(s)" if k.annotations else "")
-            for index, k in enumerate(dicom_keys)
-        }
-        chosen = st.selectbox("Key image", list(key_labels), format_func=key_labels.get, key=ck("annotate_key"))
-        key = dicom_keys[chosen]
-        key_asset = case.asset(key.asset_id)
-        with user_errors("Opening the annotation editor"):
-            spacing = services.key_image_spacing(case, key)
-            shown, full_width, full_height = services.annotation_canvas(case, key)
-            drawn = annotator(
-                shown,
-                width=full_width,
-                height=full_height,
-                spacing=(spacing.row, spacing.column) if spacing else None,
-                annotations=annotations_to_list(key.annotations),
-                key=f"annotator_{case.id}_{key.asset_id}_{key.frame}",
-            )
-            if drawn != annotations_to_list(key.annotations):
-                with user_errors("Saving the annotations"):
-                    case = services.annotate_key_image(case.id, key.asset_id, key.frame, drawn, loaded=on_screen)
-                    st.session_state[ck("shown")] = case  # the next drawing is made on this version
-                    st.toast("Annotations saved.")
-        with st.expander("As it will appear in the deck"), user_errors("Rendering the key image"):
-            current = next(k for k in case.key_images if (k.asset_id, k.frame) == (key.asset_id, key.frame))
-            st.image(services.render_key_image(case, current), width="stretch")
-
-
 st.divider()
 st.subheader("Photos, pathology, video, PDFs and slides")
 st.caption(
@@ -497,6 +531,27 @@ for asset in media:
             if middle.toggle("Black out names or labels", key=ck(f"blackout_on_{asset.id}")):
                 with middle:
                     _black_out_editor(asset.id, 0, key=ck(f"blackout_{asset.id}"))
+            # A photo is not in the viewer: it is drawn on here, saved the same way as a drawing in the viewer.
+            if middle.toggle(
+                "Annotate (arrows, rulers, shapes, text; it becomes a key image)", key=ck(f"annotate_on_{asset.id}")
+            ):
+                photo_key = next((k for k in case.key_images if k.asset_id == asset.id and k.frame == 0), None)
+                stored = annotations_to_list(photo_key.annotations) if photo_key else []
+                with middle, user_errors("Opening the annotation editor"):
+                    picture, full_width, full_height = services.annotation_canvas(case, KeyImage(asset.id, 0))
+                    drawn = annotator(
+                        picture,
+                        width=full_width,
+                        height=full_height,
+                        spacing=None,
+                        annotations=stored,
+                        key=f"annotator_{case.id}_{asset.id}_0",
+                    )
+                if drawn != stored:
+                    with middle, user_errors("Saving the annotations"):
+                        case = save_drawing(case.id, asset.id, 0, drawn, None, loaded=on_screen)
+                        st.session_state[ck("shown")] = on_screen = case
+                        st.toast("Annotations saved.")
         if asset.kind is AssetKind.DOCUMENT:
             middle.caption(
                 "The PDF itself stays in CaseDeck (its text may name the patient); the pages you add as images "

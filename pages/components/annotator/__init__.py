@@ -6,7 +6,9 @@ need things that canvas does not give: annotations stored in IMAGE PIXEL coordin
 arrows with heads, rulers labelled in millimetres from the pixel spacing, angles,
 text labels, selecting/moving/deleting single annotations and their handles, and no
 dependency on an unmaintained package. It is plain JavaScript and CSS read from
-this folder (Streamlit components v2; nothing is built or downloaded at run time).
+this folder (Streamlit components v2; nothing is built or downloaded at run time). The
+drawing tools themselves are ``tools.js``/``tools.css``, which the stack viewer also
+loads for its annotate mode, so both draw with the same code.
 
 An annotation is a dict in exactly the shape ``casefiles.annotations.model`` reads and
 writes: ``{"kind", "id", "points", "style": {"color", "width"}, "visible", "text"}`` plus
@@ -30,7 +32,7 @@ import streamlit as st
 
 from casefiles.errors import ValidationError
 
-__all__ = ["KINDS", "annotator"]
+__all__ = ["KINDS", "TOOLS_CSS", "TOOLS_JS", "annotator"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -45,10 +47,14 @@ KINDS: dict[str, int | None] = {
     "text": 1,
 }
 
+#: The drawing tools (tools.js, tools.css), shared with the stack viewer's annotate mode.
+TOOLS_JS = _HERE / "tools.js"
+TOOLS_CSS = _HERE / "tools.css"
+
 _mount = st.components.v2.component(
     "casedeck.annotator",
-    js=(_HERE / "annotator.js").read_text(encoding="utf-8"),
-    css=(_HERE / "annotator.css").read_text(encoding="utf-8"),
+    js=TOOLS_JS.read_text(encoding="utf-8") + "\n" + (_HERE / "annotator.js").read_text(encoding="utf-8"),
+    css=TOOLS_CSS.read_text(encoding="utf-8") + "\n" + (_HERE / "annotator.css").read_text(encoding="utf-8"),
     html=None,
     isolate_styles=True,
 )

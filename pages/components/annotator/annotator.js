@@ -1,214 +1,24 @@
 // CaseDeck annotation editor: draws on a key image in IMAGE PIXEL coordinates.
 //
-// Streamlit (components v2) may call the default export again on the same element
-// without the cleanup in between, so everything lives on the root element
-// (root.__cdAnnotator) and listeners are attached exactly once when it is built.
-// Coordinates: x right, y down, origin at the image's top-left corner, floats; the
-// canvas transform maps them to the screen, so the picture does not depend on the
-// component's width. Sizes follow casefiles/annotations (burn.py): style.width and
-// text size are pixels on a 1024-pixel display, i.e. width * max(W, H) / 1024 image
-// pixels, and arrow heads, ruler ticks and label placement use burn.py's rules, so
-// the exported slide shows the picture drawn here.
+// The drawing tools are CDAnnotate's (tools.js, put in front of this file by __init__.py and shared
+// with the stack viewer's annotate mode); this file is the editor's own page: the picture, sized to
+// the column, under a canvas the tools draw on.
+//
+// Streamlit (components v2) may call the default export again on the same element without the
+// cleanup in between, so everything lives on the root element (root.__cdAnnotator) and listeners are
+// attached exactly once when it is built.
 
-const KINDS = ["arrow", "ruler", "angle", "ellipse", "rectangle", "polyline", "text"];
-const TOOLS = [
-  { id: "select", label: "Select", hint: "Click an annotation to select it; drag it or its handles; Delete removes it." },
-  { id: "arrow", label: "Arrow", hint: "Drag from the tail to the point of interest." },
-  { id: "ruler", label: "Ruler", hint: "Drag to measure a length." },
-  { id: "angle", label: "Angle", hint: "Click (or drag) the first arm end, then the vertex, then the second arm end." },
-  { id: "ellipse", label: "Ellipse", hint: "Drag a box around the finding." },
-  { id: "rectangle", label: "Rectangle", hint: "Drag a box around the finding." },
-  { id: "freehand", label: "Freehand", hint: "Drag to draw an outline; end near the start to close it." },
-  { id: "polygon", label: "Polygon", hint: "Click the corners; click the first one (or double-click) to finish, Enter leaves it open." },
-  { id: "text", label: "Text", hint: "Click where the label goes, type, press Enter." },
-];
-const HANDLE_PX = 5; // handle radius on screen
-const HIT_PX = 6; // click tolerance on screen
-const CLICK_PX = 3; // a press that moves less than this is a click
-const DEFAULT_COLOR = "#ffd400";
-const DEFAULT_WIDTH = 3; // casefiles.annotations.model.DEFAULT_WIDTH
-const DEFAULT_TEXT_SIZE = 24; // casefiles.annotations.model.DEFAULT_TEXT_SIZE
-const REFERENCE_SIDE = 1024; // casefiles.annotations.burn.REFERENCE_SIDE
-const MIN_WIDTH = 0.5;
-const MAX_WIDTH = 50;
-
-// ---------- pure helpers ----------
-
-function clamp(v, lo, hi) {
-  return Math.min(hi, Math.max(lo, v));
-}
-
-function round2(v) {
-  return Math.round(v * 100) / 100;
-}
-
-function newId() {
-  const bytes = new Uint8Array(6); // 12 hex digits, like casefiles.annotations.model.new_annotation_id
-  crypto.getRandomValues(bytes); // works outside secure contexts, unlike randomUUID
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function isPoint(p) {
-  return Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]);
-}
-
-// A stable text form for comparing lists that went through Python and back.
-function canonical(value) {
-  if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
-  if (value && typeof value === "object") {
-    return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
-  }
-  if (typeof value === "number") return String(round2(value));
-  return JSON.stringify(value === undefined ? null : value);
-}
-
-function normalise(raw) {
-  // Keep keys we do not know (the model decides about them); drop what cannot be drawn rather than crash.
-  const out = [];
-  for (const a of Array.isArray(raw) ? raw : []) {
-    if (!a || typeof a !== "object" || !KINDS.includes(a.kind)) continue;
-    const points = Array.isArray(a.points) ? a.points.filter(isPoint).map((p) => [p[0], p[1]]) : [];
-    if (points.length === 0) continue;
-    const style = a.style && typeof a.style === "object" ? a.style : {};
-    const b = {
-      ...a,
-      id: typeof a.id === "string" && a.id ? a.id : newId(),
-      points,
-      style: {
-        ...style,
-        color: typeof style.color === "string" ? style.color : DEFAULT_COLOR,
-        width: Number.isFinite(style.width) && style.width > 0 ? style.width : DEFAULT_WIDTH,
-      },
-      visible: a.visible !== false,
-      text: typeof a.text === "string" ? a.text : "",
-    };
-    if (a.kind === "polyline") b.closed = a.closed === true;
-    if (a.kind === "text") b.size = Number.isFinite(a.size) && a.size > 0 ? a.size : DEFAULT_TEXT_SIZE;
-    out.push(b);
-  }
-  return out;
-}
-
-// What casefiles.annotations.model accepts (it refuses degenerate shapes); checked before sending.
-function isValid(a) {
-  const p = a.points;
-  const same = (q, r) => q[0] === r[0] && q[1] === r[1];
-  if (a.kind === "arrow" || a.kind === "ruler") return p.length === 2 && !same(p[0], p[1]);
-  if (a.kind === "angle") return p.length === 3 && !same(p[0], p[1]) && !same(p[2], p[1]);
-  if (a.kind === "ellipse" || a.kind === "rectangle") return p.length === 2 && p[0][0] !== p[1][0] && p[0][1] !== p[1][1];
-  if (a.kind === "polyline") {
-    const distinct = new Set(p.map((q) => q.join(","))).size;
-    return distinct >= (a.closed ? 3 : 2);
-  }
-  if (a.kind === "text") return p.length === 1 && a.text.trim() !== "";
-  return false;
-}
-
-function clone(list) {
-  return JSON.parse(JSON.stringify(list));
-}
-
-function forState(list) {
-  return list.map((a) => ({ ...a, points: a.points.map((p) => [round2(p[0]), round2(p[1])]) }));
-}
-
-// Physical length of a segment in mm when spacing = [row, col] mm is known (measure.py's format).
-function lengthLabel(p, q, spacing) {
-  const dx = q[0] - p[0];
-  const dy = q[1] - p[1];
-  if (spacing) return Math.hypot(dx * spacing[1], dy * spacing[0]).toFixed(1) + " mm";
-  return Math.hypot(dx, dy).toFixed(0) + " px";
-}
-
-function angleLabel(a, v, b, spacing) {
-  const sx = spacing ? spacing[1] : 1;
-  const sy = spacing ? spacing[0] : 1;
-  const ux = (a[0] - v[0]) * sx, uy = (a[1] - v[1]) * sy;
-  const wx = (b[0] - v[0]) * sx, wy = (b[1] - v[1]) * sy;
-  const n = Math.hypot(ux, uy) * Math.hypot(wx, wy);
-  if (n === 0) return "—";
-  const deg = (Math.acos(clamp((ux * wx + uy * wy) / n, -1, 1)) * 180) / Math.PI;
-  return deg.toFixed(1) + "°";
-}
-
-
-function distToSegment(p, a, b) {
-  const dx = b[0] - a[0], dy = b[1] - a[1];
-  const len2 = dx * dx + dy * dy;
-  const t = len2 === 0 ? 0 : clamp(((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2, 0, 1);
-  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
-}
-
-// Ramer–Douglas–Peucker: a freehand stroke keeps its shape with far fewer points.
-function simplify(points, eps) {
-  if (points.length < 3) return points;
-  let best = 0, index = 0;
-  const first = points[0], last = points[points.length - 1];
-  for (let i = 1; i < points.length - 1; i++) {
-    const d = distToSegment(points[i], first, last);
-    if (d > best) { best = d; index = i; }
-  }
-  if (best <= eps) return [first, last];
-  return simplify(points.slice(0, index + 1), eps).slice(0, -1).concat(simplify(points.slice(index), eps));
-}
-
-// ---------- building the DOM (once per root) ----------
-
-function build(parent) {
+function buildEditorDom(parent) {
   const root = document.createElement("div");
   root.className = "cd-annotator";
   root.tabIndex = 0;
-  const toolbar = document.createElement("div");
-  toolbar.className = "cd-toolbar";
-  toolbar.setAttribute("role", "toolbar");
-  for (const tool of TOOLS) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = tool.label;
-    b.title = tool.hint;
-    b.dataset.tool = tool.id;
-    b.setAttribute("aria-pressed", "false");
-    toolbar.appendChild(b);
-  }
-  const color = document.createElement("input");
-  color.type = "color";
-  color.className = "cd-color";
-  color.title = "Colour";
-  color.setAttribute("aria-label", "Colour");
-  const widthLabel = document.createElement("label");
-  widthLabel.className = "cd-width-label";
-  widthLabel.textContent = "Width ";
-  const width = document.createElement("input");
-  width.type = "number";
-  width.min = String(MIN_WIDTH);
-  width.max = String(MAX_WIDTH);
-  width.step = "0.5";
-  width.className = "cd-width";
-  width.setAttribute("aria-label", "Line width");
-  widthLabel.appendChild(width);
-  const hide = document.createElement("button");
-  hide.type = "button";
-  hide.className = "cd-visibility";
-  const del = document.createElement("button");
-  del.type = "button";
-  del.className = "cd-delete";
-  del.textContent = "Delete selected";
-  toolbar.append(color, widthLabel, hide, del);
-
+  const toolbar = CDAnnotate.buildToolbar();
   const stage = document.createElement("div");
   stage.className = "cd-stage";
   const canvas = document.createElement("canvas");
   canvas.className = "cd-canvas";
-  const labels = document.createElement("div");
-  labels.className = "cd-labels";
-  const input = document.createElement("input");
-  input.type = "text";
-  input.className = "cd-text-input";
-  input.placeholder = "Label text, Enter";
-  input.setAttribute("aria-label", "Annotation text");
-  input.hidden = true;
+  const { labels, input } = CDAnnotate.buildLayers();
   stage.append(canvas, labels, input);
-
   const status = document.createElement("div");
   status.className = "cd-status";
   status.setAttribute("aria-live", "polite");
@@ -217,850 +27,101 @@ function build(parent) {
   return root;
 }
 
-// ---------- the editor ----------
-
-function createEditor(root) {
-  const s = {
+function createAnnotator(root) {
+  const a = {
     root,
-    toolbar: root.querySelector(".cd-toolbar"),
     stage: root.querySelector(".cd-stage"),
-    canvas: root.querySelector(".cd-canvas"),
-    labels: root.querySelector(".cd-labels"),
-    input: root.querySelector(".cd-text-input"),
-    status: root.querySelector(".cd-status"),
-    colorInput: root.querySelector(".cd-color"),
-    widthInput: root.querySelector(".cd-width"),
-    hideButton: root.querySelector(".cd-visibility"),
-    deleteButton: root.querySelector(".cd-delete"),
     component: null,
     key: null,
     imageSrc: null,
     image: null,
-    width: 1,
-    height: 1,
-    spacing: null,
     maxHeight: 720,
-    scale: 1,
-    annotations: [],
-    selectedId: null,
-    tool: "select",
-    color: DEFAULT_COLOR,
-    lineWidth: DEFAULT_WIDTH,
-    unit: 0.5, // image pixels per "1024-display" pixel: max(width, height) / 1024
-    labelBoxes: new Map(),
-    drag: null, // pointer gesture in progress
-    pending: null, // angle/polygon being clicked in
-    draft: null, // annotation shown while drawing
-    textEdit: null, // {id|null, point}
-    lastIncoming: null,
-    sent: [],
-    initialised: false,
   };
-  s.ctx = s.canvas.getContext("2d");
-
-  s.toolbar.addEventListener("click", (e) => {
-    const b = e.target.closest("button[data-tool]");
-    if (b) setTool(s, b.dataset.tool);
+  a.editor = CDAnnotate.createEditor({
+    canvas: root.querySelector(".cd-canvas"),
+    labels: root.querySelector(".cd-labels"),
+    input: root.querySelector(".cd-text-input"),
+    toolbar: root.querySelector(".cd-toolbar"),
+    status: root.querySelector(".cd-status"),
+    keyTarget: root,
+    focus: () => root.focus({ preventScroll: true }),
+    onCommit: (list) => { if (a.component) a.component.setStateValue("annotations", list); },
+    background: (ctx, s) => {
+      if (a.image) ctx.drawImage(a.image, 0, 0, s.width, s.height);
+      else {
+        ctx.fillStyle = "#222";
+        ctx.fillRect(0, 0, s.width, s.height);
+      }
+    },
   });
-  s.hideButton.addEventListener("click", () => toggleVisibility(s));
-  s.deleteButton.addEventListener("click", () => deleteSelected(s));
-  s.colorInput.addEventListener("input", () => styleChanged(s, false));
-  s.colorInput.addEventListener("change", () => styleChanged(s, true));
-  s.widthInput.addEventListener("input", () => styleChanged(s, false));
-  s.widthInput.addEventListener("change", () => styleChanged(s, true));
-  s.canvas.addEventListener("pointerdown", (e) => onDown(s, e));
-  s.canvas.addEventListener("pointermove", (e) => onMove(s, e));
-  s.canvas.addEventListener("pointerup", (e) => onUp(s, e));
-  s.canvas.addEventListener("pointercancel", () => { s.drag = null; s.draft = null; draw(s); });
-  s.canvas.addEventListener("dblclick", (e) => onDoubleClick(s, e));
-  root.addEventListener("keydown", (e) => onKey(s, e));
-  s.input.addEventListener("keydown", (e) => {
-    e.stopPropagation();
-    if (e.key === "Enter") finishText(s, true);
-    else if (e.key === "Escape") finishText(s, false);
-  });
-  s.input.addEventListener("blur", () => finishText(s, true));
-  s.resizeObserver = new ResizeObserver(() => layout(s));
-  s.resizeObserver.observe(root);
-  return s;
+  a.resizeObserver = new ResizeObserver(() => layout(a));
+  a.resizeObserver.observe(root);
+  return a;
 }
 
-function update(s, component) {
+function update(a, component) {
   const data = component.data || {};
-  s.component = component;
-  s.key = component.key;
-  s.width = Math.max(1, Number(data.width) || 1);
-  s.height = Math.max(1, Number(data.height) || 1);
-  s.spacing = Array.isArray(data.spacing) && data.spacing.length === 2 ? data.spacing.map(Number) : null;
-  s.maxHeight = Number(data.max_height) || 720;
+  const s = a.editor;
+  a.component = component;
+  a.key = component.key;
+  CDAnnotate.setImage(s, data.width, data.height, data.spacing);
+  a.maxHeight = Number(data.max_height) || 720;
   s.fill = Boolean(data.fill);
-  const allowed = Array.isArray(data.tools) && data.tools.length ? data.tools : null;
-  for (const b of s.toolbar.querySelectorAll("button[data-tool]")) {
-    b.hidden = Boolean(allowed) && b.dataset.tool !== "select" && !allowed.includes(b.dataset.tool);
-  }
-  if (allowed && !s.initialised && allowed.length === 1) s.tool = allowed[0];
-  s.unit = Math.max(s.width, s.height) / REFERENCE_SIDE;
+  CDAnnotate.setTools(s, data.tools);
   const src = `data:${data.mime || "image/png"};base64,${data.image || ""}`;
-  if (src !== s.imageSrc) {
-    s.imageSrc = src;
+  if (src !== a.imageSrc) {
+    a.imageSrc = src;
     const img = new Image();
-    img.onload = () => { if (s.imageSrc === src) { s.image = img; draw(s); } };
-    img.onerror = () => { if (s.imageSrc === src) { s.image = null; setStatus(s, "The image could not be shown."); } };
+    img.onload = () => { if (a.imageSrc === src) { a.image = img; CDAnnotate.draw(s); } };
+    img.onerror = () => {
+      if (a.imageSrc === src) { a.image = null; CDAnnotate.setStatus(s, "The image could not be shown."); }
+    };
     img.src = src;
   }
-  const incoming = normalise(data.annotations);
-  const incomingCanon = canonical(incoming);
-  if (!s.initialised) {
-    adopt(s, incoming);
-  } else if (incomingCanon !== s.lastIncoming) {
-    // A new list from Python: either the echo of one of our own edits (ignore, the
-    // local list may already be newer) or a change made elsewhere (take it).
-    const echo = s.sent.includes(incomingCanon) || incomingCanon === canonical(s.annotations);
-    if (!echo) adopt(s, incoming);
-  }
-  s.lastIncoming = incomingCanon;
-  s.initialised = true;
-  syncControls(s);
-  layout(s);
-  exposeHook(s);
+  CDAnnotate.receive(s, data.annotations, false);
+  layout(a);
+  exposeHook(a);
 }
 
-function adopt(s, list) {
-  s.annotations = list;
-  if (!list.some((a) => a.id === s.selectedId)) s.selectedId = null;
-  s.pending = null;
-  s.draft = null;
-  s.drag = null;
-}
-
-function exposeHook(s) {
-  const hook = {
-    key: s.key,
-    get annotations() { return clone(s.annotations); },
-    get selectedId() { return s.selectedId; },
-    get tool() { return s.tool; },
-    get scale() { return s.scale; },
-    imageSize: [s.width, s.height],
-    canvasRect: () => s.canvas.getBoundingClientRect(),
-  };
+function exposeHook(a) {
+  const live = CDAnnotate.hookFor(a.editor);
+  live.key = a.key;
   window.__casedeckAnnotators = window.__casedeckAnnotators || {};
-  window.__casedeckAnnotators[s.key ?? "default"] = hook;
-  window.__casedeckAnnotator = hook;
-  s.hook = hook;
+  window.__casedeckAnnotators[a.key ?? "default"] = live;
+  window.__casedeckAnnotator = live;
+  a.hook = live;
 }
 
-// ---------- layout and drawing ----------
-
-function layout(s) {
-  const available = s.root.clientWidth || s.width;
-  const scale = Math.min(available / s.width, s.maxHeight / s.height);
-  s.scale = scale > 0 && Number.isFinite(scale) ? scale : 1;
-  const w = Math.max(1, Math.round(s.width * s.scale));
-  const h = Math.max(1, Math.round(s.height * s.scale));
-  const dpr = window.devicePixelRatio || 1;
-  s.stage.style.width = `${w}px`;
-  s.stage.style.height = `${h}px`;
+function layout(a) {
+  const s = a.editor;
+  const available = a.root.clientWidth || s.width;
+  let scale = Math.min(available / s.width, a.maxHeight / s.height);
+  scale = scale > 0 && Number.isFinite(scale) ? scale : 1;
+  const w = Math.max(1, Math.round(s.width * scale));
+  const h = Math.max(1, Math.round(s.height * scale));
+  a.stage.style.width = `${w}px`;
+  a.stage.style.height = `${h}px`;
   s.canvas.style.width = `${w}px`;
   s.canvas.style.height = `${h}px`;
-  if (s.canvas.width !== Math.round(w * dpr) || s.canvas.height !== Math.round(h * dpr)) {
-    s.canvas.width = Math.round(w * dpr);
-    s.canvas.height = Math.round(h * dpr);
-  }
-  // The displayed image is exactly w x h css px; image px -> css px is w / s.width.
-  s.scaleX = w / s.width;
-  s.scaleY = h / s.height;
-  draw(s);
+  CDAnnotate.fitCanvas(s, w, h);
+  // The displayed image is exactly w x h css px; image px -> css px is w / width.
+  CDAnnotate.setView(s, 0, 0, w / s.width, h / s.height);
+  CDAnnotate.draw(s);
 }
-
-function toImage(s, e) {
-  const r = s.canvas.getBoundingClientRect();
-  const x = ((e.clientX - r.left) / r.width) * s.width;
-  const y = ((e.clientY - r.top) / r.height) * s.height;
-  return [clamp(x, 0, s.width), clamp(y, 0, s.height)];
-}
-
-function draw(s) {
-  const ctx = s.ctx;
-  const dpr = window.devicePixelRatio || 1;
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.clearRect(0, 0, s.canvas.width, s.canvas.height);
-  ctx.setTransform(dpr * s.scaleX, 0, 0, dpr * s.scaleY, 0, 0);
-  if (s.image) ctx.drawImage(s.image, 0, 0, s.width, s.height);
-  else {
-    ctx.fillStyle = "#222";
-    ctx.fillRect(0, 0, s.width, s.height);
-  }
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(0, 0, s.width, s.height);
-  ctx.clip(); // anything outside the image is clipped, never drawn over the page
-  const shown = s.annotations.filter((a) => a.visible);
-  const all = s.draft ? shown.concat([s.draft]) : shown;
-  for (const a of all) drawShape(s, a);
-  const sel = s.annotations.find((a) => a.id === s.selectedId && a.visible);
-  if (sel) drawHandles(s, sel);
-  ctx.restore();
-  renderLabels(s, all);
-  updateStatus(s);
-}
-
-// Line thickness in image pixels (burn.py: width on a 1024-pixel display, scaled with the longer side).
-function thickness(s, a) {
-  return a.style.width * s.unit;
-}
-
-// Stroke a path twice: a dark halo, then the colour (burn.py does the same so yellow shows on bone).
-function stroke(s, a, path) {
-  const ctx = s.ctx;
-  const t = thickness(s, a);
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  ctx.strokeStyle = "rgba(0,0,0,0.85)";
-  ctx.lineWidth = t + 2 * Math.max(1, s.unit);
-  path();
-  ctx.stroke();
-  ctx.strokeStyle = a.style.color;
-  ctx.lineWidth = t;
-  path();
-  ctx.stroke();
-}
-
-function drawShape(s, a) {
-  const ctx = s.ctx;
-  const p = a.points;
-  const t = thickness(s, a);
-  if (a.kind === "arrow" && p.length >= 2) {
-    const [x0, y0] = p[0], [x1, y1] = p[1];
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    if (len === 0) return;
-    const ux = (x1 - x0) / len, uy = (y1 - y0) / len;
-    const head = Math.min(Math.max(5 * t, 26 * s.unit), 0.45 * len);
-    const half = head * 0.4;
-    const bx = x1 - ux * head, by = y1 - uy * head;
-    const tri = () => {
-      ctx.beginPath();
-      ctx.moveTo(x1, y1);
-      ctx.lineTo(bx - uy * half, by + ux * half);
-      ctx.lineTo(bx + uy * half, by - ux * half);
-      ctx.closePath();
-    };
-    ctx.lineJoin = "round";
-    ctx.strokeStyle = "rgba(0,0,0,0.85)";
-    ctx.lineWidth = 2 * Math.max(1, s.unit);
-    tri();
-    ctx.stroke();
-    stroke(s, a, () => {
-      ctx.beginPath();
-      ctx.moveTo(x0, y0);
-      ctx.lineTo(bx + ux * 0.5 * t, by + uy * 0.5 * t);
-    });
-    ctx.fillStyle = a.style.color;
-    tri();
-    ctx.fill();
-  } else if (a.kind === "ruler" && p.length >= 2) {
-    const [x0, y0] = p[0], [x1, y1] = p[1];
-    const len = Math.hypot(x1 - x0, y1 - y0) || 1;
-    const tick = Math.max(5 * s.unit, 1.5 * t);
-    const nx = (-(y1 - y0) / len) * tick, ny = ((x1 - x0) / len) * tick;
-    stroke(s, a, () => {
-      ctx.beginPath();
-      ctx.moveTo(x0, y0);
-      ctx.lineTo(x1, y1);
-      ctx.moveTo(x0 - nx, y0 - ny);
-      ctx.lineTo(x0 + nx, y0 + ny);
-      ctx.moveTo(x1 - nx, y1 - ny);
-      ctx.lineTo(x1 + nx, y1 + ny);
-    });
-  } else if (a.kind === "ellipse" && p.length >= 2) {
-    const cx = (p[0][0] + p[1][0]) / 2, cy = (p[0][1] + p[1][1]) / 2;
-    const rx = Math.abs(p[1][0] - p[0][0]) / 2, ry = Math.abs(p[1][1] - p[0][1]) / 2;
-    stroke(s, a, () => {
-      ctx.beginPath();
-      ctx.ellipse(cx, cy, Math.max(rx, 0.01), Math.max(ry, 0.01), 0, 0, 2 * Math.PI);
-    });
-  } else if (a.kind === "rectangle" && p.length >= 2) {
-    const x = Math.min(p[0][0], p[1][0]), y = Math.min(p[0][1], p[1][1]);
-    if (s.fill) {
-      // Redaction boxes: what will be blacked out, shown dark but see-through so the user can aim.
-      ctx.fillStyle = "rgba(0,0,0,0.7)";
-      ctx.fillRect(x, y, Math.abs(p[1][0] - p[0][0]), Math.abs(p[1][1] - p[0][1]));
-    }
-    stroke(s, a, () => {
-      ctx.beginPath();
-      ctx.rect(x, y, Math.abs(p[1][0] - p[0][0]), Math.abs(p[1][1] - p[0][1]));
-    });
-  } else if ((a.kind === "polyline" || a.kind === "angle") && p.length >= 2) {
-    stroke(s, a, () => {
-      ctx.beginPath();
-      ctx.moveTo(p[0][0], p[0][1]);
-      for (const q of p.slice(1)) ctx.lineTo(q[0], q[1]);
-      if (a.closed) ctx.closePath();
-    });
-  }
-}
-
-function handlePoints(a) {
-  return a.kind === "text" ? [] : a.points;
-}
-
-function drawHandles(s, a) {
-  const ctx = s.ctx;
-  const r = HANDLE_PX / s.scale;
-  ctx.lineWidth = 1.5 / s.scale;
-  for (const p of handlePoints(a)) {
-    ctx.beginPath();
-    ctx.arc(p[0], p[1], r, 0, 2 * Math.PI);
-    ctx.fillStyle = "#ffffff";
-    ctx.fill();
-    ctx.strokeStyle = "#0068c9";
-    ctx.stroke();
-  }
-  const box = s.labelBoxes.get(a.id);
-  if (a.kind === "text" && box) {
-    ctx.strokeStyle = "#0068c9";
-    ctx.setLineDash([4 / s.scale, 3 / s.scale]);
-    ctx.strokeRect(box.x, box.y, box.w, box.h);
-    ctx.setLineDash([]);
-  }
-}
-
-function measurement(s, a) {
-  if (a.kind === "ruler" && a.points.length >= 2) return lengthLabel(a.points[0], a.points[1], s.spacing);
-  if (a.kind === "angle" && a.points.length >= 3) return angleLabel(a.points[0], a.points[1], a.points[2], s.spacing);
-  return null;
-}
-
-// The text shown with an annotation (measure.py's label_for: own text, then the measurement).
-function labelFor(s, a) {
-  const own = (a.text || "").trim();
-  const measured = measurement(s, a);
-  if (measured) return own ? `${own} ${measured}` : measured;
-  return own;
-}
-
-function textSize(s, text, px) {
-  s.ctx.save();
-  s.ctx.setTransform(1, 0, 0, 1, 0, 0);
-  s.ctx.font = `${px}px sans-serif`;
-  const w = Math.max(...text.split("\n").map((line) => s.ctx.measureText(line).width));
-  s.ctx.restore();
-  return [w, px * text.split("\n").length];
-}
-
-function unitVector(dx, dy) {
-  const len = Math.hypot(dx, dy);
-  return len ? [dx / len, dy / len] : [1, 0];
-}
-
-// burn.py's _label: centre the text just beyond `at` in direction `away`, or on the other side if it
-// does not fit; then _keep_inside nudges the box onto the image. Returns the box's top-left, in image px.
-function placeLabel(s, a, text, px, at, away, otherSide) {
-  const [w, h] = textSize(s, text, px);
-  const pad = 4 * s.unit + thickness(s, a);
-  const sides = otherSide ? [away, [-away[0], -away[1]]] : [away];
-  let cx = null, cy = null;
-  for (const [ax, ay] of sides) {
-    const gap = (Math.abs(ax) * w) / 2 + (Math.abs(ay) * h) / 2 + pad;
-    const x = at[0] + ax * gap, y = at[1] + ay * gap;
-    if (w / 2 <= x && x <= s.width - w / 2 && h / 2 <= y && y <= s.height - h / 2) {
-      cx = x;
-      cy = y;
-      break;
-    }
-  }
-  if (cx === null) {
-    const gap = (Math.abs(away[0]) * w) / 2 + (Math.abs(away[1]) * h) / 2 + pad;
-    cx = at[0] + away[0] * gap;
-    cy = at[1] + away[1] * gap;
-  }
-  return keepInside(s, cx - w / 2, cy - h / 2, w, h);
-}
-
-function keepInside(s, x, y, w, h) {
-  if (w <= s.width) x = clamp(x, 0, s.width - w);
-  if (h <= s.height) y = clamp(y, 0, s.height - h);
-  return { x, y, w, h };
-}
-
-function labelLayout(s, a) {
-  const text = labelFor(s, a);
-  if (!text) return null;
-  const p = a.points;
-  if (a.kind === "text") {
-    const px = (a.size || DEFAULT_TEXT_SIZE) * s.unit;
-    const [w, h] = textSize(s, text, px);
-    return { text, px, box: keepInside(s, p[0][0], p[0][1], w, h) };
-  }
-  const px = DEFAULT_TEXT_SIZE * s.unit;
-  let box;
-  if (a.kind === "ruler") {
-    const [ux, uy] = unitVector(p[1][0] - p[0][0], p[1][1] - p[0][1]);
-    let nx = -uy, ny = ux;
-    if (ny > 0 || (ny === 0 && nx < 0)) { nx = -nx; ny = -ny; } // above / left of the line
-    const mid = [(clamp(p[0][0], 0, s.width) + clamp(p[1][0], 0, s.width)) / 2,
-      (clamp(p[0][1], 0, s.height) + clamp(p[1][1], 0, s.height)) / 2];
-    box = placeLabel(s, a, text, px, mid, [nx, ny], true);
-  } else if (a.kind === "angle") {
-    const ua = unitVector(p[0][0] - p[1][0], p[0][1] - p[1][1]);
-    const ub = unitVector(p[2][0] - p[1][0], p[2][1] - p[1][1]);
-    let [bx, by] = unitVector(ua[0] + ub[0], ua[1] + ub[1]);
-    if (Math.abs(ua[0] + ub[0]) < 1e-9 && Math.abs(ua[1] + ub[1]) < 1e-9) [bx, by] = [-ua[1], ua[0]];
-    box = placeLabel(s, a, text, px, p[1], [-bx, -by], true);
-  } else if (a.kind === "arrow") {
-    const [ux, uy] = unitVector(p[1][0] - p[0][0], p[1][1] - p[0][1]);
-    box = placeLabel(s, a, text, px, p[0], [-ux, -uy], false);
-  } else if (a.kind === "ellipse" || a.kind === "rectangle") {
-    const top = [(p[0][0] + p[1][0]) / 2, Math.min(p[0][1], p[1][1])];
-    box = placeLabel(s, a, text, px, top, [0, -1], false);
-  } else {
-    box = placeLabel(s, a, text, px, p[0], [0, -1], false);
-  }
-  return { text, px, box };
-}
-
-function renderLabels(s, list) {
-  const wanted = [];
-  s.labelBoxes = new Map();
-  for (const a of list) {
-    if (a.kind === "text" && s.textEdit && s.textEdit.id === a.id) continue;
-    const layout = labelLayout(s, a);
-    if (!layout) continue;
-    s.labelBoxes.set(a.id, layout.box);
-    wanted.push({ a, ...layout });
-  }
-  while (s.labels.children.length > wanted.length) s.labels.lastChild.remove();
-  while (s.labels.children.length < wanted.length) {
-    const el = document.createElement("div");
-    el.className = "cd-label";
-    s.labels.appendChild(el);
-  }
-  wanted.forEach(({ a, text, px, box }, i) => {
-    const el = s.labels.children[i];
-    el.textContent = text;
-    el.dataset.kind = a.kind;
-    el.dataset.id = a.id;
-    el.style.left = `${box.x * s.scaleX}px`;
-    el.style.top = `${box.y * s.scaleY}px`;
-    el.style.fontSize = `${px * s.scale}px`;
-    el.style.color = a.style.color;
-  });
-}
-
-// ---------- hit testing ----------
-
-function hitHandle(s, a, p) {
-  const tol = (HANDLE_PX + 2) / s.scale;
-  const pts = handlePoints(a);
-  for (let i = 0; i < pts.length; i++) if (Math.hypot(pts[i][0] - p[0], pts[i][1] - p[1]) <= tol) return i;
-  return -1;
-}
-
-function hitShape(s, a, p) {
-  const tol = HIT_PX / s.scale + thickness(s, a) / 2;
-  const pts = a.points;
-  const near = (q, r) => distToSegment(p, q, r) <= tol;
-  const box = s.labelBoxes.get(a.id);
-  if (box && p[0] >= box.x - tol && p[0] <= box.x + box.w + tol && p[1] >= box.y - tol && p[1] <= box.y + box.h + tol) {
-    return true; // its label (the whole of a text annotation)
-  }
-  if (a.kind === "text") return false;
-  if (a.kind === "rectangle") {
-    const [[x0, y0], [x1, y1]] = pts;
-    const c = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
-    return c.some((q, i) => near(q, c[(i + 1) % 4]));
-  }
-  if (a.kind === "ellipse") {
-    const cx = (pts[0][0] + pts[1][0]) / 2, cy = (pts[0][1] + pts[1][1]) / 2;
-    const rx = Math.abs(pts[1][0] - pts[0][0]) / 2 || 0.01, ry = Math.abs(pts[1][1] - pts[0][1]) / 2 || 0.01;
-    const d = Math.hypot((p[0] - cx) / rx, (p[1] - cy) / ry);
-    return Math.abs(d - 1) * Math.min(rx, ry) <= tol; // the outline, like every other shape
-  }
-  for (let i = 0; i + 1 < pts.length; i++) if (near(pts[i], pts[i + 1])) return true;
-  return a.kind === "polyline" && a.closed && pts.length > 2 && near(pts[pts.length - 1], pts[0]);
-}
-
-function hitTest(s, p) {
-  const shown = s.annotations.filter((a) => a.visible);
-  for (let i = shown.length - 1; i >= 0; i--) if (hitShape(s, shown[i], p)) return shown[i];
-  return null;
-}
-
-// ---------- gestures ----------
-
-// A new annotation with exactly the keys casefiles.annotations.model writes for its kind.
-function newAnnotation(s, kind, points) {
-  const a = { kind, id: newId(), points, style: { color: s.color, width: s.lineWidth }, visible: true, text: "" };
-  if (kind === "polyline") a.closed = false;
-  if (kind === "text") a.size = DEFAULT_TEXT_SIZE;
-  return a;
-}
-
-// Corners as the model stores them (top-left first), so its round trip returns the same list.
-function tidy(a) {
-  if (a.kind === "rectangle" || a.kind === "ellipse") {
-    const [[x0, y0], [x1, y1]] = a.points;
-    a.points = [[Math.min(x0, x1), Math.min(y0, y1)], [Math.max(x0, x1), Math.max(y0, y1)]];
-  }
-  return a;
-}
-
-function screenDistance(s, p, q) {
-  return Math.hypot(p[0] - q[0], p[1] - q[1]) * s.scale;
-}
-
-function onDown(s, e) {
-  if (e.button !== 0) return;
-  if (s.textEdit) finishText(s, true);
-  s.root.focus({ preventScroll: true });
-  s.canvas.setPointerCapture(e.pointerId);
-  const p = toImage(s, e);
-  const tool = s.tool;
-  if (tool === "select") {
-    const sel = s.annotations.find((a) => a.id === s.selectedId && a.visible);
-    const handle = sel ? hitHandle(s, sel, p) : -1;
-    if (sel && handle >= 0) {
-      s.drag = { mode: "handle", id: sel.id, index: handle, start: p, before: canonical(s.annotations), snapshot: clone(sel.points) };
-    } else {
-      const hit = hitTest(s, p);
-      s.selectedId = hit ? hit.id : null;
-      if (hit) {
-        const origin = clone(hit.points);
-        s.drag = { mode: "move", id: hit.id, start: p, origin, snapshot: origin, before: canonical(s.annotations) };
-        adoptStyleControls(s, hit);
-      }
-    }
-  } else if (tool === "angle" || tool === "polygon") {
-    if (!s.pending) {
-      s.pending = { kind: tool === "angle" ? "angle" : "polyline", fixed: [p], float: p, pressStart: p, firstPress: true };
-    } else {
-      s.pending.pressStart = p;
-      s.pending.firstPress = false;
-      s.pending.float = p;
-    }
-    s.drag = { mode: "pending" };
-    s.draft = pendingDraft(s);
-  } else if (tool === "freehand") {
-    s.draft = newAnnotation(s, "polyline", [p]);
-    s.drag = { mode: "freehand", last: p };
-  } else if (tool === "text") {
-    s.drag = { mode: "text", start: p };
-  } else {
-    s.draft = newAnnotation(s, tool, [p, [...p]]);
-    s.drag = { mode: "create", start: p };
-  }
-  draw(s);
-}
-
-function pendingDraft(s) {
-  const pts = s.pending.fixed.concat([s.pending.float]);
-  return { ...newAnnotation(s, s.pending.kind, pts), id: "draft" };
-}
-
-function onMove(s, e) {
-  if (s.pending && !s.drag) {
-    s.pending.float = toImage(s, e);
-    s.draft = pendingDraft(s);
-    draw(s);
-    return;
-  }
-  if (!s.drag) return;
-  const p = toImage(s, e);
-  const d = s.drag;
-  if (d.mode === "create") {
-    s.draft.points[1] = p;
-  } else if (d.mode === "freehand") {
-    if (screenDistance(s, p, d.last) >= 2) {
-      s.draft.points.push(p);
-      d.last = p;
-    }
-  } else if (d.mode === "pending") {
-    s.pending.float = p;
-    s.draft = pendingDraft(s);
-  } else if (d.mode === "handle") {
-    const a = s.annotations.find((x) => x.id === d.id);
-    if (a) a.points[d.index] = p;
-  } else if (d.mode === "move") {
-    const a = s.annotations.find((x) => x.id === d.id);
-    if (a) {
-      // Move the whole shape but keep every point on the image.
-      const xs = d.origin.map((q) => q[0]), ys = d.origin.map((q) => q[1]);
-      const dx = clamp(p[0] - d.start[0], -Math.min(...xs), s.width - Math.max(...xs));
-      const dy = clamp(p[1] - d.start[1], -Math.min(...ys), s.height - Math.max(...ys));
-      a.points = d.origin.map((q) => [q[0] + dx, q[1] + dy]);
-    }
-  } else {
-    return;
-  }
-  draw(s);
-}
-
-function onUp(s, e) {
-  const d = s.drag;
-  s.drag = null;
-  if (!d) return;
-  const p = toImage(s, e);
-  if (d.mode === "create") {
-    const a = s.draft;
-    s.draft = null;
-    a.points[1] = p;
-    if (screenDistance(s, a.points[0], a.points[1]) >= CLICK_PX) addAnnotation(s, a);
-    else draw(s);
-  } else if (d.mode === "freehand") {
-    const a = s.draft;
-    s.draft = null;
-    a.points.push(p);
-    let pts = simplify(a.points, 0.75 / s.scale);
-    if (pts.length >= 3 && screenDistance(s, pts[0], pts[pts.length - 1]) <= 12) {
-      a.closed = true;
-      pts = pts.slice(0, -1);
-    }
-    a.points = pts;
-    const drawn = pts.length >= 2 && (a.closed || screenDistance(s, pts[0], pts[pts.length - 1]) >= CLICK_PX);
-    if (drawn) addAnnotation(s, a);
-    else draw(s); // a click, not a stroke
-  } else if (d.mode === "pending") {
-    const pend = s.pending;
-    const moved = screenDistance(s, pend.pressStart, p) >= CLICK_PX;
-    if (pend.firstPress && !moved) {
-      draw(s); // a click that only placed the first point
-      return;
-    }
-    if (pend.kind === "polyline" && pend.fixed.length >= 3 && screenDistance(s, pend.fixed[0], p) <= 8) {
-      finishPolygon(s, true);
-      return;
-    }
-    if (screenDistance(s, pend.fixed[pend.fixed.length - 1], p) < CLICK_PX) {
-      draw(s); // the same place again (e.g. the second click of a double-click) adds nothing
-      return;
-    }
-    pend.fixed.push(p);
-    pend.float = p;
-    if (pend.kind === "angle" && pend.fixed.length === 3) {
-      s.pending = null;
-      s.draft = null;
-      addAnnotation(s, newAnnotation(s, "angle", pend.fixed));
-      return;
-    }
-    s.draft = pendingDraft(s);
-    draw(s);
-  } else if (d.mode === "text") {
-    startText(s, null, d.start);
-  } else if (d.mode === "handle" || d.mode === "move") {
-    const a = s.annotations.find((x) => x.id === d.id);
-    if (a && !isValid(tidy(a))) a.points = d.snapshot; // e.g. a box squashed flat: undo the drag
-    if (canonical(s.annotations) !== d.before) commit(s);
-    else draw(s);
-  }
-}
-
-function onDoubleClick(s, e) {
-  if (s.pending && s.pending.kind === "polyline") {
-    // The two clicks of the double-click each added the same corner: drop the copies.
-    const pts = s.pending.fixed;
-    while (pts.length >= 2 && screenDistance(s, pts[pts.length - 1], pts[pts.length - 2]) < CLICK_PX) pts.pop();
-    finishPolygon(s, false);
-    return;
-  }
-  if (s.tool === "select") {
-    const hit = hitTest(s, toImage(s, e));
-    if (hit && hit.kind === "text") startText(s, hit.id, hit.points[0]);
-  }
-}
-
-function finishPolygon(s, closed) {
-  const pend = s.pending;
-  s.pending = null;
-  s.draft = null;
-  if (pend && pend.fixed.length >= 2) {
-    const a = newAnnotation(s, "polyline", pend.fixed);
-    a.closed = closed && pend.fixed.length >= 3;
-    addAnnotation(s, a);
-  } else {
-    draw(s);
-  }
-}
-
-function onKey(s, e) {
-  if (e.target instanceof HTMLInputElement) return; // typing in the text box or the width field
-  if (e.key === "Delete" || e.key === "Backspace") {
-    if (s.selectedId) {
-      e.preventDefault();
-      deleteSelected(s);
-    }
-  } else if (e.key === "Escape") {
-    s.pending = null;
-    s.draft = null;
-    s.selectedId = null;
-    draw(s);
-  } else if (e.key === "Enter" && s.pending && s.pending.kind === "polyline") {
-    e.preventDefault();
-    finishPolygon(s, false);
-  }
-}
-
-// ---------- text ----------
-
-function startText(s, id, point) {
-  const existing = id ? s.annotations.find((a) => a.id === id) : null;
-  s.textEdit = { id, point };
-  s.input.hidden = false;
-  s.input.value = existing ? existing.text : "";
-  s.input.style.left = `${point[0] * s.scaleX}px`;
-  s.input.style.top = `${point[1] * s.scaleY}px`;
-  draw(s);
-  s.input.focus();
-}
-
-function finishText(s, keep) {
-  const edit = s.textEdit;
-  if (!edit) return;
-  s.textEdit = null;
-  const text = s.input.value.trim();
-  s.input.hidden = true;
-  s.input.value = "";
-  if (keep && text) {
-    const existing = edit.id ? s.annotations.find((a) => a.id === edit.id) : null;
-    if (existing) {
-      if (existing.text !== text) {
-        existing.text = text;
-        commit(s);
-      } else draw(s);
-    } else {
-      const a = newAnnotation(s, "text", [edit.point]);
-      a.text = text;
-      addAnnotation(s, a);
-    }
-  } else {
-    draw(s);
-  }
-  s.root.focus({ preventScroll: true });
-}
-
-// ---------- edits ----------
-
-function addAnnotation(s, a) {
-  if (!isValid(tidy(a))) {
-    draw(s); // nothing the model could store (a flat box, a single point): not added
-    return;
-  }
-  s.annotations.push(a);
-  commit(s);
-}
-
-function deleteSelected(s) {
-  const before = s.annotations.length;
-  s.annotations = s.annotations.filter((a) => a.id !== s.selectedId);
-  s.selectedId = null;
-  if (s.annotations.length !== before) commit(s);
-  else draw(s);
-}
-
-function toggleVisibility(s) {
-  if (s.annotations.length === 0) return;
-  const show = !s.annotations.some((a) => a.visible);
-  s.annotations = s.annotations.map((a) => ({ ...a, visible: show }));
-  if (!show) s.selectedId = null;
-  commit(s);
-}
-
-function adoptStyleControls(s, a) {
-  s.color = a.style.color;
-  s.lineWidth = a.style.width;
-  syncControls(s);
-}
-
-function styleChanged(s, final) {
-  const w = Number(s.widthInput.value);
-  s.color = s.colorInput.value;
-  if (Number.isFinite(w) && w >= MIN_WIDTH) s.lineWidth = Math.min(MAX_WIDTH, w);
-  const sel = s.annotations.find((a) => a.id === s.selectedId);
-  if (sel) {
-    const changed = sel.style.color !== s.color || sel.style.width !== s.lineWidth;
-    sel.style = { ...sel.style, color: s.color, width: s.lineWidth };
-    if (final && (changed || s.styleDirty)) {
-      s.styleDirty = false;
-      commit(s);
-      return;
-    }
-    if (changed) s.styleDirty = true;
-  }
-  draw(s);
-}
-
-// A completed edit: send the whole list back (never on every mouse move).
-function commit(s) {
-  const payload = forState(s.annotations);
-  s.annotations = clone(payload);
-  const canon = canonical(payload);
-  s.sent.push(canon);
-  if (s.sent.length > 50) s.sent.shift();
-  s.edits = (s.edits || 0) + 1;
-  draw(s);
-  if (s.component) s.component.setStateValue("annotations", payload);
-}
-
-// ---------- controls and status ----------
-
-function setTool(s, tool) {
-  if (s.textEdit) finishText(s, true);
-  if (s.pending && s.pending.kind === "polyline" && s.pending.fixed.length >= 2) finishPolygon(s, false);
-  s.pending = null;
-  s.draft = null;
-  s.tool = tool;
-  if (tool !== "select") s.selectedId = null;
-  syncControls(s);
-  draw(s);
-}
-
-function syncControls(s) {
-  for (const b of s.toolbar.querySelectorAll("button[data-tool]")) {
-    b.setAttribute("aria-pressed", b.dataset.tool === s.tool ? "true" : "false");
-  }
-  if (s.colorInput.value !== s.color) s.colorInput.value = s.color;
-  if (Number(s.widthInput.value) !== s.lineWidth) s.widthInput.value = String(s.lineWidth);
-  const anyVisible = s.annotations.some((a) => a.visible);
-  s.hideButton.textContent = anyVisible || s.annotations.length === 0 ? "Hide all" : "Show all";
-  s.hideButton.disabled = s.annotations.length === 0;
-  s.deleteButton.disabled = !s.selectedId;
-  s.canvas.dataset.tool = s.tool;
-}
-
-function setStatus(s, text) {
-  s.status.textContent = text;
-}
-
-function updateStatus(s) {
-  syncControls(s);
-  const sel = s.annotations.find((a) => a.id === s.selectedId);
-  const n = s.annotations.length;
-  const hidden = s.annotations.filter((a) => !a.visible).length;
-  let text = `${n} annotation${n === 1 ? "" : "s"}${hidden ? ` (${hidden} hidden)` : ""}`;
-  if (!s.spacing) text += " · no pixel spacing: lengths in image pixels";
-  if (sel) {
-    const label = labelFor(s, sel);
-    text += ` · selected: ${sel.kind}${label && sel.kind !== "text" ? " " + label : ""}`;
-  } else {
-    const tool = TOOLS.find((t) => t.id === s.tool);
-    if (tool) text += ` · ${tool.hint}`;
-  }
-  setStatus(s, text);
-}
-
-// ---------- entry point ----------
 
 export default function (component) {
   const parent = component.parentElement;
   let root = parent.querySelector(".cd-annotator");
-  if (!root) root = build(parent);
-  if (!root.__cdAnnotator) root.__cdAnnotator = createEditor(root);
-  const s = root.__cdAnnotator;
-  update(s, component);
+  if (!root) root = buildEditorDom(parent);
+  if (!root.__cdAnnotator) root.__cdAnnotator = createAnnotator(root);
+  const a = root.__cdAnnotator;
+  update(a, component);
   return () => {
-    s.resizeObserver.disconnect();
-    if (window.__casedeckAnnotators && window.__casedeckAnnotators[s.key ?? "default"] === s.hook) {
-      delete window.__casedeckAnnotators[s.key ?? "default"];
+    a.resizeObserver.disconnect();
+    if (window.__casedeckAnnotators && window.__casedeckAnnotators[a.key ?? "default"] === a.hook) {
+      delete window.__casedeckAnnotators[a.key ?? "default"];
     }
-    if (window.__casedeckAnnotator === s.hook) window.__casedeckAnnotator = undefined;
+    if (window.__casedeckAnnotator === a.hook) window.__casedeckAnnotator = undefined;
     root.__cdAnnotator = undefined;
     root.remove();
   };

@@ -9,10 +9,19 @@
 // replaces the old one without a blank frame. The frame index goes back as
 // "frame" once scrolling pauses.
 //
+// Annotate mode: with an overlay from Python (an envelope "CDSA" | uint32 length | JSON | the payload
+// above: the full image size and, per frame, the annotations of that frame's key image), the
+// viewer shows those annotations over the image and its Annotate button turns left-drags into
+// drawing with the annotation editor's own tools (CDAnnotate, pages/components/annotator/tools.js,
+// put in front of this file by __init__.py). Points are image pixels of the full-size image; a
+// finished edit goes back as the trigger "drawn" = {frame, annotations} (the whole list of that
+// frame). Wheel, arrow keys, right-drag pan and the presets keep working while annotating.
+//
 // Streamlit may call the default export again on the same element without
 // running the cleanup, so all state lives on the root element (root.__cdsv).
 
 const HEADER_MAGIC = "CDSV";
+const OVERLAY_MAGIC = "CDSA";
 const MEMORY_BUDGET = 640 * 1024 * 1024; // decoded RGBA bytes kept per viewer
 const DECODE_CONCURRENCY = 3;
 const FRAME_REPORT_DELAY_MS = 300;
@@ -31,6 +40,17 @@ function parsePayload(bytes) {
   const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
   meta.body = bytes.subarray(8 + length);
   return meta;
+}
+
+// The payload, and the annotation overlay when Python wrapped the payload in one.
+function splitEnvelope(bytes) {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 8) return { overlay: null, payload: bytes };
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  if (magic !== OVERLAY_MAGIC) return { overlay: null, payload: bytes };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(4, true);
+  const overlay = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  return { overlay, payload: bytes.subarray(8 + length) };
 }
 
 function sameWindow(a, b) {
@@ -140,6 +160,9 @@ class StackViewer {
     this.presetBar = root.querySelector(".cdsv-presets");
     this.playButton = root.querySelector(".cdsv-play");
     this.resetButton = root.querySelector(".cdsv-reset");
+    this.annotateButton = root.querySelector(".cdsv-annotate");
+    this.annotateBar = root.querySelector(".cdsv-annotate-bar");
+    this.overlayCanvas = root.querySelector("canvas.cdsv-overlay");
     this.scratch = document.createElement("canvas");
     this.scratchCtx = this.scratch.getContext("2d", { willReadFrequently: true });
     this.output = document.createElement("canvas");
@@ -161,19 +184,32 @@ class StackViewer {
     this.drawLog = []; // [rAF timestamp, frame] of every frame actually put on screen
     this.lutCache = { key: "", table: null };
     this.setStateValue = () => {};
+    this.setTriggerValue = () => {};
+    // Annotate mode (see the top of the file); the editor is made when an overlay first arrives.
+    this.editor = null;
+    this.annotating = false;
+    this.lists = new Map(); // frame -> that frame's annotations as last received or drawn
+    this.received = new Map(); // frame -> canonical text of the list Python last sent
+    this.overlayFrame = -1; // the frame whose list the editor holds
     this.listen();
   }
 
   // -- payloads --------------------------------------------------------------------
   load(data) {
     let meta;
+    let overlay;
     try {
-      meta = parsePayload(data);
+      const parts = splitEnvelope(data);
+      overlay = parts.overlay;
+      meta = parsePayload(parts.payload);
     } catch (error) {
       this.showError(error.message);
       return;
     }
-    if (this.meta && this.meta.digest === meta.digest) return; // same payload, a rerun
+    if (this.meta && this.meta.digest === meta.digest) {
+      this.applyOverlay(overlay); // same frames, a rerun: maybe other annotations
+      return;
+    }
     this.root.dataset.loadStart = String(performance.now());
     this.root.dataset.firstImageMs = "";
     this.root.dataset.allDecodedMs = "";
@@ -196,8 +232,99 @@ class StackViewer {
     this.message.hidden = true;
     this.buildPresets();
     this.updatePlayButton();
+    this.applyOverlay(overlay);
     this.current.pump();
     this.requestDraw();
+  }
+
+  // -- annotations -------------------------------------------------------------------
+  createEditor() {
+    const { labels, input } = CDAnnotate.buildLayers();
+    this.overlayCanvas.after(labels, input);
+    const toolbar = CDAnnotate.buildToolbar();
+    const status = document.createElement("div");
+    status.className = "cd-status";
+    status.setAttribute("aria-live", "polite");
+    this.annotateBar.append(toolbar, status);
+    this.editor = CDAnnotate.createEditor({
+      canvas: this.overlayCanvas,
+      labels,
+      input,
+      toolbar,
+      status,
+      keyTarget: this.root,
+      focus: () => this.overlayCanvas.focus({ preventScroll: true }),
+      onCommit: (list) => this.commitAnnotations(list),
+      ignorePointer: (event) => !this.annotating || event.shiftKey,
+      lazyStatus: () => this.annotating,
+    });
+    CDAnnotate.setTool(this.editor, "arrow"); // what a user turning Annotate on most often wants
+    this.annotateButton.hidden = false;
+  }
+
+  applyOverlay(overlay) {
+    if (!overlay) return;
+    if (!this.editor) this.createEditor();
+    const size = Array.isArray(overlay.image_size) ? overlay.image_size : [this.meta.cols, this.meta.rows];
+    CDAnnotate.setImage(this.editor, size[0], size[1], overlay.spacing || this.meta.pixel_spacing);
+    const incoming = new Map();
+    for (const [frame, list] of Object.entries(overlay.annotations || {})) incoming.set(Number(frame), list);
+    // Take what Python changed, unless it is the echo of our own drawing (the local list may be newer).
+    let currentChanged = false;
+    for (const frame of new Set([...incoming.keys(), ...this.received.keys()])) {
+      const list = incoming.get(frame) || [];
+      const text = CDAnnotate.canonical(CDAnnotate.normalise(list));
+      if (this.received.get(frame) === text) continue;
+      this.received.set(frame, text);
+      if (CDAnnotate.isEcho(this.editor, list)) continue;
+      this.lists.set(frame, CDAnnotate.normalise(list));
+      if (frame === this.overlayFrame) currentChanged = true;
+    }
+    if (currentChanged) {
+      CDAnnotate.adopt(this.editor, CDAnnotate.clone(this.lists.get(this.overlayFrame) || []));
+      CDAnnotate.draw(this.editor);
+    }
+    this.requestDraw();
+  }
+
+  commitAnnotations(list) {
+    const frame = this.overlayFrame;
+    this.lists.set(frame, CDAnnotate.clone(list));
+    this.root.dataset.drawnFrame = String(frame);
+    this.setTriggerValue("drawn", { frame, annotations: list });
+  }
+
+  setAnnotating(on) {
+    if (!this.editor) return;
+    this.annotating = on;
+    this.root.classList.toggle("cdsv-annotating", on);
+    this.annotateBar.hidden = !on;
+    this.annotateButton.setAttribute("aria-pressed", String(on));
+    this.root.dataset.annotating = String(on);
+    if (on && this.playing) this.togglePlay(false);
+    CDAnnotate.setTool(this.editor, this.editor.tool); // drops a half-drawn angle or polygon
+    if (!on) this.editor.selectedId = null;
+    (on ? this.overlayCanvas : this.canvas).focus({ preventScroll: true });
+    CDAnnotate.draw(this.editor);
+    this.requestDraw();
+  }
+
+  // The overlay follows the image: the frame's list, and where the image is on the canvas now.
+  drawOverlay(cssWidth, cssHeight, x, y, drawW, drawH, ratio) {
+    const editor = this.editor;
+    if (!editor) return;
+    let dirty = CDAnnotate.fitCanvas(editor, cssWidth, cssHeight);
+    if (this.overlayFrame !== this.frame) {
+      this.overlayFrame = this.frame;
+      CDAnnotate.adopt(editor, CDAnnotate.clone(this.lists.get(this.frame) || []));
+      dirty = true;
+    }
+    if (CDAnnotate.setView(editor, x / ratio, y / ratio, drawW / ratio / editor.width, drawH / ratio / editor.height)) {
+      dirty = true;
+    }
+    if (dirty) CDAnnotate.draw(editor);
+    this.root.dataset.overlayFrame = String(this.overlayFrame);
+    this.root.dataset.overlayCount = String(editor.annotations.length);
   }
 
   onDecoded(set, index) {
@@ -276,6 +403,7 @@ class StackViewer {
     const y = (height - drawH) / 2 + this.view.panY * ratio;
     ctx.imageSmoothingEnabled = scale < 4;
     ctx.drawImage(image, x, y, drawW, drawH);
+    this.drawOverlay(width / ratio, height / ratio, x, y, drawW, drawH, ratio);
     this.drawn = this.frame;
     this.drawLog.push([timestamp, this.frame]);
     if (this.drawLog.length > 2000) this.drawLog.splice(0, 1000);
@@ -478,7 +606,16 @@ class StackViewer {
     canvas.addEventListener("pointerup", (event) => this.onPointerUp(event));
     canvas.addEventListener("pointercancel", (event) => this.onPointerUp(event));
     canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+    // In annotate mode the overlay is on top: wheel, pan and the context menu still reach the viewer.
+    const overlay = this.overlayCanvas;
+    overlay.addEventListener("wheel", (event) => this.onWheel(event), { passive: false });
+    overlay.addEventListener("pointerdown", (event) => this.onPointerDown(event));
+    overlay.addEventListener("pointermove", (event) => this.onPointerMove(event));
+    overlay.addEventListener("pointerup", (event) => this.onPointerUp(event));
+    overlay.addEventListener("pointercancel", (event) => this.onPointerUp(event));
+    overlay.addEventListener("contextmenu", (event) => event.preventDefault());
     this.root.addEventListener("keydown", (event) => this.onKey(event));
+    this.annotateButton.addEventListener("click", () => this.setAnnotating(!this.annotating));
     this.playButton.addEventListener("click", () => this.togglePlay());
     this.resetButton.addEventListener("click", () => this.reset());
     this.resizer = new ResizeObserver(() => this.requestDraw());
@@ -488,7 +625,8 @@ class StackViewer {
   onWheel(event) {
     if (!this.meta) return;
     event.preventDefault();
-    this.canvas.focus({ preventScroll: true }); // scrolling over the image means the keys are meant for it too
+    // scrolling over the image means the keys are meant for it too
+    (this.annotating ? this.overlayCanvas : this.canvas).focus({ preventScroll: true });
     const unit = event.deltaMode === 1 ? 33 : event.deltaMode === 2 ? 400 : 1;
     const delta = event.deltaY * unit;
     if (event.ctrlKey || event.metaKey) {
@@ -511,13 +649,16 @@ class StackViewer {
   }
 
   onPointerDown(event) {
-    this.canvas.focus({ preventScroll: true });
+    const target = event.currentTarget;
+    target.focus({ preventScroll: true });
     if (!this.meta) return;
     const pan = event.button === 2 || event.button === 1 || event.shiftKey;
+    if (!pan && target === this.overlayCanvas) return; // a left press on the overlay draws (the editor's)
     if (!pan && (event.button !== 0 || !this.canWindow())) return;
     event.preventDefault();
-    this.canvas.setPointerCapture(event.pointerId);
+    target.setPointerCapture(event.pointerId);
     this.drag = {
+      target,
       mode: pan ? "pan" : "window",
       x: event.clientX,
       y: event.clientY,
@@ -551,12 +692,13 @@ class StackViewer {
     if (!drag) return;
     this.drag = null;
     this.canvas.classList.remove("cdsv-panning", "cdsv-windowing");
-    if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
+    if (drag.target.hasPointerCapture(event.pointerId)) drag.target.releasePointerCapture(event.pointerId);
     if (drag.mode === "window" && drag.moved) this.commitWindow();
   }
 
   onKey(event) {
     if (!this.meta || event.altKey) return;
+    if (event.target instanceof HTMLInputElement) return; // typing a label or a line width
     const steps = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1, PageUp: -10, PageDown: 10 };
     let handled = true;
     if (event.key in steps) {
@@ -599,12 +741,22 @@ class StackViewer {
           playing: this.playing,
           fps: this.recentFps(),
           digest: this.meta ? this.meta.digest : null,
+          annotating: this.annotating,
+          overlayFrame: this.overlayFrame,
+          annotations: this.editor ? CDAnnotate.clone(this.editor.annotations) : null,
+          imageSize: this.editor ? [this.editor.width, this.editor.height] : null,
+          // where the image is on the canvas, css px: top-left corner and css px per image pixel
+          imageView: this.editor
+            ? { x: this.editor.ox, y: this.editor.oy, scaleX: this.editor.scaleX, scaleY: this.editor.scaleY }
+            : null,
         }),
         drawLog: () => this.drawLog.slice(),
         setFrame: (i) => this.setFrame(i),
         preview: (center, width) => this.setWindow({ center, width }, false),
         step: (n) => this.step(n),
         canvas: this.canvas,
+        overlay: this.overlayCanvas,
+        setAnnotating: (on) => this.setAnnotating(on),
       };
     }
     return this._api;
@@ -616,9 +768,13 @@ const SKELETON = `
     <button type="button" class="cdsv-play" aria-pressed="false">▶ Play</button>
     <button type="button" class="cdsv-reset" title="Reset zoom, pan and window (R)">Reset</button>
     <span class="cdsv-presets"></span>
+    <button type="button" class="cdsv-annotate" aria-pressed="false" hidden
+      title="Draw on this slice (arrows, rulers, shapes, text); the slice becomes a key image">✎ Annotate</button>
   </div>
+  <div class="cdsv-annotate-bar" hidden></div>
   <div class="cdsv-stage">
     <canvas class="cdsv-canvas" tabindex="0" aria-label="Image stack: wheel or arrow keys scroll, drag to window, right-drag to pan, ctrl+wheel to zoom"></canvas>
+    <canvas class="cdsv-overlay" tabindex="-1" aria-label="Annotations: drag to draw with the chosen tool"></canvas>
     <div class="cdsv-counter" aria-live="off"></div>
     <div class="cdsv-zoom"></div>
     <div class="cdsv-window"></div>
@@ -626,7 +782,7 @@ const SKELETON = `
   </div>`;
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
   let root = parentElement.querySelector(".cdsv-root");
   if (!root) {
     root = document.createElement("div");
@@ -642,6 +798,7 @@ export default function (component) {
     registry.viewers.push(viewer.api);
   }
   viewer.setStateValue = setStateValue; // the newest callbacks from this run
+  viewer.setTriggerValue = setTriggerValue || (() => {});
   viewer.load(data);
   return () => {
     viewer.destroy();

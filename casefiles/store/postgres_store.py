@@ -59,6 +59,8 @@ _MANIFEST_CACHE = 512
 _CONNECT_TIMEOUT_S = 10
 _CONNECTIONS = 10
 _BUSY_TIMEOUT_S = 60
+#: Long teaching text that :func:`~casefiles.store.documents.summary_of` does not read: lists leave it on the server.
+_NOT_IN_SUMMARIES = ("history", "findings", "differential", "teaching_points")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,8 @@ class _Target:
                 "running and CASEDECK_DATABASE_URL right? Nothing was changed."
             )
         return StorageError(
-            f"PostgreSQL refused a change to CaseDeck's library ({self.description}): {reason}. Nothing was changed."
+            f"PostgreSQL refused what CaseDeck asked of its library ({self.description}): {reason}. "
+            "Nothing was changed."
         )
 
 
@@ -314,15 +317,18 @@ class PostgresCaseStore:
     def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
         query = query or CaseQuery()
         where, params = _where(query)
-        sql = f'SELECT version, doc FROM cases{where} ORDER BY created DESC, id COLLATE "C" DESC'  # noqa: S608
+        order = 'ORDER BY created DESC, id COLLATE "C" DESC'
+        page = f"SELECT version, created, id, doc FROM cases{where} {order}"  # noqa: S608
         if query.limit is not None:
-            sql += " LIMIT %s"
+            page += " LIMIT %s"
             params.append(query.limit)
         if query.offset:
-            sql += " OFFSET %s"
+            page += " OFFSET %s"
             params.append(query.offset)
+        # the long text is cut from the page's documents only, after sorting and paging
+        sql = f"SELECT version, doc - %s::text[] FROM ({page}) AS page {order}"  # noqa: S608
         with self._transaction() as conn:
-            rows = conn.execute(sql, params).fetchall()
+            rows = conn.execute(sql, [list(_NOT_IN_SUMMARIES), *params]).fetchall()
         return [summary_of(doc, int(version)) for version, doc in rows]
 
     def count_cases(self, query: CaseQuery | None = None) -> int:
@@ -333,11 +339,10 @@ class PostgresCaseStore:
 
     def facets(self) -> tuple[list[str], list[str]]:
         with self._transaction() as conn:
-            modalities = conn.execute(
-                "SELECT DISTINCT m FROM cases, unnest(string_to_array(modality, '/')) AS m WHERE m <> ''"
-            ).fetchall()
-            tags = conn.execute("SELECT DISTINCT t FROM cases, unnest(tags) AS t").fetchall()
-        return sorted(r[0] for r in modalities), sorted(r[0] for r in tags)
+            written = conn.execute("SELECT DISTINCT modality FROM cases").fetchall()
+            tags = conn.execute("SELECT DISTINCT unnest(tags) FROM cases").fetchall()
+        modalities = {m for (modality,) in written for m in modality.split("/") if m}
+        return sorted(modalities), sorted(r[0] for r in tags)
 
     def cases_using_blob(self, digest: str) -> set[str]:
         with self._transaction() as conn:

@@ -15,6 +15,8 @@ import psycopg
 import pytest
 
 from casefiles.errors import StorageError
+from casefiles.store import CaseQuery
+from casefiles.store.documents import split_case, summary_of
 from casefiles.store.postgres_store import PostgresCaseStore, migrations
 from tests.postgres import PostgresServer, start_server
 from tests.store.conftest import make_case
@@ -187,3 +189,22 @@ def test_a_case_document_stays_small(postgres_url: Callable[[str], str]) -> None
         assert manifests == 3  # an edit of the text wrote no new image records
         (refs,) = conn.execute("SELECT count(*) FROM blob_refs WHERE case_id = 'c1'").fetchone() or (0,)
         assert refs == 3 * 150 + 3  # every image and thumbnail, once
+
+
+def test_lists_read_summaries_equal_to_those_of_the_whole_document(postgres_url: Callable[[str], str]) -> None:
+    """Lists leave the long teaching text on the server: summary_of must not need it."""
+    store = PostgresCaseStore(postgres_url("summaries"))
+    case = make_case(
+        "c1",
+        series=2,
+        images=4,
+        history="A long history. " * 200,
+        differential=("Granuloma", "Hamartoma"),
+        teaching_points=("Look for the halo sign",),
+        body_part="Chest",
+        author="Dr. A",
+    )
+    stored = store.save_case(case)
+    assert store.summaries() == [summary_of(split_case(stored).doc, 1)]
+    assert store.summaries(CaseQuery(text="halo", limit=1)) == [summary_of(split_case(stored).doc, 1)]
+    store.close()

@@ -47,3 +47,7 @@ class ReviewAreaError(CaseDeckError):
 
 class StaleEditError(CaseDeckError):
     """An edit was made on a copy of a case that the library has since changed; nothing was saved."""
+
+
+class BusyError(CaseDeckError):
+    """What was asked cannot be done while other work on the same case or conference runs (an export)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
-from casefiles.errors import NotFoundError, RenderError, StaleEditError, ValidationError
+from casefiles.errors import BusyError, ExportError, NotFoundError, RenderError, StaleEditError, ValidationError
 from casefiles.held_review import (
     checked_boxes,
     cleaned_from_original,
@@ -35,6 +36,7 @@ from casefiles.held_review import (
 )
 from casefiles.imaging import (
     FrameCache,
+    auto_window,
     default_window,
     encode_jpeg,
     encode_png,
@@ -93,6 +95,11 @@ WAY_OUT_NAMES = {"pptx": "PowerPoint deck", "pdf": "PDF handout", "html": "HTML 
 
 #: What an edit made on an outdated copy of a case is told (the page shows it as it is).
 STALE_EDIT_MESSAGE = "This case changed since you opened it — reload it to see the changes; nothing was saved."
+
+#: What a change made on an outdated copy of a conference is told.
+STALE_CONFERENCE_MESSAGE = (
+    "This conference changed since you opened it — reload it to see the changes; nothing was saved."
+)
 
 #: Frames per second of a stack played as a clip: a smooth scroll through a CT.
 STACK_CLIP_FPS = 12.0
@@ -171,6 +178,28 @@ class CaseDeletion:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class RunningExport:
+    """An export being written in this process: what it is called, and the cases and files it reads."""
+
+    what: str
+    target_id: str
+    case_ids: frozenset[str]
+    blobs: frozenset[str]
+
+    @classmethod
+    def of(cls, bundle: ConferenceBundle, target_id: str, way_out: str) -> RunningExport:
+        from casefiles.release import case_name
+
+        title = case_name(bundle.cases[0]) if bundle.conference.id != target_id else bundle.conference.title
+        return cls(
+            what=f"the {way_out} of “{title}”",
+            target_id=target_id,
+            case_ids=frozenset(c.id for c in bundle.cases),
+            blobs=frozenset(d for c in bundle.cases for a in c.assets for d in a.blob_ids),
+        )
+
+
 class Services:
     """The application's use cases over one data directory."""
 
@@ -202,6 +231,11 @@ class Services:
         self._clip_canvases: dict[tuple[str, int], tuple[bytes, int, int]] = {}
         #: Held from reading a case to saving it by the edits that check what their editor loaded (two tabs).
         self._edit_lock = threading.RLock()
+        #: Exports being written (by a token), and files no case uses any more whose deletion waits for
+        #: them: a case in an export is not deleted, and a file an export reads is not deleted under it.
+        self._exports: dict[int, RunningExport] = {}
+        self._export_tokens = itertools.count()
+        self._deferred_drops: set[str] = set()
 
     # -- import -------------------------------------------------------------------
     def import_dicom(
@@ -283,49 +317,61 @@ class Services:
         )
         return report
 
-    def add_pdf_pages(self, case_id: str, asset_id: str, pages: Sequence[int]) -> Case:
-        """Chosen pages (0-based) of a case's PDF, added as images that can be key images and annotated."""
+    def add_pdf_pages(self, case_id: str, asset_id: str, pages: Sequence[int], *, loaded: Case | None = None) -> Case:
+        """Chosen pages (0-based) of a case's PDF, added as images that can be key images and annotated.
+
+        With ``loaded`` (the case as the page showed it), refused if that PDF went since.
+        The pages are rendered without holding the edit lock; they are added to the case as it is then.
+        """
         from casefiles.media.images import scrub_image
         from casefiles.media.pdf import render_pages
 
-        case = self.store.get_case(case_id)
-        document = case.asset(asset_id)
+        def aspect(c: Case) -> object:
+            return _asset_part(c, asset_id, "blob")  # the PDF the pages are taken from (None: it went)
+
+        with self._edit_lock:
+            document = self._checked(case_id, loaded, aspect).asset(asset_id)
         if document.kind is not AssetKind.DOCUMENT or document.blob is None:
             raise ValidationError("Pages can be taken only from a PDF of this case.")
-        images = sum(1 for a in case.assets if a.kind is AssetKind.IMAGE)
-        added: list[Asset] = []
+        scrubbed: list[tuple[int, str, str, str]] = []  # page, blob, media type, thumbnail
         with self._stored_copy(document.blob, "document.pdf") as pdf:
             work = pdf.parent
-            for number, (page, png) in enumerate(zip(pages, render_pages(pdf, pages), strict=True), start=1):
+            for page, png in zip(pages, render_pages(pdf, pages), strict=True):
                 (work / "page.png").write_bytes(png)
                 image = scrub_image(work / "page.png", workdir=work)
-                added.append(
-                    Asset(
-                        id=new_id(),
-                        kind=AssetKind.IMAGE,
-                        label=f"Image {images + number}",
-                        blob=self.blobs.put(image.data),
-                        media_type=image.media_type,
-                        thumbnail=self.blobs.put(image.preview_png),
-                        caption=f"{document.label}, page {page + 1}",
-                    )
+                scrubbed.append((page, self.blobs.put(image.data), image.media_type, self.blobs.put(image.preview_png)))
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, aspect)
+            stored.asset(asset_id)  # NotFoundError if the PDF went meanwhile
+            images = sum(1 for a in stored.assets if a.kind is AssetKind.IMAGE)
+            added = tuple(
+                Asset(
+                    id=new_id(),
+                    kind=AssetKind.IMAGE,
+                    label=f"Image {images + number}",
+                    blob=blob,
+                    media_type=media_type,
+                    thumbnail=thumbnail,
+                    caption=f"{document.label}, page {page + 1}",
                 )
-        case = case.edited(assets=(*case.assets, *added))
-        self.store.save_case(case)
-        return case
+                for number, (page, blob, media_type, thumbnail) in enumerate(scrubbed, start=1)
+            )
+            return self._save_edit(stored, assets=(*stored.assets, *added))
 
-    def move_asset(self, case_id: str, asset_id: str, offset: int) -> Case:
-        """Move an asset up (-1) or down (+1) in the case's order."""
-        case = self.store.get_case(case_id)
-        assets = list(case.assets)
-        index = next((i for i, a in enumerate(assets) if a.id == asset_id), None)
-        if index is None:
-            raise NotFoundError("That item is no longer part of this case.")
-        target = min(max(index + offset, 0), len(assets) - 1)
-        assets.insert(target, assets.pop(index))
-        case = case.edited(assets=tuple(assets))
-        self.store.save_case(case)
-        return case
+    def move_asset(self, case_id: str, asset_id: str, offset: int, *, loaded: Case | None = None) -> Case:
+        """Move an asset up (-1) or down (+1) in the case's order.
+
+        With ``loaded``, refused if the case's order (or what it holds) changed since.
+        """
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, lambda c: tuple(a.id for a in c.assets))
+            assets = list(case.assets)
+            index = next((i for i, a in enumerate(assets) if a.id == asset_id), None)
+            if index is None:
+                raise NotFoundError("That item is no longer part of this case.")
+            target = min(max(index + offset, 0), len(assets) - 1)
+            assets.insert(target, assets.pop(index))
+            return self._save_edit(case, assets=tuple(assets))
 
     def video_info(self, case: Case, asset_id: str) -> VideoInfo:
         """Duration, size and audio of a case's video clip (for the trim controls)."""
@@ -347,17 +393,35 @@ class Services:
         mute: bool = False,
         poster_s: float | None = None,
         cancel: CancelToken = NEVER_CANCELLED,
+        loaded: Case | None = None,
     ) -> Case:
         """Trim a clip to ``start_s``..``end_s`` (seconds), drop its sound if ``mute``, and take its poster
-        frame at ``poster_s`` of the result; the stored clip is replaced."""
-        case = self.store.get_case(case_id)
-        asset = case.asset(asset_id)
+        frame at ``poster_s`` of the result; the stored clip is replaced.
+
+        With ``loaded`` (the case as the page showed it), refused if that clip changed since. The clip is
+        encoded without holding the edit lock and put into the case as it is then (other edits are kept).
+        """
+
+        def aspect(c: Case) -> object:
+            return _asset_part(c, asset_id, "blob")  # the clip's file (None: the clip went)
+
+        with self._edit_lock:
+            asset = self._checked(case_id, loaded, aspect).asset(asset_id)
         if asset.kind is not AssetKind.VIDEO or asset.blob is None:
             raise ValidationError("This item is not a video clip of the case.")
         changed = self._reencoded_clip(asset, start_s=start_s, end_s=end_s, mute=mute, poster_s=poster_s, cancel=cancel)
-        case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
-        self.store.save_case(case)
-        return case
+        with self._edit_lock:
+            return self._save_file_change(case_id, asset_id, changed, loaded, aspect)
+
+    def _save_file_change(
+        self, case_id: str, asset_id: str, changed: Asset, loaded: Case | None, aspect: Callable[[Case], object]
+    ) -> Case:
+        """Put a re-made file (and thumbnail) of an item into the case as it is now: its caption, review
+        and every other item keep what other edits saved meanwhile (call with ``_edit_lock`` held)."""
+        stored = self._checked(case_id, loaded, aspect)
+        current = stored.asset(asset_id)  # NotFoundError if the item went meanwhile
+        updated = replace(current, blob=changed.blob, thumbnail=changed.thumbnail)
+        return self._save_edit(stored, assets=tuple(updated if a.id == asset_id else a for a in stored.assets))
 
     def slide_titles(self, case: Case, asset_id: str) -> tuple[str, ...]:
         """The titles of a case's PowerPoint slides, in order (to choose which go into the deck)."""
@@ -369,20 +433,22 @@ class Services:
         with self._stored_copy(asset.blob, "deck.pptx") as deck:
             return inspect_deck(deck).titles
 
-    def choose_slides(self, case_id: str, asset_id: str, chosen: Sequence[int]) -> Case:
-        """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all."""
-        case = self.store.get_case(case_id)
-        assets = tuple(replace(a, chosen=tuple(chosen)) if a.id == asset_id else a for a in case.assets)
-        case = case.edited(assets=assets)
-        self.store.save_case(case)
-        return case
+    def choose_slides(self, case_id: str, asset_id: str, chosen: Sequence[int], *, loaded: Case | None = None) -> Case:
+        """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all.
 
-    def set_asset_caption(self, case_id: str, asset_id: str, caption: str) -> Case:
-        case = self.store.get_case(case_id)
-        assets = tuple(replace(a, caption=caption.strip()) if a.id == asset_id else a for a in case.assets)
-        case = case.edited(assets=assets)
-        self.store.save_case(case)
-        return case
+        With ``loaded``, refused if that deck's choice changed since.
+        """
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, lambda c: _asset_part(c, asset_id, "chosen"))
+            assets = tuple(replace(a, chosen=tuple(chosen)) if a.id == asset_id else a for a in case.assets)
+            return self._save_edit(case, assets=assets)
+
+    def set_asset_caption(self, case_id: str, asset_id: str, caption: str, *, loaded: Case | None = None) -> Case:
+        """Caption an item of the case; with ``loaded``, refused if its caption changed since."""
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, lambda c: _asset_part(c, asset_id, "caption"))
+            assets = tuple(replace(a, caption=caption.strip()) if a.id == asset_id else a for a in case.assets)
+            return self._save_edit(case, assets=assets)
 
     # -- PACS ---------------------------------------------------------------------
     @property
@@ -480,10 +546,11 @@ class Services:
     def _checked(self, case_id: str, loaded: Case | None, aspect: Callable[[Case], object]) -> Case:
         """The stored case, if an edit made on ``loaded`` may be saved on it (call with ``_edit_lock`` held).
 
-        The version token is ``Case.updated``: when the stored case is still the one loaded, the edit
-        goes through. When it moved on, the edit is refused if what it overwrites (``aspect``) changed
-        meanwhile: another tab's text, key image or annotation is never lost, while an unrelated change
-        (a clip added by a background job, a region blacked out) does not block saving the text.
+        The edit is refused if what it overwrites (``aspect``) differs between the stored case and
+        ``loaded``, i.e. changed since the editor loaded it (``updated`` alone cannot tell: it is
+        stored to the second): another tab's text, key image or annotation is never lost, while an
+        unrelated change (a clip added by a background job, a region blacked out) does not block
+        saving the text.
         """
         stored = self.store.get_case(case_id)
         if loaded is None:
@@ -492,7 +559,9 @@ class Services:
             raise StaleEditError(
                 "This form was opened for another case — reload the case to edit it; nothing was saved."
             )
-        if stored.updated != loaded.updated and aspect(stored) != aspect(loaded):
+        # By content, not only by ``updated``: timestamps are stored to the second, so a save made in
+        # the same second as the page was shown (an unchecked one: a background import) has the same.
+        if aspect(stored) != aspect(loaded):
             raise StaleEditError(STALE_EDIT_MESSAGE)
         return stored
 
@@ -515,16 +584,34 @@ class Services:
         area, and its stored files deleted unless another case uses them. Missing files are fine.
 
         Returns what went (title, counts, the conferences that were updated) for the message.
+        Refused (:class:`BusyError`, nothing deleted) while an export holding the case is being written.
         """
-        deletion = self.case_deletion(case_id)  # NotFoundError when it is already gone
-        case = self.store.get_case(case_id)
-        for conference in self.store.list_conferences():
-            if case_id in conference.case_ids:
-                items = tuple(i for i in conference.items if i.case_id != case_id)
-                self.store.save_conference(conference.edited(items=items))
-        self.store.delete_case(case_id)
-        self._forget_files(case.assets)
+        with self._edit_lock:
+            deletion = self.case_deletion(case_id)  # NotFoundError when it is already gone
+            self._refuse_while_exported(case_id, f"“{deletion.title}” cannot be deleted")
+            case = self.store.get_case(case_id)
+            for conference in self.store.list_conferences():
+                if case_id in conference.case_ids:
+                    items = tuple(i for i in conference.items if i.case_id != case_id)
+                    self.store.save_conference(conference.edited(items=items))
+            self.store.delete_case(case_id)
+            self._forget_files(case.assets)
         return deletion
+
+    def running_exports(self) -> tuple[RunningExport, ...]:
+        """The exports being written in this process now."""
+        with self._edit_lock:
+            return tuple(self._exports.values())
+
+    def _refuse_while_exported(self, target_id: str, refused: str) -> None:
+        """Raise :class:`BusyError` (saying ``refused`` and what runs) if an export holds this case or
+        conference (call with ``_edit_lock`` held)."""
+        for running in self._exports.values():
+            if target_id == running.target_id or target_id in running.case_ids:
+                raise BusyError(
+                    f"{refused} while {running.what} is being made; wait until it is finished (or cancel it), "
+                    "then try again. Nothing was deleted."
+                )
 
     def merge_cases(self, target_id: str, source_id: str) -> Case:
         """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case.
@@ -536,8 +623,14 @@ class Services:
         """
         if target_id == source_id:
             raise ValidationError("Choose two different cases to merge.")
+        with self._edit_lock:
+            source = self.store.get_case(source_id)
+            self._refuse_while_exported(source_id, f"“{source.title}” cannot be merged into another case")
+            return self._merge_cases(target_id, source)
+
+    def _merge_cases(self, target_id: str, source: Case) -> Case:
+        source_id = source.id
         target = self.store.get_case(target_id)
-        source = self.store.get_case(source_id)
         studies = {a.study_uid for a in target.assets if a.study_uid}
         if not studies & {a.study_uid for a in source.assets if a.study_uid}:
             raise ValidationError(
@@ -603,9 +696,17 @@ class Services:
                 if instance.review_original and instance.review_original not in originals_in_use:
                     self.review_area.discard(instance.review_original)
             for digest in asset.blob_ids - in_use:
-                self.blobs.delete(digest)
-                with self._datasets_lock:
-                    self._datasets.pop(digest, None)
+                self._delete_blob(digest)
+
+    def _delete_blob(self, digest: str) -> None:
+        """Delete a stored file no case uses; while an export reads it, only once that export is done."""
+        with self._edit_lock:
+            if any(digest in running.blobs for running in self._exports.values()):
+                self._deferred_drops.add(digest)
+                return
+        self.blobs.delete(digest)
+        with self._datasets_lock:
+            self._datasets.pop(digest, None)
 
     def recheck(
         self,
@@ -653,13 +754,48 @@ class Services:
         return any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
 
     def asset_window(self, asset: Asset, frame: int = 0) -> Window | None:
-        """The window to start with: the asset's default, else the image's own VOI."""
+        """The window to start with: the asset's default, else the image's own VOI, else an automatic one.
+
+        An image stored without a window (many ultrasound scanners, secondary captures, some MR) gets
+        one all the same, so the viewer can window it and offer its presets: the full range of the bits
+        stored for display-ready 8-bit grey images (what the scanner sent, as on its screen), else the
+        0.5–99.5 % range of the frame's values. None for colour images (windows apply to grey only)
+        and for images whose own VOI is a lookup table (they are drawn with it).
+        """
         if asset.default_window is not None:
             return asset.default_window
         if asset.kind is not AssetKind.DICOM_SERIES:
             return None
         instance, within = asset.locate_frame(frame)
-        return default_window(self.dataset(instance.blob), within)
+        ds = self.dataset(instance.blob)
+        own = default_window(ds, within)
+        if own is not None:
+            return own
+        return self._automatic_window(ds, instance.blob, within)
+
+    def _automatic_window(self, ds: Dataset, blob: str, within: int) -> Window | None:
+        """A window for a grey image that carries none (see :meth:`asset_window`)."""
+        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip().upper()
+        if not photometric.startswith("MONOCHROME") or _number(ds.get("SamplesPerPixel"), 1) > 1:
+            return None
+        if "VOILUTSequence" in ds:
+            return None
+        bits = _number(ds.get("BitsStored"), 0) or _number(ds.get("BitsAllocated"), 0)
+        identity = (
+            _number(ds.get("RescaleSlope"), 1) == 1
+            and _number(ds.get("RescaleIntercept"), 0) == 0
+            and "ModalityLUTSequence" not in ds
+            and "SharedFunctionalGroupsSequence" not in ds
+            and "PerFrameFunctionalGroupsSequence" not in ds
+        )
+        if 1 <= bits <= 8 and _number(ds.get("PixelRepresentation"), 0) == 0 and identity:
+            levels = float(2**bits)
+            return Window(center=levels / 2, width=levels)
+        try:
+            pixels = self.frames.get_or_compute(blob, within, lambda: modality_frame(ds, within))
+            return auto_window(pixels)
+        except (RenderError, ValidationError):
+            return None
 
     def render_frame(self, asset: Asset, frame: int, window: Window | None) -> np.ndarray:
         """A display-ready uint8 image of one frame of a DICOM series."""
@@ -844,38 +980,60 @@ class Services:
                 first_frame += instance.frames
         return pending
 
-    def confirm_reviewed(self, case_id: str, asset_id: str, sop_instance_uid: str) -> Case:
+    def confirm_reviewed(
+        self, case_id: str, asset_id: str, sop_instance_uid: str, *, loaded: Case | None = None
+    ) -> Case:
         """A person looked at the image and found no identifying text left.
 
         For an image held with its original in the review area, the cleaned image is made now
         from the original with the boxes the reviewer kept, stored in place of the blank
         placeholder, and the original is wiped.
+
+        With ``loaded`` (the case as the reviewer saw it), refused if that image (its boxes, file or
+        review state) changed since: what is confirmed is what was looked at.
         """
-        instance = _find_instance(self.store.get_case(case_id).asset(asset_id), sop_instance_uid)
-        if not has_original(instance):
-            return self._replace_instance(
-                case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
+            instance = _find_instance(stored.asset(asset_id), sop_instance_uid)
+            if not has_original(instance):
+                return self._replace_instance(
+                    case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
+                )
+            original = original_dataset(self.review_area, instance)
+            new_blob = self.blobs.put(cleaned_from_original(original, instance.redacted))
+            updated = self._replace_instance(
+                case_id,
+                asset_id,
+                sop_instance_uid,
+                lambda inst: replace(inst, blob=new_blob, review=Review.CONFIRMED, review_original=""),
+                refresh_thumbnail=True,
             )
-        original = original_dataset(self.review_area, instance)
-        new_blob = self.blobs.put(cleaned_from_original(original, instance.redacted))
-        updated = self._replace_instance(
-            case_id,
-            asset_id,
-            sop_instance_uid,
-            lambda inst: replace(inst, blob=new_blob, review=Review.CONFIRMED, review_original=""),
-            refresh_thumbnail=True,
-        )
         self.review_area.discard(instance.review_original)
         self._drop_unused((instance.blob,))
         return updated
 
-    def set_review_boxes(self, case_id: str, asset_id: str, sop_instance_uid: str, boxes: Sequence[Region]) -> Case:
-        """The boxes to blank when the held image is confirmed: the reviewer removed or added some."""
-        instance = _find_instance(self.store.get_case(case_id).asset(asset_id), sop_instance_uid)
-        if not has_original(instance):
-            raise ValidationError("This image was stored before originals were kept: blank regions on it directly.")
-        kept = checked_boxes(original_dataset(self.review_area, instance), boxes)
-        return self._replace_instance(case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, redacted=kept))
+    def set_review_boxes(
+        self,
+        case_id: str,
+        asset_id: str,
+        sop_instance_uid: str,
+        boxes: Sequence[Region],
+        *,
+        loaded: Case | None = None,
+    ) -> Case:
+        """The boxes to blank when the held image is confirmed: the reviewer removed or added some.
+
+        With ``loaded``, refused if that image's boxes (or file, or review state) changed since.
+        """
+        with self._edit_lock:
+            stored = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
+            instance = _find_instance(stored.asset(asset_id), sop_instance_uid)
+            if not has_original(instance):
+                raise ValidationError("This image was stored before originals were kept: blank regions on it directly.")
+            kept = checked_boxes(original_dataset(self.review_area, instance), boxes)
+            return self._replace_instance(
+                case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, redacted=kept)
+            )
 
     def review_image_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """What the reviewer looks at: the original with the proposed boxes, or the stored image with its blanks."""
@@ -890,38 +1048,58 @@ class Services:
         """(originals waiting, bytes) in the encrypted review area."""
         return self.review_area.usage()
 
-    def black_out(self, case_id: str, asset_id: str, regions: Sequence[Region], *, frame: int = 0) -> Case:
+    def black_out(
+        self,
+        case_id: str,
+        asset_id: str,
+        regions: Sequence[Region],
+        *,
+        frame: int = 0,
+        loaded: Case | None = None,
+    ) -> Case:
         """Black out ``regions`` (a name, a date, a label) in the stored file of an image, for good.
 
         For a photo, pathology image or PDF page the stored file is replaced (its thumbnail too);
         for a DICOM series, the instance holding ``frame`` is blanked in every frame. Annotations
         and key images stay, since the pixels keep their places. The old file is deleted unless
         another case shares it.
+
+        With ``loaded`` (the case the boxes were drawn on), refused if the image changed since (for a
+        DICOM series: the image holding ``frame``), since the boxes were placed on what it showed then.
         """
         from casefiles.media.images import redact_image
 
         if not regions:
             raise ValidationError("Draw at least one box over what should be blacked out.")
-        case = self.store.get_case(case_id)
-        asset = case.asset(asset_id)
-        if asset.kind is AssetKind.DICOM_SERIES:
-            instance, _within = asset.locate_frame(frame)
-            for region in regions:
-                case = self.blank_region(case_id, asset_id, instance.sop_instance_uid, region, review=instance.review)
-                instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
-            return case
+
+        def aspect(c: Case) -> object:
+            found = _asset_or_none(c, asset_id)
+            if found is not None and found.kind is AssetKind.DICOM_SERIES and 0 <= frame < found.frame_count:
+                return found.locate_frame(frame)[0]  # the image holding the frame
+            return None if found is None else found.blob  # the picture's or clip's file
+
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, aspect)
+            asset = case.asset(asset_id)
+            if asset.kind is AssetKind.DICOM_SERIES:
+                instance, _within = asset.locate_frame(frame)
+                for region in regions:  # one edit: no other edit comes between the boxes
+                    case = self.blank_region(
+                        case_id, asset_id, instance.sop_instance_uid, region, review=instance.review
+                    )
+                    instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
+                return case
         boxes = [(r.x, r.y, r.width, r.height) for r in regions]
         if asset.kind is AssetKind.VIDEO and asset.blob is not None:
-            changed = self._reencoded_clip(asset, black_boxes=boxes)
+            changed = self._reencoded_clip(asset, black_boxes=boxes)  # long: without the edit lock
         elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
             cleaned = redact_image(self.blobs.get(asset.blob), boxes)
             changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(preview_png(cleaned)))
         else:
             raise ValidationError("Only images and clips can be blacked out: add a PDF's pages as images first.")
-        old_blob = asset.blob
-        case = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
-        self.store.save_case(case)
-        self._drop_unused((old_blob, asset.thumbnail))
+        with self._edit_lock:
+            case = self._save_file_change(case_id, asset_id, changed, loaded, aspect)
+        self._drop_unused((asset.blob, asset.thumbnail))
         return case
 
     @contextlib.contextmanager
@@ -977,36 +1155,39 @@ class Services:
         region: Region,
         *,
         review: Review = Review.NEEDS_REVIEW,
+        loaded: Case | None = None,
     ) -> Case:
         """Blank ``region`` in every frame of a stored image, replacing the stored file.
 
         The previous file is deleted (unless another case shares it): it held the text just removed.
         A blank made while reviewing burned-in text leaves the image to be confirmed
-        (``review``); one the user makes on a reviewed image keeps its state.
+        (``review``); one the user makes on a reviewed image keeps its state. With ``loaded``,
+        refused if that image changed since.
         """
         from casefiles.redaction import Box, redact
 
-        case = self.store.get_case(case_id)
-        instance = _find_instance(case.asset(asset_id), sop_instance_uid)
-        if has_original(instance):  # held: the box joins those blanked from the original on confirmation
-            return self.set_review_boxes(case_id, asset_id, sop_instance_uid, (*instance.redacted, region))
-        ds = self.dataset(instance.blob)
-        if region.x >= int(ds.Columns) or region.y >= int(ds.Rows):
-            raise ValidationError(f"That region lies outside the image ({ds.Columns} × {ds.Rows} pixels).")
-        cleaned = redact(ds, [Box(region.x, region.y, region.width, region.height)])
-        cleaned.file_meta = ds.file_meta
-        cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        buffer = io.BytesIO()
-        cleaned.save_as(buffer, enforce_file_format=True)
-        new_blob = self.blobs.put(buffer.getvalue())
-        old_blob = instance.blob
-        updated = self._replace_instance(
-            case_id,
-            asset_id,
-            sop_instance_uid,
-            lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=review),
-            refresh_thumbnail=True,
-        )
+        with self._edit_lock:
+            case = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
+            instance = _find_instance(case.asset(asset_id), sop_instance_uid)
+            if has_original(instance):  # held: the box joins those blanked from the original on confirmation
+                return self.set_review_boxes(case_id, asset_id, sop_instance_uid, (*instance.redacted, region))
+            ds = self.dataset(instance.blob)
+            if region.x >= int(ds.Columns) or region.y >= int(ds.Rows):
+                raise ValidationError(f"That region lies outside the image ({ds.Columns} × {ds.Rows} pixels).")
+            cleaned = redact(ds, [Box(region.x, region.y, region.width, region.height)])
+            cleaned.file_meta = ds.file_meta
+            cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            buffer = io.BytesIO()
+            cleaned.save_as(buffer, enforce_file_format=True)
+            new_blob = self.blobs.put(buffer.getvalue())
+            old_blob = instance.blob
+            updated = self._replace_instance(
+                case_id,
+                asset_id,
+                sop_instance_uid,
+                lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=review),
+                refresh_thumbnail=True,
+            )
         self._drop_unused((old_blob,))
         return updated
 
@@ -1020,24 +1201,21 @@ class Services:
         refresh_thumbnail: bool = False,
     ) -> Case:
         """Apply ``change`` to one instance (and redraw the series thumbnail if asked); one save."""
-        case = self.store.get_case(case_id)
-        asset = case.asset(asset_id)
-        target = _find_instance(asset, sop_instance_uid)
-        changed = replace(asset, instances=tuple(change(i) if i is target else i for i in asset.instances))
-        if refresh_thumbnail:
-            middle = changed.instances[len(changed.instances) // 2]
-            changed = replace(changed, thumbnail=self.blobs.put(thumbnail_png(self.dataset(middle.blob))))
-        updated = case.edited(assets=tuple(changed if a.id == asset_id else a for a in case.assets))
-        self.store.save_case(updated)
-        return updated
+        with self._edit_lock:
+            case = self.store.get_case(case_id)
+            asset = case.asset(asset_id)
+            target = _find_instance(asset, sop_instance_uid)
+            changed = replace(asset, instances=tuple(change(i) if i is target else i for i in asset.instances))
+            if refresh_thumbnail:
+                middle = changed.instances[len(changed.instances) // 2]
+                changed = replace(changed, thumbnail=self.blobs.put(thumbnail_png(self.dataset(middle.blob))))
+            return self._save_edit(case, assets=tuple(changed if a.id == asset_id else a for a in case.assets))
 
     def _drop_unused(self, digests: Iterable[str | None]) -> None:
         """Delete the stored files no case refers to any more (they held what was just blacked out)."""
         for digest in set(digests):
             if digest and not self._blob_in_use(digest):
-                self.blobs.delete(digest)
-                with self._datasets_lock:
-                    self._datasets.pop(digest, None)
+                self._delete_blob(digest)
 
     def _blob_in_use(self, digest: str) -> bool:
         for case in self.store.list_cases():
@@ -1081,10 +1259,14 @@ class Services:
         self.store.save_conference(conference)
         return conference
 
-    def update_conference(self, conference_id: str, changes: Mapping[str, Any]) -> Conference:
+    def update_conference(
+        self, conference_id: str, changes: Mapping[str, Any], *, loaded: Conference | None = None
+    ) -> Conference:
         """Rename, re-date (None clears the date), re-kind or change the presenters of a conference.
 
         Text values are accepted as the CLI gives them: a kind's value or label, a date as YYYY-MM-DD.
+        ``loaded`` is the conference as the form was filled from: if the stored one moved on since and
+        any field this edit writes differs from it, :class:`StaleEditError` is raised and nothing is saved.
         """
         allowed = {"title", "kind", "date", "presenters"}
         unknown = set(changes) - allowed
@@ -1101,7 +1283,30 @@ class Services:
             values["date"] = _conference_date(values["date"])
         if "presenters" in values:
             values["presenters"] = _as_text_list(values["presenters"], split_commas=True)
-        conference = self.store.get_conference(conference_id).edited(**values)
+        with self._edit_lock:
+            stored = self._checked_conference(
+                conference_id, loaded, lambda c: tuple(getattr(c, name) for name in sorted(values))
+            )
+            return self._save_conference_edit(stored, **values)
+
+    def _checked_conference(
+        self, conference_id: str, loaded: Conference | None, aspect: Callable[[Conference], object]
+    ) -> Conference:
+        """The stored conference, if an edit made on ``loaded`` may be saved on it (see :meth:`_checked`)."""
+        stored = self.store.get_conference(conference_id)
+        if loaded is None:
+            return stored
+        if loaded.id != conference_id:
+            raise StaleEditError(
+                "This form was opened for another conference — reload the conference to edit it; nothing was saved."
+            )
+        if aspect(stored) != aspect(loaded):  # by content, as in _checked
+            raise StaleEditError(STALE_CONFERENCE_MESSAGE)
+        return stored
+
+    def _save_conference_edit(self, stored: Conference, **changes: Any) -> Conference:
+        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
+        conference = stored.edited(updated=max(utcnow(), stored.updated + dt.timedelta(microseconds=1)), **changes)
         self.store.save_conference(conference)
         return conference
 
@@ -1132,17 +1337,22 @@ class Services:
         self.store.save_conference(updated)
         return updated
 
-    def set_plan(self, conference_id: str, plan: CasePlan) -> Conference:
-        conference = self.store.get_conference(conference_id)
-        conference.plan(plan.case_id)
-        updated = conference.edited(items=tuple(plan if i.case_id == plan.case_id else i for i in conference.items))
-        self.store.save_conference(updated)
-        return updated
+    def set_plan(self, conference_id: str, plan: CasePlan, *, loaded: Conference | None = None) -> Conference:
+        """What one case shows in the conference; with ``loaded``, refused if its plan changed since."""
+        with self._edit_lock:
+            conference = self._checked_conference(
+                conference_id, loaded, lambda c: next((i for i in c.items if i.case_id == plan.case_id), None)
+            )
+            conference.plan(plan.case_id)
+            items = tuple(plan if i.case_id == plan.case_id else i for i in conference.items)
+            return self._save_conference_edit(conference, items=items)
 
     def delete_conference(self, conference_id: str) -> Conference:
         """Delete a conference (its cases stay in the library); returns what was deleted."""
-        conference = self.store.get_conference(conference_id)  # NotFoundError when it is already gone
-        self.store.delete_conference(conference_id)
+        with self._edit_lock:
+            conference = self.store.get_conference(conference_id)  # NotFoundError when it is already gone
+            self._refuse_while_exported(conference_id, f"The conference “{conference.title}” cannot be deleted")
+            self.store.delete_conference(conference_id)
         return conference
 
     def bundle(self, target_id: str) -> ConferenceBundle:
@@ -1194,15 +1404,70 @@ class Services:
         The release gate is asked first: a case holding anything no one has vouched for raises
         :class:`casefiles.release.ReleaseBlocked` and nothing is written. ``way_out`` names the
         export in that message when it is not the format's own name (e.g. "presentation").
+
+        While it is written, its cases and conference are not deleted (:meth:`delete_case` says
+        what runs) and the files it reads stay. A stored file found missing all the same (deleted by
+        another process, damaged storage) stops it with :class:`ExportError`; no file is left at ``out``.
         """
         if export_format not in EXPORT_FORMATS:
             raise ValidationError(
                 f"Unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}."
             )
-        bundle = self.bundle(target_id)
-        check_release(bundle.cases, way_out=way_out or WAY_OUT_NAMES[export_format])
-        media = self.media()
+        name = way_out or WAY_OUT_NAMES[export_format]
         out = Path(out)
+        with self._edit_lock:  # read and registered at once: no deletion comes between
+            bundle = self.bundle(target_id)
+            token = next(self._export_tokens)
+            self._exports[token] = RunningExport.of(bundle, target_id, name)
+        media = ServicesMedia(self)
+        try:
+            check_release(bundle.cases, way_out=name)
+            try:
+                written = self._write_export(
+                    bundle,
+                    target_id,
+                    export_format,
+                    out,
+                    media,
+                    template=template,
+                    pdf_layout=pdf_layout,
+                    progress=progress,
+                    cancel=cancel,
+                )
+            except NotFoundError as exc:
+                if not media.missing:
+                    raise
+                out.unlink(missing_ok=True)
+                raise media.missing_error() from exc
+            if media.missing:  # an exporter drew a placeholder instead: that deck must not go out
+                out.unlink(missing_ok=True)
+                raise media.missing_error()
+            return written
+        finally:
+            self._export_finished(token)
+
+    def _export_finished(self, token: int) -> None:
+        """Forget a finished export and delete the files whose deletion waited for it."""
+        with self._edit_lock:
+            self._exports.pop(token, None)
+            still_read = {d for running in self._exports.values() for d in running.blobs}
+            waiting = self._deferred_drops - still_read
+            self._deferred_drops -= waiting
+        self._drop_unused(waiting)
+
+    def _write_export(
+        self,
+        bundle: ConferenceBundle,
+        target_id: str,
+        export_format: str,
+        out: Path,
+        media: ServicesMedia,
+        *,
+        template: Path | None,
+        pdf_layout: str,
+        progress: ProgressFn,
+        cancel: CancelToken,
+    ) -> Path:
         import exporters
 
         if export_format == "pptx":
@@ -1241,16 +1506,43 @@ class ServicesMedia:
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        #: Titles of the cases whose stored files were found missing while exporting.
+        self.missing: list[str] = []
+
+    @contextlib.contextmanager
+    def _watch(self, case: Case, asset_id: str) -> Iterator[None]:
+        """Note a case whose picture or image file is missing (exporters may draw a placeholder instead,
+        which would go out unnoticed): :meth:`Services.export` then stops and keeps no file."""
+        try:
+            yield
+        except NotFoundError:
+            asset = next((a for a in case.assets if a.id == asset_id), None)
+            if asset is not None and not all(self._services.blobs.exists(d) for d in asset.blob_ids):
+                from casefiles.release import case_name
+
+                self.missing.append(case_name(case))
+            raise
+
+    def missing_error(self) -> ExportError:
+        """The message for an export stopped by missing stored files."""
+        names = ", ".join(f"“{t}”" for t in dict.fromkeys(self.missing))
+        return ExportError(
+            f"Stored files of {names} are missing (deleted while the export ran, or the data folder is "
+            "damaged), so the export was stopped and no file was written. Open the case to see what is "
+            "missing, or take it out of the conference."
+        )
 
     def key_image(self, case: Case, key: KeyImage, /) -> bytes:
-        return self._services.render_key_image(case, key)
+        with self._watch(case, key.asset_id):
+            return self._services.render_key_image(case, key)
 
     def pixel_spacing_mm(self, case: Case, key: KeyImage, /) -> float | None:
         asset = case.asset(key.asset_id)
         if asset.kind is not AssetKind.DICOM_SERIES:
             return None
         instance, _ = asset.locate_frame(key.frame)
-        ds = self._services.dataset(instance.blob)
+        with self._watch(case, asset.id):
+            ds = self._services.dataset(instance.blob)
         spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
         if not spacing or len(spacing) < 2:
             return None
@@ -1274,25 +1566,31 @@ class ServicesMedia:
         if asset.kind is AssetKind.VIDEO:  # a clip's still for slide shows that scroll frames
             return [self.stack_poster(case, asset, window)]
         indices = sample_indices(asset.frame_count, max_frames)
-        return [encode_jpeg(frame, quality=85) for frame in self._frames(asset, window, indices, max_side)]
+        with self._watch(case, asset.id):
+            return [encode_jpeg(frame, quality=85) for frame in self._frames(asset, window, indices, max_side)]
 
     def stack_video(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
         """A series as an H.264 clip; a video asset is already one (transcoded and scrubbed on import)."""
         from casefiles.imaging.cine import encode_mp4, sample_indices
 
-        if asset.kind is AssetKind.VIDEO and asset.blob:
-            return self._services.blobs.get(asset.blob)
-        indices = sample_indices(asset.frame_count, 300)
-        return encode_mp4(self._frames(asset, window, indices, 1024), fps=STACK_CLIP_FPS)
+        with self._watch(case, asset.id):
+            if asset.kind is AssetKind.VIDEO and asset.blob:
+                return self._services.blobs.get(asset.blob)
+            indices = sample_indices(asset.frame_count, 300)
+            return encode_mp4(self._frames(asset, window, indices, 1024), fps=STACK_CLIP_FPS)
 
     def stack_poster(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
-        if asset.kind is AssetKind.VIDEO:
-            if asset.thumbnail is None:
-                raise RenderError("This video has no poster frame.")
-            return self._services.blobs.get(asset.thumbnail)
-        middle = asset.frame_count // 2
-        return encode_png(self._frames(asset, window, [middle], 1024)[0])
+        with self._watch(case, asset.id):
+            if asset.kind is AssetKind.VIDEO:
+                if asset.thumbnail is None:
+                    raise RenderError("This video has no poster frame.")
+                return self._services.blobs.get(asset.thumbnail)
+            middle = asset.frame_count // 2
+            return encode_png(self._frames(asset, window, [middle], 1024)[0])
 
+    # An attached file (a PDF, a PowerPoint, a clip's file, their page pictures) that cannot be read
+    # is left out by the exporters and said so (the package's manifest lists it without a path):
+    # these two do not stop the export. Pictures and DICOM images shown or carried do (``_watch``).
     def asset_file(self, case: Case, asset: Asset, /) -> bytes:
         if asset.blob is None:
             raise RenderError("This item has no stored file.")
@@ -1303,7 +1601,9 @@ class ServicesMedia:
 
     def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
         for instance in asset.instances:
-            yield instance, self._services.blobs.get(instance.blob)
+            with self._watch(case, asset.id):
+                data = self._services.blobs.get(instance.blob)
+            yield instance, data
 
 
 _CLIP_CANVASES_KEPT = 8
@@ -1312,6 +1612,23 @@ _CLIP_CANVASES_KEPT = 8
 def _key_image_at(case: Case, asset_id: str, frame: int) -> KeyImage | None:
     """The case's key image on that frame (with its window and annotations), None if it is not one."""
     return next((k for k in case.key_images if k.asset_id == asset_id and k.frame == frame), None)
+
+
+def _asset_or_none(case: Case, asset_id: str) -> Asset | None:
+    """The case's item ``asset_id`` as it is in this copy of the case (None when it has none)."""
+    return next((a for a in case.assets if a.id == asset_id), None)
+
+
+def _asset_part(case: Case, asset_id: str, name: str) -> object:
+    """One field of an item of the case (None when the case has no such item): what an edit overwrites."""
+    asset = _asset_or_none(case, asset_id)
+    return None if asset is None else getattr(asset, name)
+
+
+def _instance_or_none(case: Case, asset_id: str, sop_instance_uid: str) -> Instance | None:
+    """One image of a series as it is in this copy of the case (None when it has none)."""
+    asset = _asset_or_none(case, asset_id)
+    return next((i for i in asset.instances if i.sop_instance_uid == sop_instance_uid), None) if asset else None
 
 
 def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:
@@ -1324,6 +1641,18 @@ def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:
 def _same_instances(first: Asset, second: Asset) -> bool:
     """Whether two series hold the same images (the same study imported twice)."""
     return {i.sop_instance_uid for i in first.instances} == {i.sop_instance_uid for i in second.instances}
+
+
+def _number(value: object, default: float) -> float:
+    """A header's number (the first of several), or ``default`` when it is absent or not a number."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        value = value[0] if value else None
+    if not isinstance(value, int | float | str):
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        return default
 
 
 def _conference_kind(value: object) -> ConferenceKind:

@@ -125,6 +125,11 @@ class _Target:
         reason = reason.rsplit(" failed: ", 1)[-1].strip()
         lowered = text.lower()
         sqlstate = getattr(exc, "sqlstate", None)
+        if "pg_hba.conf" in lowered:
+            return StorageError(
+                f"PostgreSQL does not let CaseDeck connect to its library ({self.description}) from this machine: "
+                f"{reason}. Ask the database administrator to allow it (pg_hba.conf); nothing was changed."
+            )
         if sqlstate in ("28P01", "28000") or "password" in lowered or "authentication failed" in lowered:
             return StorageError(
                 f"PostgreSQL refused the user name or password for CaseDeck's library ({self.description}): "

@@ -1,4 +1,10 @@
-"""Conferences: put cases in order, choose what each shows, preview, export or present."""
+"""Conferences: put cases in order, choose what each shows, preview, export or present.
+
+The conference shown is the URL's (``?conference=<id>``) and every widget that edits it has its id
+in its key, so a rerun, a picker change, back/forward or a second tab never writes what was typed
+or ticked for one conference into another. Edits carry the conference as shown and are refused
+(with a way to reload) when another tab changed the same thing meanwhile.
+"""
 
 import datetime as dt
 import tempfile
@@ -6,8 +12,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from casefiles.model import CasePlan, ConferenceKind
-from pages.ui import get_services, progress_bar, release_panel, user_errors
+from casefiles.errors import StaleEditError
+from casefiles.model import Case, CasePlan, Conference, ConferenceKind
+from pages.ui import (
+    case_labels,
+    get_services,
+    pick_conference,
+    progress_bar,
+    release_panel,
+    show_conference,
+    user_errors,
+)
+
+#: The edit form's fields: conference attribute -> widget key prefix (the key ends with the conference id).
+EDIT_FIELDS = {"title": "conf_edit_title", "kind": "conf_edit_kind", "date": "conf_edit_date"}
 
 services = get_services()
 st.title("Conferences")
@@ -22,6 +40,68 @@ FORMATS = {
     "package": ("Teaching-file package (.zip)", "application/zip"),
 }
 
+
+def ckey(conference_id: str, name: str) -> str:
+    """A widget or session key bound to one conference."""
+    return f"{name}_{conference_id}"
+
+
+def fill_edit_form(conference: Conference) -> None:
+    """Put the conference into the edit form's widgets and remember it as what the form was filled from."""
+    for field, prefix in EDIT_FIELDS.items():
+        st.session_state[ckey(conference.id, prefix)] = getattr(conference, field)
+    st.session_state[ckey(conference.id, "conf_edit_loaded")] = conference
+
+
+def reload_edit_form(conference_id: str) -> None:
+    """Fill the form again from the stored conference (what was typed and not saved is dropped)."""
+    st.session_state.pop(ckey(conference_id, "conf_edit_refused"), None)
+    fill_edit_form(get_services().get_conference(conference_id))
+
+
+def _edited(conference: Conference) -> tuple[object, ...]:
+    return tuple(getattr(conference, field) for field in EDIT_FIELDS)
+
+
+def plan_keys(conference_id: str, case_id: str) -> tuple[str, str, str, str]:
+    """Keys of one case's plan widgets (key images, reveal, stacks) and of the plan they show."""
+    keys, reveal, stacks, shown = (
+        ckey(conference_id, f"{name}_{case_id}")
+        for name in ("conf_keys", "conf_reveal", "conf_stacks", "conf_plan_shown")
+    )
+    return keys, reveal, stacks, shown
+
+
+def show_plan(conference_id: str, plan: CasePlan, key_count: int) -> None:
+    """Set one case's plan widgets to ``plan`` unless they already show it (then what was ticked stays)."""
+    keys, reveal, stacks, shown = plan_keys(conference_id, plan.case_id)
+    if st.session_state.get(shown) == plan and keys in st.session_state:
+        return
+    chosen = plan.key_images if plan.key_images is not None else range(key_count)
+    st.session_state[keys] = [i for i in chosen if i < key_count]  # a key image unmarked since is not offered
+    st.session_state[reveal] = plan.reveal
+    st.session_state[stacks] = plan.stacks
+    st.session_state[shown] = plan
+
+
+def plan_changed(conference_id: str, case_id: str, key_count: int, loaded: Conference) -> None:
+    """A plan widget changed: save the case's plan, made on the conference as shown (``loaded``)."""
+    keys, reveal, stacks, shown = plan_keys(conference_id, case_id)
+    picked = list(st.session_state[keys])
+    plan = CasePlan(
+        case_id,
+        key_images=None if picked == list(range(key_count)) else tuple(picked),
+        reveal=bool(st.session_state[reveal]),
+        stacks=bool(st.session_state[stacks]),
+    )
+    try:
+        get_services().set_plan(conference_id, plan, loaded=loaded)
+    except StaleEditError as exc:  # the widgets go back to the stored plan on this rerun
+        st.session_state[ckey(conference_id, "conf_plan_refused")] = str(exc)
+    else:
+        st.session_state[shown] = plan
+
+
 with st.expander("New conference", expanded=not services.list_conferences()), st.form("new_conference"):
     title = st.text_input("Title", placeholder="Tumor board, Thu 26 Nov", key="conf_new_title")
     c1, c2 = st.columns(2)
@@ -29,9 +109,8 @@ with st.expander("New conference", expanded=not services.list_conferences()), st
     date = c2.date_input("Date", value=dt.date.today(), key="conf_new_date")
     presenters = st.text_input("Presenter(s), comma separated", key="conf_new_presenters")
     cases = services.list_cases()
-    chosen = st.multiselect(
-        "Cases", [c.id for c in cases], format_func=lambda i: services.get_case(i).title, key="conf_new_cases"
-    )
+    labels_by_id = case_labels(cases)
+    chosen = st.multiselect("Cases", [c.id for c in cases], format_func=labels_by_id.__getitem__, key="conf_new_cases")
     if st.form_submit_button("Create conference", type="primary"):
         if not title.strip():
             st.warning("Give the conference a title.")
@@ -40,26 +119,18 @@ with st.expander("New conference", expanded=not services.list_conferences()), st
                 created = services.create_conference(
                     title, kind, date=date, presenters=presenters.split(","), case_ids=chosen
                 )
-                st.session_state["conference_id"] = created.id
+                show_conference(created.id)
                 st.rerun()
 
 conferences = services.list_conferences()
 if not conferences:
+    show_conference(None)
     st.info("No conferences yet: create one above, then add cases from the library.")
     st.stop()
 
-ids = [c.id for c in conferences]
-current = st.session_state.get("conference_id")
-conference_id = st.selectbox(
-    "Conference",
-    ids,
-    index=ids.index(current) if current in ids else 0,
-    format_func=lambda i: next(c.title for c in conferences if c.id == i),
-    key="conf_picker",
-)
-st.session_state["conference_id"] = conference_id
-conference = services.get_conference(conference_id)
-bundle = services.bundle(conference_id)
+conference = pick_conference(conferences, key="conf_picker")
+cid = conference.id
+bundle = services.bundle(cid)
 st.caption(
     " · ".join(
         x
@@ -73,25 +144,40 @@ st.caption(
     )
 )
 
-with st.expander("Edit or delete this conference"):
-    # Keys carry the conference id: the form always shows the conference it edits.
-    with st.form(f"conf_edit_{conference.id}"):
-        new_title = st.text_input("Title", conference.title, key=f"conf_edit_title_{conference.id}")
-        e1, e2 = st.columns(2)
-        kinds = list(ConferenceKind)
-        new_kind = e1.selectbox(
-            "Kind",
-            kinds,
-            index=kinds.index(conference.kind),
-            format_func=lambda k: k.label,
-            key=f"conf_edit_kind_{conference.id}",
+if ckey(cid, "conf_edit_loaded") not in st.session_state or ckey(cid, EDIT_FIELDS["title"]) not in st.session_state:
+    fill_edit_form(conference)  # a form shown afresh is filled from the conference as it is now
+loaded: Conference = st.session_state[ckey(cid, "conf_edit_loaded")]
+
+with st.expander("Edit or delete this conference", expanded=_edited(conference) != _edited(loaded)):
+    refused = st.session_state.get(ckey(cid, "conf_edit_refused"))
+    if refused or _edited(conference) != _edited(loaded):
+        st.warning(refused or "This conference was changed elsewhere (another tab or user) after this form was filled.")
+        st.button(
+            "Reload the conference (drops what you typed here)",
+            key=ckey(cid, "conf_edit_reload"),
+            on_click=reload_edit_form,
+            args=(cid,),
         )
-        new_date = e2.date_input("Date", conference.date, key=f"conf_edit_date_{conference.id}")
+    # The values come from session state (fill_edit_form), so a reload shows the stored ones.
+    with st.form(ckey(cid, "conf_edit")):
+        new_title = st.text_input("Title", key=ckey(cid, EDIT_FIELDS["title"]))
+        e1, e2 = st.columns(2)
+        new_kind = e1.selectbox(
+            "Kind", list(ConferenceKind), format_func=lambda k: k.label, key=ckey(cid, EDIT_FIELDS["kind"])
+        )
+        new_date = e2.date_input("Date", key=ckey(cid, EDIT_FIELDS["date"]))
         if st.form_submit_button("Save changes"):
-            with user_errors("Saving the conference"):
-                services.update_conference(
-                    conference.id, {"title": new_title, "kind": new_kind, "date": new_date or None}
+            st.session_state.pop(ckey(cid, "conf_edit_refused"), None)
+            try:
+                saved = services.update_conference(
+                    cid, {"title": new_title, "kind": new_kind, "date": new_date or None}, loaded=loaded
                 )
+            except StaleEditError as exc:  # what was typed stays in the form; the reload button takes the new
+                st.session_state[ckey(cid, "conf_edit_refused")] = str(exc)
+                st.rerun()
+            else:
+                del saved  # the next run fills the form afresh from the stored conference
+                st.session_state.pop(ckey(cid, "conf_edit_loaded"), None)
                 st.session_state["conf_edit_done"] = "Conference saved."
                 st.rerun()
     asking = st.session_state.get("conf_delete_pending") == conference.id
@@ -108,7 +194,7 @@ with st.expander("Edit or delete this conference"):
             st.session_state.pop("conf_delete_pending", None)
             with user_errors("Deleting the conference"):
                 gone = services.delete_conference(conference.id)
-                st.session_state.pop("conference_id", None)
+                show_conference(None)
                 st.session_state["conf_edit_done"] = (
                     f"Deleted the conference “{gone.title}”; its cases stay in the library."
                 )
@@ -137,49 +223,54 @@ if show_state and show_state[0] == conference.id:
     st.iframe(show_state[1], height=720) if hasattr(st, "iframe") else st.components.v1.html(show_state[1], height=720)
 
 others = [c for c in services.list_cases() if c.id not in conference.case_ids]
+other_labels = case_labels(others)
 add_col, button_col = st.columns([4, 1])
 to_add = add_col.multiselect(
-    "Add cases", [c.id for c in others], format_func=lambda i: services.get_case(i).title, key="conf_add"
+    "Add cases", [c.id for c in others], format_func=other_labels.__getitem__, key=ckey(cid, "conf_add")
 )
-if button_col.button("Add", key="conf_add_button", disabled=not to_add):
+if button_col.button("Add", key=ckey(cid, "conf_add_button"), disabled=not to_add):
     with user_errors("Adding cases"):
-        services.add_cases(conference.id, to_add)
+        services.add_cases(cid, to_add)
         st.rerun()
 
+
+def key_image_label(case: Case, index: int) -> str:
+    key = case.key_images[index]
+    return key.caption or f"{case.asset(key.asset_id).label} · image {key.frame + 1}"
+
+
 st.subheader("Running order")
+refused_plan = st.session_state.pop(ckey(cid, "conf_plan_refused"), None)
+if refused_plan:
+    st.error(f"Changing what a case shows failed: {refused_plan}")
 for index, (case, plan) in enumerate(bundle.entries()):
     with st.container(border=True):
         head, up, down, remove = st.columns([8, 1, 1, 1])
         head.markdown(f"**{index + 1}. {case.title}**  \n{case.modality} · {len(case.key_images)} key image(s)")
-        if up.button("↑", key=f"conf_up_{case.id}", disabled=index == 0, help="Move earlier"):
-            services.move_case(conference.id, case.id, index - 1)
+        if up.button("↑", key=ckey(cid, f"conf_up_{case.id}"), disabled=index == 0, help="Move earlier"):
+            services.move_case(cid, case.id, index - 1)
             st.rerun()
-        if down.button("↓", key=f"conf_down_{case.id}", disabled=index == len(bundle.cases) - 1, help="Move later"):
-            services.move_case(conference.id, case.id, index + 1)
+        last = index == len(bundle.cases) - 1
+        if down.button("↓", key=ckey(cid, f"conf_down_{case.id}"), disabled=last, help="Move later"):
+            services.move_case(cid, case.id, index + 1)
             st.rerun()
-        if remove.button("✕", key=f"conf_remove_{case.id}", help="Remove from this conference"):
-            services.remove_case(conference.id, case.id)
+        if remove.button("✕", key=ckey(cid, f"conf_remove_{case.id}"), help="Remove from this conference"):
+            services.remove_case(cid, case.id)
             st.rerun()
         p1, p2, p3 = st.columns([4, 1, 1])
-        labels = [k.caption or f"{case.asset(k.asset_id).label} · image {k.frame + 1}" for k in case.key_images]
-        picked = p1.multiselect(
+        count = len(case.key_images)
+        show_plan(cid, plan, count)
+        keys_key, reveal_key, stacks_key, _shown = plan_keys(cid, case.id)
+        changed = {"on_change": plan_changed, "args": (cid, case.id, count, conference)}
+        p1.multiselect(
             "Key images to show",
-            list(range(len(labels))),
-            default=list(plan.key_images) if plan.key_images is not None else list(range(len(labels))),
-            format_func=lambda i, labels=labels: labels[i],
-            key=f"conf_keys_{case.id}",
+            list(range(count)),
+            format_func=lambda i, case=case: key_image_label(case, i),
+            key=keys_key,
+            **changed,
         )
-        reveal = p2.checkbox("Quiz reveal", plan.reveal, key=f"conf_reveal_{case.id}")
-        stacks = p3.checkbox("Stack clips", plan.stacks, key=f"conf_stacks_{case.id}")
-        new_plan = CasePlan(
-            case.id,
-            key_images=None if picked == list(range(len(labels))) else tuple(picked),
-            reveal=reveal,
-            stacks=stacks,
-        )
-        if new_plan != plan:
-            services.set_plan(conference.id, new_plan)
-            st.rerun()
+        p2.checkbox("Quiz reveal", key=reveal_key, **changed)
+        p3.checkbox("Stack clips", key=stacks_key, **changed)
 
 with st.expander("Slide preview"):
     outline = [f"Title: {conference.title}", "Agenda"]

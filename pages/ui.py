@@ -17,7 +17,7 @@ from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.imaging.stack import StackPayload
 from casefiles.jobs import JobRunner, JobSnapshot, JobState
-from casefiles.model import Asset, Case, Window
+from casefiles.model import Asset, Case, Conference, Window
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.progress import ProgressFn
 from casefiles.release import Blocker
@@ -29,6 +29,9 @@ log = logging.getLogger("casedeck.ui")
 SELECTED_CASE = "selected_case_id"
 #: The query parameter naming the case a page shows (``?case=<id>``): links, back/forward and each tab keep it.
 CASE_PARAM = "case"
+#: The conference the Conferences page shows, in the session and in the URL (``?conference=<id>``).
+SELECTED_CONFERENCE = "conference_id"
+CONFERENCE_PARAM = "conference"
 LAST_IMPORT = "last_import_report"
 SESSION_DEFAULTS: dict[str, object] = {SELECTED_CASE: None, LAST_IMPORT: None}
 
@@ -99,15 +102,30 @@ def case_labels(cases: Sequence[Case]) -> dict[str, str]:
     """Picker labels by case id: title · modality · date, unique (equal ones end with the case's short id).
 
     Streamlit tells a picker's options apart by their labels, so equal labels would pick the first
-    of them on the next rerun; they are never equal here.
+    of them on the next rerun; they are never equal here. Every case picker uses these.
     """
-    plain = {
-        c.id: " · ".join(part for part in (c.title, c.modality, c.created.date().isoformat()) if part) for c in cases
-    }
+    return _unique(
+        {c.id: " · ".join(part for part in (c.title, c.modality, c.created.date().isoformat()) if part) for c in cases}
+    )
+
+
+def conference_labels(conferences: Sequence[Conference]) -> dict[str, str]:
+    """Picker labels by conference id: title · date · kind, unique like :func:`case_labels`'s."""
+    return _unique(
+        {
+            c.id: " · ".join(part for part in (c.title, c.date.isoformat() if c.date else "", c.kind.label) if part)
+            for c in conferences
+        }
+    )
+
+
+def _unique(plain: dict[str, str]) -> dict[str, str]:
+    """Labels by id, those shown more than once ended with the id's first six characters (all of it if
+    those are alike too)."""
     counts = Counter(plain.values())
-    labels = {cid: f"{label} · #{cid[:6]}" if counts[label] > 1 else label for cid, label in plain.items()}
+    labels = {key: f"{label} · #{key[:6]}" if counts[label] > 1 else label for key, label in plain.items()}
     if len(set(labels.values())) < len(labels):  # short ids alike too: the whole id
-        labels = {cid: f"{label} · #{cid}" if counts[label] > 1 else label for cid, label in plain.items()}
+        labels = {key: f"{label} · #{key}" if counts[label] > 1 else label for key, label in plain.items()}
     return labels
 
 
@@ -164,6 +182,40 @@ def _picked(key: str) -> None:
     case_id = st.session_state[key]
     st.session_state[SELECTED_CASE] = case_id
     st.query_params[CASE_PARAM] = case_id
+
+
+def pick_conference(conferences: Sequence[Conference], *, key: str) -> Conference:
+    """The conference picker of the Conferences page, bound to ``?conference=<id>`` like :func:`pick_case`.
+
+    The URL names the conference (a link, browser back/forward, a second tab); without one, the one
+    last chosen in this session, else the first. ``conferences`` must not be empty.
+    """
+    ids = [c.id for c in conferences]
+    conference_id = st.query_params.get(CONFERENCE_PARAM)
+    if conference_id not in ids:
+        if conference_id is not None:
+            st.warning("The conference in this link does not exist any more (deleted?); showing another one.")
+        selected = st.session_state.get(SELECTED_CONFERENCE)
+        conference_id = selected if selected in ids else ids[0]
+    st.session_state[key] = conference_id  # the picker shows the URL's conference, whatever it showed before
+    labels = conference_labels(conferences)
+    st.selectbox("Conference", ids, format_func=labels.__getitem__, key=key, on_change=_conference_picked, args=(key,))
+    show_conference(conference_id)
+    return next(c for c in conferences if c.id == conference_id)
+
+
+def show_conference(conference_id: str | None) -> None:
+    """Make ``conference_id`` the one the Conferences page shows (None: none, e.g. after deleting it)."""
+    st.session_state[SELECTED_CONFERENCE] = conference_id
+    if conference_id is None:
+        st.query_params.pop(CONFERENCE_PARAM, None)
+    elif st.query_params.get(CONFERENCE_PARAM) != conference_id:
+        st.query_params[CONFERENCE_PARAM] = conference_id
+
+
+def _conference_picked(key: str) -> None:
+    """A conference chosen in the picker goes into the URL (a new history entry) before the page reruns."""
+    show_conference(st.session_state[key])
 
 
 @st.cache_resource

@@ -90,5 +90,5 @@ def test_a_study_sent_to_the_page_receiver_becomes_an_inbox_case(monkeypatch, tm
     at.switch_page("pages/conferences.py").run()
     assert not at.exception, at.exception
     picker = at.selectbox(key="conf_picker")
-    assert picker.options == ["Conference inbox"]
+    assert [label.split(" · ")[0] for label in picker.options] == ["Conference inbox"]  # title · date · kind
     assert any(m.value.startswith(f"**1. {case_title}**") for m in at.markdown)

@@ -314,6 +314,70 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_store(args: argparse.Namespace) -> int:
+    """Library maintenance: migrate to PostgreSQL, check files, back up and restore."""
+    from casefiles.store import maintenance
+    from casefiles.store.blobs import LocalBlobStore
+    from casefiles.store.opening import open_store
+    from casefiles.store.tinydb_store import TinyDBCaseStore
+
+    settings = _settings(args)
+    progress = _progress_printer(sys.stderr.isatty())
+    lock = settings.data_dir / "maintenance.lock"
+    if args.store_command == "migrate":
+        from casefiles.store.postgres_store import PostgresCaseStore
+
+        with maintenance.exclusive_job(lock, "migration"):
+            target = PostgresCaseStore(args.to)
+            report = maintenance.copy_library(open_store(settings), target, progress=progress)
+        print(report.summary())
+        print("Set CASEDECK_DATABASE_URL to that URL to use the PostgreSQL library from now on.", file=sys.stderr)
+        return EXIT_OK
+    if args.store_command == "check":
+        checked = maintenance.check_library(
+            open_store(settings),
+            LocalBlobStore(settings.blob_dir),
+            remove_orphans=args.remove_orphans,
+            progress=progress,
+        )
+        print(checked.summary())
+        return EXIT_FAILED if checked.missing_files else EXIT_OK
+    if args.store_command == "backup":
+        dest = Path(args.dest)
+        with maintenance.exclusive_job(lock, "backup"):
+            store = open_store(settings)
+            report = maintenance.copy_library(store, TinyDBCaseStore(dest / "library"), progress=progress)
+            copied, missing = maintenance.copy_blobs(
+                store, LocalBlobStore(settings.blob_dir), LocalBlobStore(dest / "blobs"), progress=progress
+            )
+        key_path = Path(args.key_to) if args.key_to else dest / "installation.key"
+        maintenance.copy_key(settings.secret_path, key_path)
+        print(report.summary())
+        print(f"{copied} file(s) copied." + (f" {missing} file(s) were missing." if missing else ""))
+        print(
+            "The installation key was written apart from the library; keep it as safe as the library itself "
+            "(with it, pseudonyms and remapped UIDs can be linked across imports).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED if missing else EXIT_OK
+    if args.store_command == "restore":
+        source = Path(args.source)
+        with maintenance.exclusive_job(lock, "restore"):
+            store = open_store(settings)
+            maintenance.require_empty(store)
+            key_path = Path(args.key_from) if args.key_from else source / "installation.key"
+            maintenance.restore_key(key_path, settings.secret_path)
+            backup = TinyDBCaseStore(source / "library")
+            report = maintenance.copy_library(backup, store, progress=progress)
+            copied, missing = maintenance.copy_blobs(
+                backup, LocalBlobStore(source / "blobs"), LocalBlobStore(settings.blob_dir), progress=progress
+            )
+        print(report.summary())
+        print(f"{copied} file(s) restored." + (f" {missing} file(s) were missing in the backup." if missing else ""))
+        return EXIT_FAILED if missing else EXIT_OK
+    raise CaseDeckError("Choose a store command: migrate, check, backup or restore.")
+
+
 def _node_from_args(args: argparse.Namespace) -> Any:
     import os
 
@@ -721,6 +785,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--case", help="re-check only this case (default: the whole library)")
     p.set_defaults(func=cmd_recheck)
+
+    p = sub.add_parser("store", help="library maintenance: migrate to PostgreSQL, check, back up, restore")
+    store_sub = p.add_subparsers(dest="store_command", required=True)
+    q = store_sub.add_parser("migrate", help="copy this library into PostgreSQL (resumable)")
+    q.add_argument("--to", required=True, metavar="postgresql://…", help="the PostgreSQL database to copy into")
+    q = store_sub.add_parser("check", help="report missing files and files no case refers to")
+    q.add_argument("--remove-orphans", action="store_true", help="delete files no case refers to (older than 1 h)")
+    q = store_sub.add_parser("backup", help="write a consistent copy of the library and its files to DEST")
+    q.add_argument("dest")
+    q.add_argument("--key-to", help="where to write the installation key (default DEST/installation.key)")
+    q = store_sub.add_parser("restore", help="bring a backup into this (empty) installation")
+    q.add_argument("source")
+    q.add_argument("--key-from", help="the installation key written by the backup (default SOURCE/installation.key)")
+    p.set_defaults(func=cmd_store)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")

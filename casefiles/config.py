@@ -27,9 +27,18 @@ class Settings:
     #: days an original waiting for burned-in text review is kept before it is wiped
     review_retention_days: int = 30
 
+    #: ``postgresql://…`` to keep the library in PostgreSQL (``CASEDECK_DATABASE_URL``); empty: the
+    #: embedded TinyDB library in ``library_dir``.
+    database_url: str = ""
+
     @property
     def db_path(self) -> Path:
+        """The first layout's single library file, upgraded into ``library_dir`` when found."""
         return self.data_dir / "casedeck.json"
+
+    @property
+    def library_dir(self) -> Path:
+        return self.data_dir / "library"
 
     @property
     def blob_dir(self) -> Path:
@@ -67,4 +76,15 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         receive_port=int(port_text) if port_text else None,
         receive_ae=env.get("CASEDECK_RECEIVE_AE", "").strip() or "CASEDECK",
         review_retention_days=int(retention_text) if retention_text else 30,
+        database_url=_database_url(env.get("CASEDECK_DATABASE_URL", "")),
     )
+
+
+def _database_url(value: str) -> str:
+    value = value.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValidationError(
+            "CASEDECK_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host/database), or unset for "
+            "the embedded library."
+        )
+    return value

@@ -49,5 +49,9 @@ class StaleEditError(CaseDeckError):
     """An edit was made on a copy of a case that the library has since changed; nothing was saved."""
 
 
+class ConflictError(StorageError):
+    """A save was made on an older version of a document than the store holds; nothing was saved."""
+
+
 class BusyError(CaseDeckError):
     """What was asked cannot be done while other work on the same case or conference runs (an export)."""

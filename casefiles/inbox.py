@@ -19,6 +19,7 @@ from casefiles.model import AssetKind, Case, KeyImage
 from casefiles.pacs.receiver import ReceivedStudy
 from casefiles.pacs.tce import KosTitle, TeachingSelection
 from casefiles.services import Services
+from casefiles.store import CaseQuery
 
 INBOX_TAG = "inbox"
 CONFERENCE_INBOX = "Conference inbox"
@@ -142,9 +143,8 @@ def _candidates(services: Services, study_uid: str, imported: list[str]) -> list
     cases: dict[str, Case] = {}
     for case_id in imported:
         cases[case_id] = services.get_case(case_id)
-    for case in services.list_cases():
-        if case.id not in cases and any(a.study_uid == study_uid for a in case.assets):
-            cases[case.id] = case
+    for case in services.list_cases(CaseQuery(study_uid=study_uid)):
+        cases.setdefault(case.id, case)
     return list(cases.values())
 
 

@@ -43,7 +43,7 @@ def _require_str(name: str, value: object, *, allow_empty: bool = True, max_len:
 
 def _require_rules_version(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(f"{name} must be a rules version (a whole number ≥ 0), not {value!r}.")
+        raise ValidationError(f"{name} must be a whole number ≥ 0, not {value!r}.")
 
 
 def _require_str_tuple(name: str, values: object) -> tuple[str, ...]:
@@ -423,9 +423,13 @@ class Case:
     #: Version of the free-text rules that cleaned the text this case took from DICOM (title, series
     #: labels, a KOS description in the history); 0 means never. The release gate compares it.
     text_rules: int = 0
+    #: The store's version of this case (0: never stored). A save made on an older version is
+    #: refused by the store (optimistic concurrency); not part of the JSON shape, the store keeps it.
+    version: int = 0
 
     def __post_init__(self) -> None:
         _require_str("case id", self.id, allow_empty=False, max_len=64)
+        _require_rules_version("version", self.version)
         _require_rules_version("text_rules", self.text_rules)
         _require_str("title", self.title, allow_empty=False, max_len=300)
         for name in ("history", "findings", "diagnosis"):
@@ -572,9 +576,12 @@ class Conference:
     items: tuple[CasePlan, ...] = ()
     created: dt.datetime = field(default_factory=utcnow)
     updated: dt.datetime = field(default_factory=utcnow)
+    #: The store's version of this conference (0: never stored); see ``Case.version``.
+    version: int = 0
 
     def __post_init__(self) -> None:
         _require_str("conference id", self.id, allow_empty=False, max_len=64)
+        _require_rules_version("version", self.version)
         _require_str("conference title", self.title, allow_empty=False, max_len=300)
         if not isinstance(self.kind, ConferenceKind):
             raise ValidationError(f"Conference kind must be one of {[k.value for k in ConferenceKind]}.")

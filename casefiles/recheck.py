@@ -21,7 +21,7 @@ from a file is reported, only counts.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
@@ -39,14 +39,15 @@ from casefiles.model import Asset, AssetKind, Case, Instance, Region, Review
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.redaction.clean import clean_pixels
 from casefiles.review_area import ReviewShelf
+from casefiles.store.documents import CaseQuery, CaseSummary
 
 
 class CaseShelf(Protocol):
     """The part of the case store re-checking needs."""
 
     def get_case(self, case_id: str) -> Case: ...
-    def list_cases(self) -> list[Case]: ...
-    def save_case(self, case: Case) -> None: ...
+    def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]: ...
+    def update_case(self, case_id: str, change: Callable[[Case], Case]) -> Case: ...
 
 
 class BlobShelf(Protocol):
@@ -101,7 +102,7 @@ def recheck_library(
 
     Cancelling stops between cases; the cases finished so far keep their new state.
     """
-    ids = [c.id for c in cases.list_cases()] if case_ids is None else list(case_ids)
+    ids = [c.id for c in cases.summaries()] if case_ids is None else list(case_ids)
     total = RecheckReport()
     for done, case_id in enumerate(ids):
         cancel.raise_if_cancelled()
@@ -124,10 +125,15 @@ def recheck_case(cases: CaseShelf, blobs: BlobShelf, review_area: ReviewShelf, c
             updates.append(_InstanceUpdate(asset.id, instance, updated))
             report += counts
     # Apply to the case as it is now: someone may have edited it while its files were read.
-    latest = cases.get_case(case_id)
-    relabelled, changed = clean_case_text(latest)
-    cases.save_case(_with_updates(relabelled, updates))
-    return report + RecheckReport(titles_cleaned=changed)
+    titles_cleaned = 0
+
+    def apply(latest: Case) -> Case:
+        nonlocal titles_cleaned
+        relabelled, titles_cleaned = clean_case_text(latest)
+        return _with_updates(relabelled, updates)
+
+    cases.update_case(case_id, apply)
+    return report + RecheckReport(titles_cleaned=titles_cleaned)
 
 
 def _recheck_instance(instance: Instance, blobs: BlobShelf, review_area: ReviewShelf) -> tuple[Instance, RecheckReport]:

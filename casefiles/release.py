@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from casefiles.deid.versions import PIXEL_RULES, TEXT_RULES
 from casefiles.errors import CaseDeckError
 from casefiles.model import Asset, AssetKind, Case, Instance, Review
+from casefiles.store.documents import CaseSummary
 
 #: What a person does about each kind of blocker, in words the message repeats.
 REVIEW_ACTION = "review it on the case's page (Burned-in text review)"
@@ -145,6 +146,11 @@ def _instance_holds(instance: Instance) -> tuple[bool, bool, bool]:
     # A person who confirmed the image has looked at its pixels: that outranks any screening rules.
     unscreened = not waiting and instance.review is not Review.CONFIRMED and instance.pixel_rules < PIXEL_RULES
     return waiting, unscreened, instance.text_rules < TEXT_RULES
+
+
+def may_be_blocked(summary: CaseSummary) -> bool:
+    """Could the case hold anything back? False only when its stored facts vouch for all of it."""
+    return summary.held > 0 or summary.lowest_text_rules < TEXT_RULES or summary.lowest_pixel_rules < PIXEL_RULES
 
 
 def check_release(cases: Iterable[Case], *, way_out: str) -> None:

@@ -71,11 +71,11 @@ from casefiles.pacs.nodes import PacsNode
 from casefiles.pacs.retrieval import PullReport
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import RecheckReport, recheck_library
-from casefiles.release import Blocker, blockers_of, check_release
+from casefiles.release import Blocker, blockers_of, check_release, may_be_blocked
 from casefiles.review_area import ReviewArea
-from casefiles.store import BlobStore, CaseStore
+from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
-from casefiles.store.tinydb_store import open_tinydb_store
+from casefiles.store.opening import open_store
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
@@ -107,34 +107,9 @@ STACK_CLIP_FPS = 12.0
 EDITABLE_FIELDS = frozenset(CASE_EDITABLE_FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFilter:
-    """What the library page filters by; empty fields match everything."""
-
-    text: str = ""
-    modality: str = ""
-    tag: str = ""
-
-    def matches(self, case: Case) -> bool:
-        if self.modality and self.modality.upper() not in case.modality.upper().split("/"):
-            return False
-        if self.tag and self.tag.strip().lower() not in case.tags:
-            return False
-        if self.text:
-            haystack = " ".join(
-                (
-                    case.title,
-                    case.history,
-                    case.findings,
-                    case.diagnosis,
-                    " ".join(case.differential),
-                    " ".join(case.teaching_points),
-                    " ".join(case.tags),
-                    case.body_part,
-                )
-            ).lower()
-            return all(word in haystack for word in self.text.lower().split())
-        return True
+#: What the library page filters by (text, modality, tag; empty fields match everything): the
+#: store's own query, so the filtering happens inside the store.
+CaseFilter = CaseQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +189,7 @@ class Services:
         silence_value_logging()
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store: CaseStore = store or open_tinydb_store(settings.db_path)
+        self.store: CaseStore = store or open_store(settings)
         self.blobs: BlobStore = blobs or LocalBlobStore(settings.blob_dir)
         secret = load_or_create_secret(settings.secret_path)
         self.deidentifier = deidentifier or Deidentifier(secret, TEACHING_FILE)
@@ -482,20 +457,26 @@ class Services:
         )
 
     # -- library ------------------------------------------------------------------
-    def list_cases(self, case_filter: CaseFilter | None = None) -> list[Case]:
-        cases = self.store.list_cases()
-        if case_filter is None:
-            return cases
-        return [c for c in cases if case_filter.matches(c)]
+    def case_summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
+        """Cases for lists and pickers, newest first, without their image records (fast at any size)."""
+        return self.store.summaries(query)
+
+    def count_cases(self, query: CaseQuery | None = None) -> int:
+        return self.store.count_cases(query)
+
+    def list_cases(self, case_filter: CaseQuery | None = None) -> list[Case]:
+        """The matching cases in full, newest first: for a page of them; lists use :meth:`case_summaries`."""
+        cases = []
+        for summary in self.store.summaries(case_filter):
+            try:
+                cases.append(self.store.get_case(summary.id))
+            except NotFoundError:
+                continue  # deleted since it was listed
+        return cases
 
     def library_facets(self) -> tuple[list[str], list[str]]:
         """All modalities and tags in the library, for the filter pickers."""
-        modalities: set[str] = set()
-        tags: set[str] = set()
-        for case in self.store.list_cases():
-            modalities.update(m for m in case.modality.split("/") if m)
-            tags.update(case.tags)
-        return sorted(modalities), sorted(tags)
+        return self.store.facets()
 
     def get_case(self, case_id: str) -> Case:
         return self.store.get_case(case_id)
@@ -592,8 +573,10 @@ class Services:
             case = self.store.get_case(case_id)
             for conference in self.store.list_conferences():
                 if case_id in conference.case_ids:
-                    items = tuple(i for i in conference.items if i.case_id != case_id)
-                    self.store.save_conference(conference.edited(items=items))
+                    self.store.update_conference(
+                        conference.id,
+                        lambda k: k.edited(items=tuple(i for i in k.items if i.case_id != case_id)),
+                    )
             self.store.delete_case(case_id)
             self._forget_files(case.assets)
         return deletion
@@ -667,15 +650,10 @@ class Services:
             tags=tuple(dict.fromkeys((*target.tags, *source.tags))),
             **filled,
         )
-        self.store.save_case(merged)
+        merged = self.store.save_case(merged)
         for conference in self.store.list_conferences():
             if source_id in conference.case_ids:
-                items = tuple(
-                    replace(i, case_id=target_id) if i.case_id == source_id else i
-                    for i in conference.items
-                    if not (i.case_id == source_id and target_id in conference.case_ids)
-                )
-                self.store.save_conference(conference.edited(items=items))
+                self.store.update_conference(conference.id, lambda k: _conference_with(k, source_id, target_id))
         self.store.delete_case(source_id)
         self._forget_files(dropped)
         return merged
@@ -685,15 +663,12 @@ class Services:
 
         A file or original that another case still refers to is kept; one already missing is fine.
         """
-        in_use: set[str] = set()
-        originals_in_use: set[str] = set()
-        for case in self.store.list_cases():
-            for asset in case.assets:
-                in_use.update(asset.blob_ids)
-                originals_in_use.update(i.review_original for i in asset.instances if i.review_original)
+        assets = list(assets)
+        in_use = self.store.blobs_in_use(d for asset in assets for d in asset.blob_ids)
         for asset in assets:
             for instance in asset.instances:
-                if instance.review_original and instance.review_original not in originals_in_use:
+                # a held original belongs to its image record: kept while a case still holds that image
+                if instance.review_original and instance.blob not in in_use:
                     self.review_area.discard(instance.review_original)
             for digest in asset.blob_ids - in_use:
                 self._delete_blob(digest)
@@ -1218,11 +1193,7 @@ class Services:
                 self._delete_blob(digest)
 
     def _blob_in_use(self, digest: str) -> bool:
-        for case in self.store.list_cases():
-            for asset in case.assets:
-                if digest in asset.blob_ids:
-                    return True
-        return False
+        return bool(self.store.blobs_in_use((digest,)))
 
     def review_overlay_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """The frame as it is stored, with the blanked regions outlined, for the reviewer."""
@@ -1370,7 +1341,15 @@ class Services:
 
     def library_blockers(self) -> tuple[Blocker, ...]:
         """What the release gate holds back, over every case in the library."""
-        return tuple(b for case in self.store.list_cases() for b in blockers_of(case))
+        found: list[Blocker] = []
+        for summary in self.store.summaries():
+            if not may_be_blocked(summary):
+                continue  # the summary's facts vouch for the case without opening it
+            try:
+                found.extend(blockers_of(self.store.get_case(summary.id)))
+            except NotFoundError:
+                continue
+        return tuple(found)
 
     def release_blockers(self, target_id: str) -> tuple[Blocker, ...]:
         """What the release gate would hold back if this conference or case were exported now."""
@@ -1653,6 +1632,16 @@ def _number(value: object, default: float) -> float:
         return float(value)
     except ValueError:
         return default
+
+
+def _conference_with(conference: Conference, source_id: str, target_id: str) -> Conference:
+    """``conference`` with the merged-away ``source_id`` shown as ``target_id`` (once)."""
+    items = tuple(
+        replace(i, case_id=target_id) if i.case_id == source_id else i
+        for i in conference.items
+        if not (i.case_id == source_id and target_id in conference.case_ids)
+    )
+    return conference.edited(items=items)
 
 
 def _conference_kind(value: object) -> ConferenceKind:

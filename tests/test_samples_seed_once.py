@@ -4,7 +4,6 @@ server re-running the app's main script, and when a start is interrupted at any 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -12,14 +11,19 @@ import textwrap
 
 from casefiles.model import AssetKind
 from casefiles.samples import seed_samples
+from casefiles.store.tinydb_store import TinyDBCaseStore
 from tests.helpers import ROOT
 
 SEED_TIMEOUT_S = 240
 
 
 def library(data_dir):
-    db = json.loads((data_dir / "casedeck.json").read_text(encoding="utf-8"))
-    return list(db.get("cases", {}).values())
+    """The cases the app stored, read by a store of this process (it reads the files afresh)."""
+    store = TinyDBCaseStore(data_dir / "library")
+    try:
+        return [{"id": s.id, "title": s.title, "modality": s.modality} for s in store.summaries()]
+    finally:
+        store.close()
 
 
 def test_an_unguarded_main_script_seeds_once(data_dir, tmp_path):

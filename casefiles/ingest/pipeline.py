@@ -20,6 +20,7 @@ out before de-identification, each reported once by its position.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,7 +75,7 @@ from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 from casefiles.model import Asset, AssetKind, Case, Review, Window, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.review_area import PendingOriginals, ReviewShelf
-from casefiles.store import BlobStore, CaseStore
+from casefiles.store import BlobStore, CaseQuery, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 
 POOL_THRESHOLD = 24
@@ -148,7 +149,6 @@ def import_sources(
         quarantine_dir=quarantine_dir,
         review_area=review_area,
     )
-    run.existing_by_study()  # what is already in the library, to merge re-imports and skip duplicates
     folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
     work = folder.path
     try:
@@ -172,8 +172,7 @@ def import_sources(
         progress(total, total, "Making thumbnails and saving cases")
         cases = run.build_cases(title=title.strip() if title else None, author=author)
         cancel.raise_if_cancelled()
-        for case in cases.changed:
-            store.save_case(case)
+        cases.save(store)
         run.originals.settled()
     finally:
         folder.remove()
@@ -193,6 +192,29 @@ def import_sources(
 class _Cases:
     changed: tuple[Case, ...]
     ids: tuple[str, ...]
+    #: For an existing case the import added to: the case as it was read (its edits meanwhile are kept).
+    bases: dict[str, Case] = field(default_factory=dict)
+
+    def save(self, store: CaseStore) -> None:
+        for case in self.changed:
+            base = self.bases.get(case.id)
+            if base is None:
+                store.save_case(case)
+            else:
+                store.update_case(case.id, functools.partial(_with_assets_of, built=case, base=base))
+
+
+def _with_assets_of(current: Case, built: Case, base: Case) -> Case:
+    """``current`` with what the import changed from ``base`` to ``built``: new assets and grown series.
+
+    Someone may have edited the case (text, key images, another series) while the files were
+    imported; only the assets the import touched are taken from ``built``.
+    """
+    before = {a.id: a for a in base.assets}
+    touched = {a.id: a for a in built.assets if before.get(a.id) != a}
+    kept = tuple(touched.pop(a.id, a) for a in current.assets)
+    added = tuple(a for a in touched.values() if a.id not in before)
+    return current.edited(assets=kept + added, text_rules=min(current.text_rules, built.text_rules))
 
 
 @dataclass(slots=True)
@@ -214,30 +236,33 @@ class _Run:
     deid_report: DeidReport = field(default_factory=lambda: DeidReport.EMPTY)
     _seen_sops: set[str] = field(default_factory=set)
     _duplicate_studies: set[str] = field(default_factory=set)
-    _existing: dict[str, Case] | None = None
+    _existing: dict[str, Case | None] = field(default_factory=dict)
     _reported_once: set[str] = field(default_factory=set)
     _workspace: QuarantineFolder | None = None
 
     def __post_init__(self) -> None:
         self.originals = PendingOriginals(self.review_area)
 
-    def existing_by_study(self) -> dict[str, Case]:
-        """Cases already in the library, by the de-identified Study Instance UID of their series.
+    def case_for_study(self, study_uid: str) -> Case | None:
+        """The newest case already in the library holding a series of this (de-identified) study.
 
-        Documents, clips and slide pictures converted from DICOM carry their
-        study's UID too, so a study imported in parts finds its case through them.
+        Documents, clips and slide pictures converted from DICOM carry their study's UID too, so
+        a study imported in parts finds its case through them. Asked of the store per study (never
+        a read of the whole library); the case's images count as seen, so re-sent ones are skipped.
         """
-        if self._existing is None:
-            index: dict[str, Case] = {}
-            for case in self.store.list_cases():  # newest first: a study goes to its newest case
-                for asset in case.assets:
-                    if asset.study_uid:
-                        index.setdefault(asset.study_uid, case)
-            self._existing = index
-            for case in index.values():
+        if study_uid not in self._existing:
+            found = self.store.summaries(CaseQuery(study_uid=study_uid, limit=1))
+            case = None
+            if found:
+                try:
+                    case = self.store.get_case(found[0].id)
+                except NotFoundError:
+                    case = None
+            self._existing[study_uid] = case
+            if case is not None:
                 for asset in case.assets:
                     self._seen_sops.update(i.sop_instance_uid for i in asset.instances)
-        return self._existing
+        return self._existing[study_uid]
 
     def prepared(
         self, files: list[Found], workers: int, pool_threshold: int, workdir: Path | None = None
@@ -279,6 +304,8 @@ class _Run:
             self.deid_report = self.deid_report.merged(prepared.report)
             if prepared.report.needs_review:
                 self.burned_in += 1
+        if summary is not None:
+            self.case_for_study(summary.study_uid)  # its images count as seen: a re-sent one is skipped
         if summary is not None and summary.sop_uid in self._seen_sops:
             self.duplicates += 1
             self._duplicate_studies.add(summary.study_uid)
@@ -324,13 +351,15 @@ class _Run:
         studies: dict[str, dict[str, list[Summary]]] = {}
         for s in self.summaries:
             studies.setdefault(s.study_uid, {}).setdefault(s.series_uid, []).append(s)
-        existing = self.existing_by_study()
         changed: list[Case] = []
+        bases: dict[str, Case] = {}
         ids: list[str] = []
         new: list[int] = []  # where the new cases are in ``changed``
         for study_uid, series in studies.items():
             ordered = sorted(series.values(), key=_series_sort_key)
-            case = self._current(existing.get(study_uid))
+            case = self._current(self.case_for_study(study_uid))
+            if case is not None:
+                bases[case.id] = case
             if case is None:
                 case = self._new_case(ordered, author=author)
                 if case is None:
@@ -344,9 +373,10 @@ class _Run:
         for n, new_title in zip(new, titles, strict=True):
             changed[n] = replace(changed[n], title=new_title)
         for study_uid in self._duplicate_studies:
-            if study_uid not in studies and study_uid in existing:
-                ids.append(existing[study_uid].id)  # nothing new: the case is named but not touched
-        return _Cases(tuple(changed), tuple(dict.fromkeys(ids)))
+            known = self.case_for_study(study_uid)
+            if study_uid not in studies and known is not None:
+                ids.append(known.id)  # nothing new: the case is named but not touched
+        return _Cases(tuple(changed), tuple(dict.fromkeys(ids)), bases)
 
     def _current(self, known: Case | None) -> Case | None:
         """The case as it is now: it may have been edited, or deleted, while the files were imported."""

@@ -7,43 +7,90 @@ services never see which one is in use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from casefiles.model import Case, Conference
+from casefiles.store.documents import CaseQuery, CaseSummary
+
+__all__ = ["BlobStore", "CaseQuery", "CaseStore", "CaseSummary"]
 
 
 @runtime_checkable
 class CaseStore(Protocol):
-    """Cases and conferences. Every method is safe to call from several threads."""
+    """Cases, conferences and settings. Safe to call from several threads and several processes.
 
-    def save_case(self, case: Case) -> None:
-        """Insert or replace the case with ``case.id``."""
+    Every case and conference carries ``version``: the store's count of its saves. A save made on
+    an older version than the stored one is refused with :class:`~casefiles.errors.ConflictError`
+    (optimistic concurrency); :meth:`update_case` re-reads and re-applies a change instead, so a
+    change computed from the stored case is never lost to a concurrent writer.
+    """
+
+    def save_case(self, case: Case) -> Case:
+        """Insert ``case`` (version 0) or replace the stored version ``case.version``; return it as stored."""
+        ...
+
+    def update_case(self, case_id: str, change: Callable[[Case], Case]) -> Case:
+        """Apply ``change`` to the stored case atomically and return the result.
+
+        ``change`` may be called more than once (it gets the latest case each time) and may raise to
+        refuse; it must not change the id.
+        """
+        ...
 
     def get_case(self, case_id: str) -> Case:
         """Raise :class:`~casefiles.errors.NotFoundError` if there is none."""
         ...
 
-    def list_cases(self) -> list[Case]:
-        """All cases, newest first."""
+    def exists(self, case_id: str) -> bool: ...
+
+    def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
+        """Summaries of the cases ``query`` matches, newest first, paged by its offset and limit."""
+        ...
+
+    def count_cases(self, query: CaseQuery | None = None) -> int: ...
+
+    def facets(self) -> tuple[list[str], list[str]]:
+        """Every modality and tag in the library, sorted."""
+        ...
+
+    def cases_using_blob(self, digest: str) -> set[str]:
+        """Ids of the cases whose documents or image records refer to the blob."""
+        ...
+
+    def blobs_in_use(self, digests: Iterable[str]) -> set[str]:
+        """Those of ``digests`` that some case still refers to (one query for a whole case's files)."""
         ...
 
     def delete_case(self, case_id: str) -> None: ...
 
-    def save_conference(self, conference: Conference) -> None: ...
+    def save_conference(self, conference: Conference) -> Conference:
+        """Insert (version 0) or replace the stored version; return it as stored."""
+        ...
+
+    def update_conference(self, conference_id: str, change: Callable[[Conference], Conference]) -> Conference: ...
 
     def get_conference(self, conference_id: str) -> Conference: ...
 
-    def list_conferences(self) -> list[Conference]: ...
+    def list_conferences(self) -> list[Conference]:
+        """All conferences, newest first."""
+        ...
 
     def delete_conference(self, conference_id: str) -> None: ...
 
     def get_meta(self, key: str) -> str | None:
-        """Small installation-level values (e.g. whether samples were seeded)."""
+        """Small installation-level values and settings (e.g. whether samples were seeded, PACS nodes)."""
         ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def meta_items(self) -> dict[str, str]:
+        """Every setting (for copying a library to another store)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and caches (the store is not used afterwards)."""
 
 
 @runtime_checkable
@@ -68,5 +115,9 @@ class BlobStore(Protocol):
 
     def delete(self, digest: str) -> None:
         """Remove a blob (e.g. an image replaced by its redacted version); missing is not an error."""
+
+    def open(self, digest: str) -> BinaryIO:
+        """The blob as a file object to stream from (close it); NotFoundError if missing."""
+        ...
 
     def digests(self) -> Iterator[str]: ...

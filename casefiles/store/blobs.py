@@ -12,6 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from casefiles.errors import NotFoundError, StorageError, ValidationError
 
@@ -60,6 +61,8 @@ class LocalBlobStore:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())  # a power cut must not leave an empty file under a valid digest
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -70,6 +73,13 @@ class LocalBlobStore:
     def get(self, digest: str) -> bytes:
         path = self.path(digest)
         return path.read_bytes()
+
+    def open(self, digest: str) -> BinaryIO:
+        """The blob as a file to stream from (videos, slides and packages need not fit in memory)."""
+        try:
+            return open(self.path(digest), "rb")
+        except OSError as exc:
+            raise NotFoundError("A stored file of this case is missing from the blob store.") from exc
 
     def path(self, digest: str) -> Path:
         path = self._path_for(digest)

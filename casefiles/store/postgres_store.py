@@ -354,8 +354,13 @@ class PostgresCaseStore:
             rows = conn.execute("SELECT case_id FROM blob_refs WHERE blob = %s", (digest,)).fetchall()
         return {r[0] for r in rows}
 
-    def case_blobs(self, case: Case) -> frozenset[str]:
-        return frozenset(b for asset in case.assets for b in asset.blob_ids)
+    def blobs_in_use(self, digests: Iterable[str]) -> set[str]:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return set()
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT DISTINCT blob FROM blob_refs WHERE blob = ANY(%s)", (wanted,)).fetchall()
+        return {r[0] for r in rows}
 
     def delete_case(self, case_id: str) -> None:
         with self._transaction() as conn:
@@ -453,6 +458,10 @@ class PostgresCaseStore:
                 "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def meta_items(self) -> dict[str, str]:
+        with self._transaction() as conn:
+            return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta").fetchall()}
 
     def close(self) -> None:
         self._connections.close()

@@ -1,111 +1,552 @@
-"""The embedded default metadata store: one TinyDB JSON file behind a lock.
+"""The embedded default store: TinyDB made safe for several processes, crashes and 10,000 cases.
 
-TinyDB is not thread-safe and Streamlit serves each session on its own
-thread, so :func:`open_tinydb_store` hands out one instance per file for the
-whole process and every call takes that instance's lock.
+Layout of the library folder::
+
+    format.json            the layout version (a newer one is refused, never misread)
+    cases/00.json … ff.json TinyDB files, cases spread by a hash of their id (small documents)
+    manifests/ab/<sha256>.json  one immutable file per series' instance records
+    refs/0.log … f.log     append-only "blob manifest" lines: which manifests name a blob
+    conferences.json, settings.json  TinyDB files
+
+Every TinyDB file goes through :class:`SafeJSONStorage`: writes happen under a
+cross-process ``flock``, replace the file atomically (temp, fsync, rename,
+directory fsync), and readers reload a file another process replaced. TinyDB's
+document ids are derived from CaseDeck's own ids, so two processes can never
+hand out the same one. Each write rewrites one shard of ~40 cases, not the
+library, so a save costs the same at 100 and at 10,000 cases.
+
+A library of the first layout (one ``casedeck.json`` with images inline) is
+upgraded when it is first opened; the old file is kept beside it, renamed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tinydb import Query, TinyDB
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
 
-from casefiles.errors import NotFoundError, StorageError
+from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Case, Conference
+from casefiles.store.documents import (
+    SCHEMA_VERSION,
+    CaseQuery,
+    CaseSummary,
+    JsonDict,
+    canonical_json,
+    conference_doc,
+    conference_from_doc,
+    direct_blobs,
+    facets_of,
+    join_case,
+    manifest_blobs,
+    manifest_ids,
+    newer_schema_error,
+    newest_first,
+    search_text,
+    split_case,
+    summary_of,
+    upgrade_case_doc,
+)
+from casefiles.store.safe_files import (
+    FileStamp,
+    append_durably,
+    locked,
+    make_private_dir,
+    replace_atomically,
+    write_new,
+)
+
+#: Layout of the library folder (see the module docstring).
+LAYOUT_VERSION = 2
+_SHARDS = 256
+_MANIFEST_CACHE = 512
+_REF_LINE = 64 + 1 + 64 + 1
 
 _instances: dict[Path, TinyDBCaseStore] = {}
 _instances_lock = threading.Lock()
 
 
-def open_tinydb_store(path: Path) -> TinyDBCaseStore:
-    """The process-wide store for ``path`` (created on first use)."""
-    key = Path(path).resolve()
+def open_tinydb_store(root: Path, *, legacy: Path | None = None) -> TinyDBCaseStore:
+    """The process-wide store for the library folder ``root``.
+
+    ``legacy``: a first-layout ``casedeck.json`` to upgrade from when ``root`` holds no library yet.
+    """
+    key = Path(root).resolve()
     with _instances_lock:
         store = _instances.get(key)
         if store is None:
-            store = TinyDBCaseStore(key)
+            store = TinyDBCaseStore(key, legacy=legacy)
             _instances[key] = store
         return store
 
 
-class TinyDBCaseStore:
-    """A :class:`~casefiles.store.CaseStore` in one JSON file."""
+class SafeJSONStorage(Storage):
+    """A TinyDB storage: atomic, durable writes; reloads what another process replaced.
 
-    def __init__(self, path: Path) -> None:
+    Writes must be made under :func:`~casefiles.store.safe_files.locked` of the file (the
+    store does); reads need no lock, since a file is only ever replaced whole.
+    """
+
+    def __init__(self, path: str, **_: Any) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
+        self._stamp: FileStamp | None = None
+        self._data: dict[str, dict[str, Any]] | None = None
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        stamp = FileStamp.of(self.path)
+        if stamp is None:
+            self._stamp, self._data = None, None
+            return None
+        if stamp != self._stamp or self._data is None:
+            try:
+                data = json.loads(self.path.read_bytes() or b"{}")
+            except (OSError, ValueError) as exc:
+                raise StorageError(
+                    f"The library file {self.path.name} is damaged or was edited by hand and cannot be read. "
+                    "Restore it from a backup (`python -m casefiles store restore`); nothing was changed."
+                ) from exc
+            if not isinstance(data, dict):
+                raise StorageError(f"The library file {self.path.name} is damaged; nothing was changed.")
+            self._stamp, self._data = stamp, data
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = TinyDB(self.path, indent=1, ensure_ascii=False)
+            replace_atomically(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+        except BaseException:
+            self._stamp, self._data = None, None  # TinyDB changed our copy in place: read the file again
+            raise
+        self._stamp, self._data = FileStamp.of(self.path), data
+
+    @property
+    def stamp(self) -> FileStamp | None:
+        return self._stamp
+
+    def close(self) -> None:
+        self._stamp, self._data = None, None
+
+
+def _doc_id(key: str) -> int:
+    """TinyDB's integer id for one of CaseDeck's ids: the same in every process."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:6], "big")
+
+
+class _View:
+    """One version of a document file, parsed once: documents by id and their search text."""
+
+    __slots__ = ("_text", "by_id", "stamp")
+
+    def __init__(self, stamp: FileStamp | None, by_id: dict[str, JsonDict]) -> None:
+        self.stamp = stamp
+        self.by_id = by_id
+        self._text: dict[str, str] = {}
+
+    def search_text(self, doc_id: str) -> str:
+        text = self._text.get(doc_id)
+        if text is None:
+            text = self._text[doc_id] = search_text(self.by_id[doc_id])
+        return text
+
+
+class _DocumentFile:
+    """One TinyDB file holding documents keyed by CaseDeck ids, each with a ``version``.
+
+    Documents are never changed in place (a write puts a new dict in a new table mapping), so a
+    :class:`_View` handed to a reader stays a consistent snapshot while another thread writes.
+    """
+
+    def __init__(self, path: Path, table: str) -> None:
+        self.path = path
+        self._db = TinyDB(str(path), storage=SafeJSONStorage)
+        self._storage: SafeJSONStorage = self._db.storage  # type: ignore[assignment]
+        self._table: Table = self._db.table(table, cache_size=0)
+        self._table_name = table
+        self._view = _View(None, {})
+
+    def view(self) -> _View:
+        data = self._storage.read()
+        stamp = self._storage.stamp
+        view = self._view
+        if stamp is None or data is None:
+            return _View(None, {})
+        if stamp != view.stamp:
+            view = _View(stamp, {doc["id"]: doc for doc in data.get(self._table_name, {}).values()})
+            self._view = view
+        return view
+
+    def documents(self) -> dict[str, JsonDict]:
+        """Current documents by id (a shared snapshot: do not change them)."""
+        return self.view().by_id
+
+    def get(self, key: str) -> JsonDict | None:
+        return self.documents().get(key)
+
+    def put(self, doc: JsonDict) -> None:
+        """Insert or replace (call under :meth:`lock`)."""
+        doc_id = _doc_id(doc["id"])
+
+        def put_new_dict(table: dict[int, Any]) -> None:
+            table[doc_id] = doc
+
+        # TinyDB's own upsert merges into the stored dict in place, which readers may hold.
+        self._table._update_table(put_new_dict)
+
+    def remove(self, key: str) -> bool:
+        if key not in self.documents():
+            return False
+        self._table.remove(doc_ids=[_doc_id(key)])
+        return True
+
+    def lock(self) -> Any:
+        return locked(self.path)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class TinyDBCaseStore:
+    """A :class:`~casefiles.store.CaseStore` in a folder of small TinyDB files."""
+
+    def __init__(self, root: Path, *, legacy: Path | None = None) -> None:
+        self.root = Path(root)
+        make_private_dir(self.root)
+        for sub in ("cases", "manifests", "refs"):
+            make_private_dir(self.root / sub)
+        self._format_path = self.root / "format.json"
+        self._shards: dict[str, _DocumentFile] = {}
+        self._shards_lock = threading.Lock()
+        self._manifests: OrderedDict[str, JsonDict] = OrderedDict()
+        self._manifests_lock = threading.Lock()
+        self._conferences = _DocumentFile(self.root / "conferences.json", "conferences")
+        self._settings = _DocumentFile(self.root / "settings.json", "meta")
+        with locked(self._format_path):
+            self._check_or_create(legacy)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _check_or_create(self, legacy: Path | None) -> None:
+        if self._format_path.exists():
+            try:
+                layout = json.loads(self._format_path.read_bytes()).get("layout")
+            except (OSError, ValueError, AttributeError) as exc:
+                raise StorageError(
+                    "The library's format.json is damaged; restore it from a backup. Nothing was changed."
+                ) from exc
+            if not isinstance(layout, int) or layout > LAYOUT_VERSION:
+                raise newer_schema_error("library folder", layout)
+            return
+        if legacy is not None and legacy.exists():
+            self._upgrade_from(legacy)
+        replace_atomically(self._format_path, json.dumps({"layout": LAYOUT_VERSION}).encode())
+
+    def _upgrade_from(self, legacy: Path) -> None:
+        """Copy a first-layout ``casedeck.json`` into this folder; keep the old file, renamed."""
+        try:
+            data = json.loads(legacy.read_bytes() or b"{}")
         except (OSError, ValueError) as exc:
             raise StorageError(
-                f"Cannot open the case database {self.path}. It may be unreadable or damaged ({exc})."
+                f"The library file {legacy.name} is damaged or was edited by hand and cannot be read; "
+                "restore it from a backup. Nothing was changed."
             ) from exc
-        self._cases = self._db.table("cases")
-        self._conferences = self._db.table("conferences")
-        self._meta = self._db.table("meta")
+        for doc in (data.get("cases") or {}).values():
+            split = upgrade_case_doc(doc)
+            self._write_manifests(split.manifests)
+            shard = self._shard(split.doc["id"])
+            with shard.lock():
+                shard.put({**split.doc, "version": int(doc.get("version", 1))})
+        for doc in (data.get("conferences") or {}).values():
+            with self._conferences.lock():
+                self._conferences.put({**doc, "schema": SCHEMA_VERSION, "version": int(doc.get("version", 1))})
+        for doc in (data.get("meta") or {}).values():
+            with self._settings.lock():
+                self._settings.put({"id": doc["key"], "value": doc["value"], "version": 1})
+        legacy.rename(legacy.with_name(legacy.name + ".layout1-upgraded"))
 
-    # -- cases -----------------------------------------------------------------
-    def save_case(self, case: Case) -> None:
-        with self._lock:
-            self._cases.upsert(case.to_dict(), Query().id == case.id)
+    # -- shards and manifests -----------------------------------------------------------------
+    def _shard(self, case_id: str) -> _DocumentFile:
+        name = hashlib.sha256(case_id.encode()).hexdigest()[:2]
+        with self._shards_lock:
+            shard = self._shards.get(name)
+            if shard is None:
+                shard = self._shards[name] = _DocumentFile(self.root / "cases" / f"{name}.json", "cases")
+            return shard
+
+    def _all_shards(self) -> Iterator[_DocumentFile]:
+        for number in range(_SHARDS):
+            name = f"{number:02x}"
+            if name in self._shards or (self.root / "cases" / f"{name}.json").exists():
+                yield self._shard_named(name)
+
+    def _shard_named(self, name: str) -> _DocumentFile:
+        with self._shards_lock:
+            shard = self._shards.get(name)
+            if shard is None:
+                shard = self._shards[name] = _DocumentFile(self.root / "cases" / f"{name}.json", "cases")
+            return shard
+
+    def _manifest_path(self, digest: str) -> Path:
+        return self.root / "manifests" / digest[:2] / f"{digest}.json"
+
+    def _manifest(self, digest: str) -> JsonDict:
+        with self._manifests_lock:
+            cached = self._manifests.get(digest)
+            if cached is not None:
+                self._manifests.move_to_end(digest)
+                return cached
+        try:
+            manifest = json.loads(self._manifest_path(digest).read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise StorageError("Image records of a case are damaged; run `python -m casefiles store check`.") from exc
+        with self._manifests_lock:
+            self._manifests[digest] = manifest
+            while len(self._manifests) > _MANIFEST_CACHE:
+                self._manifests.popitem(last=False)
+        return manifest
+
+    def _write_manifests(self, manifests: Mapping[str, JsonDict]) -> None:
+        """Write new manifests, their blob references first (so a manifest on disk is always findable)."""
+        new = {d: m for d, m in manifests.items() if not self._manifest_path(d).exists()}
+        if not new:
+            return
+        lines: dict[str, list[bytes]] = {}
+        for digest, manifest in new.items():
+            for blob in sorted(manifest_blobs(manifest)):
+                lines.setdefault(blob[0], []).append(f"{blob} {digest}\n".encode())
+        for prefix, chunk in sorted(lines.items()):
+            append_durably(self.root / "refs" / f"{prefix}.log", b"".join(chunk))
+        for digest, manifest in new.items():
+            write_new(self._manifest_path(digest), canonical_json(manifest))
+
+    def _join(self, doc: JsonDict) -> Case:
+        manifests = {d: self._manifest(d) for d in manifest_ids(doc)}
+        return join_case(doc, {d: m for d, m in manifests.items() if m}, int(doc.get("version", 1)))
+
+    # -- cases --------------------------------------------------------------------------------
+    def save_case(self, case: Case) -> Case:
+        shard = self._shard(case.id)
+        with shard.lock():
+            stored = shard.get(case.id)
+            stored_version = 0 if stored is None else int(stored.get("version", 1))
+            if case.version != stored_version:
+                raise _conflict("case", case.version, stored_version)
+            return self._write_case(shard, case, stored_version)
+
+    def _write_case(self, shard: _DocumentFile, case: Case, stored_version: int) -> Case:
+        split = split_case(case)
+        self._write_manifests(split.manifests)
+        version = stored_version + 1
+        shard.put({**split.doc, "version": version})
+        return replace(case, version=version)
+
+    def update_case(self, case_id: str, change: Callable[[Case], Case]) -> Case:
+        shard = self._shard(case_id)
+        with shard.lock():
+            stored = shard.get(case_id)
+            if stored is None:
+                raise _missing_case(case_id)
+            current = self._join(stored)
+            changed = change(current)
+            if changed.id != case_id:
+                raise ValidationError("A change to a case must not change its id.")
+            return self._write_case(shard, replace(changed, version=current.version), current.version)
 
     def get_case(self, case_id: str) -> Case:
-        with self._lock:
-            doc = self._cases.get(Query().id == case_id)
+        doc = self._shard(case_id).get(case_id)
         if doc is None:
-            raise NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
-        return Case.from_dict(_as_dict(doc))
+            raise _missing_case(case_id)
+        return self._join(doc)
+
+    def exists(self, case_id: str) -> bool:
+        return self._shard(case_id).get(case_id) is not None
 
     def list_cases(self) -> list[Case]:
-        with self._lock:
-            docs = self._cases.all()
-        cases = [Case.from_dict(_as_dict(d)) for d in docs]
-        return sorted(cases, key=lambda c: c.created, reverse=True)
+        """Every case in full, newest first: for tools and small libraries; lists use :meth:`summaries`."""
+        return [self._join(doc) for doc in self._matching(CaseQuery())]
+
+    def _matching(self, query: CaseQuery) -> list[JsonDict]:
+        words = query.words
+        found: list[JsonDict] = []
+        shards = self._all_shards() if query.ids is None else (self._shard(i) for i in set(query.ids))
+        plain = CaseQuery(
+            modality=query.modality, tag=query.tag, study_uid=query.study_uid, ids=query.ids
+        )  # the words are matched against the cached search text below
+        for shard in dict.fromkeys(shards):
+            view = shard.view()
+            for doc_id, doc in view.by_id.items():
+                if not plain.matches(doc):
+                    continue
+                if words:
+                    text = view.search_text(doc_id)
+                    if not all(w in text for w in words):
+                        continue
+                found.append(doc)
+        found.sort(key=newest_first, reverse=True)
+        return found
+
+    def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
+        query = query or CaseQuery()
+        return [summary_of(doc, int(doc.get("version", 1))) for doc in query.page(self._matching(query))]
+
+    def count_cases(self, query: CaseQuery | None = None) -> int:
+        return len(self._matching(query or CaseQuery()))
+
+    def facets(self) -> tuple[list[str], list[str]]:
+        return facets_of(doc for shard in self._all_shards() for doc in shard.documents().values())
+
+    def cases_using_blob(self, digest: str) -> set[str]:
+        manifests = self._manifests_naming({digest}).get(digest, set())
+        users: set[str] = set()
+        for shard in self._all_shards():
+            for doc_id, doc in shard.documents().items():
+                if digest in direct_blobs(doc) or manifests.intersection(manifest_ids(doc)):
+                    users.add(doc_id)
+        return users
+
+    def blobs_in_use(self, digests: Iterable[str]) -> set[str]:
+        wanted = set(digests)
+        if not wanted:
+            return set()
+        naming = self._manifests_naming(wanted)
+        used_manifests: set[str] = set()
+        used: set[str] = set()
+        for shard in self._all_shards():
+            for doc in shard.documents().values():
+                used.update(wanted.intersection(direct_blobs(doc)))
+                used_manifests.update(manifest_ids(doc))
+        used.update(d for d, manifests in naming.items() if manifests & used_manifests)
+        return used
+
+    def _manifests_naming(self, digests: set[str]) -> dict[str, set[str]]:
+        """For each blob, the manifests whose records name it, from the reference logs of their prefixes."""
+        found: dict[str, set[str]] = {}
+        by_prefix: dict[str, set[str]] = {}
+        for digest in digests:
+            by_prefix.setdefault(digest[:1], set()).add(digest)
+        for prefix, wanted in by_prefix.items():
+            try:
+                data = (self.root / "refs" / f"{prefix}.log").read_bytes()
+            except FileNotFoundError:
+                continue
+            if len(wanted) <= 4:  # a few blobs: let bytes.find skip through the log
+                for digest in wanted:
+                    needle = digest.encode() + b" "
+                    at = data.find(needle)
+                    while at >= 0:
+                        line = data[at : at + _REF_LINE]
+                        if (at == 0 or data[at - 1] == 0x0A) and len(line) == _REF_LINE and line[-1] == 0x0A:
+                            found.setdefault(digest, set()).add(line[65:129].decode())
+                        at = data.find(needle, at + 1)
+                continue
+            encoded = {d.encode() for d in wanted}
+            for line in data.split(b"\n"):
+                if len(line) == _REF_LINE - 1 and line[:64] in encoded:
+                    found.setdefault(line[:64].decode(), set()).add(line[65:].decode())
+        return found
 
     def delete_case(self, case_id: str) -> None:
-        with self._lock:
-            removed = self._cases.remove(Query().id == case_id)
-        if not removed:
-            raise NotFoundError(f"There is no case with id {case_id!r}.")
+        shard = self._shard(case_id)
+        with shard.lock():
+            if not shard.remove(case_id):
+                raise _missing_case(case_id)
 
-    # -- conferences -----------------------------------------------------------
-    def save_conference(self, conference: Conference) -> None:
-        with self._lock:
-            self._conferences.upsert(conference.to_dict(), Query().id == conference.id)
+    def manifests_in_use(self) -> set[str]:
+        return {d for shard in self._all_shards() for doc in shard.documents().values() for d in manifest_ids(doc)}
+
+    def stored_manifests(self) -> Iterator[str]:
+        for sub in sorted((self.root / "manifests").iterdir()):
+            if sub.is_dir():
+                for item in sorted(sub.glob("*.json")):
+                    yield item.stem
+
+    def delete_manifest(self, digest: str) -> None:
+        self._manifest_path(digest).unlink(missing_ok=True)
+
+    # -- conferences --------------------------------------------------------------------------
+    def save_conference(self, conference: Conference) -> Conference:
+        with self._conferences.lock():
+            stored = self._conferences.get(conference.id)
+            stored_version = 0 if stored is None else int(stored.get("version", 1))
+            if conference.version != stored_version:
+                raise _conflict("conference", conference.version, stored_version)
+            return self._write_conference(conference, stored_version)
+
+    def _write_conference(self, conference: Conference, stored_version: int) -> Conference:
+        version = stored_version + 1
+        self._conferences.put({**conference_doc(conference), "version": version})
+        return replace(conference, version=version)
+
+    def update_conference(self, conference_id: str, change: Callable[[Conference], Conference]) -> Conference:
+        with self._conferences.lock():
+            stored = self._conferences.get(conference_id)
+            if stored is None:
+                raise _missing_conference(conference_id)
+            current = conference_from_doc(stored, int(stored.get("version", 1)))
+            changed = change(current)
+            if changed.id != conference_id:
+                raise ValidationError("A change to a conference must not change its id.")
+            return self._write_conference(replace(changed, version=current.version), current.version)
 
     def get_conference(self, conference_id: str) -> Conference:
-        with self._lock:
-            doc = self._conferences.get(Query().id == conference_id)
+        doc = self._conferences.get(conference_id)
         if doc is None:
-            raise NotFoundError(f"There is no conference with id {conference_id!r}.")
-        return Conference.from_dict(_as_dict(doc))
+            raise _missing_conference(conference_id)
+        return conference_from_doc(doc, int(doc.get("version", 1)))
 
     def list_conferences(self) -> list[Conference]:
-        with self._lock:
-            docs = self._conferences.all()
-        confs = [Conference.from_dict(_as_dict(d)) for d in docs]
-        return sorted(confs, key=lambda c: c.created, reverse=True)
+        docs = sorted(self._conferences.documents().values(), key=newest_first, reverse=True)
+        return [conference_from_doc(d, int(d.get("version", 1))) for d in docs]
 
     def delete_conference(self, conference_id: str) -> None:
-        with self._lock:
-            removed = self._conferences.remove(Query().id == conference_id)
-        if not removed:
-            raise NotFoundError(f"There is no conference with id {conference_id!r}.")
+        with self._conferences.lock():
+            if not self._conferences.remove(conference_id):
+                raise _missing_conference(conference_id)
 
-    # -- meta ------------------------------------------------------------------
+    # -- settings -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            doc = self._meta.get(Query().key == key)
-        return None if doc is None else str(_as_dict(doc)["value"])
+        doc = self._settings.get(key)
+        return None if doc is None else str(doc["value"])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._meta.upsert({"key": key, "value": value}, Query().key == key)
+        with self._settings.lock():
+            stored = self._settings.get(key)
+            version = 1 if stored is None else int(stored.get("version", 1)) + 1
+            self._settings.put({"id": key, "value": value, "version": version})
+
+    def meta_items(self) -> dict[str, str]:
+        return {key: str(doc["value"]) for key, doc in self._settings.documents().items()}
+
+    def close(self) -> None:
+        for shard in list(self._shards.values()):
+            shard.close()
+        self._conferences.close()
+        self._settings.close()
+        with _instances_lock:
+            if _instances.get(self.root.resolve()) is self:
+                del _instances[self.root.resolve()]
 
 
-def _as_dict(doc: Any) -> dict[str, Any]:
-    return dict(doc)
+def _missing_case(case_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
+
+
+def _missing_conference(conference_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no conference with id {conference_id!r}; it may have been deleted.")
+
+
+def _conflict(kind: str, loaded: int, stored: int) -> ConflictError:
+    if loaded == 0:
+        return ConflictError(f"A {kind} with this id already exists in the library; nothing was saved.")
+    return ConflictError(
+        f"This {kind} changed since it was opened (version {loaded}, the library has {stored}) — "
+        "reload it to see the changes; nothing was saved."
+    )

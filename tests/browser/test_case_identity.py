@@ -109,13 +109,13 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def stored(data_dir: Path, case_id: str) -> Case:
     """The case as the app wrote it (a new store object reads the file afresh)."""
-    store = TinyDBCaseStore(data_dir / "casedeck.json")
+    store = TinyDBCaseStore(data_dir / "library")
     return Services(Settings(data_dir=data_dir, seed_samples=False), store=store).get_case(case_id)
 
 
 def stored_cases(data_dir: Path) -> list[Case]:
     """The library in the order the app lists it."""
-    store = TinyDBCaseStore(data_dir / "casedeck.json")
+    store = TinyDBCaseStore(data_dir / "library")
     return Services(Settings(data_dir=data_dir, seed_samples=False), store=store).list_cases()
 
 

@@ -37,7 +37,7 @@ TIMEOUT_MS = 60_000
 
 def _services(data_dir: Path) -> Services:
     """A fresh view of the library on disk (the app process writes the file)."""
-    return Services(Settings(data_dir=data_dir, seed_samples=False), store=TinyDBCaseStore(data_dir / "casedeck.json"))
+    return Services(Settings(data_dir=data_dir, seed_samples=False), store=TinyDBCaseStore(data_dir / "library"))
 
 
 @pytest.fixture

@@ -168,14 +168,16 @@ class Library:
         return [self.blobs.get(d) for d in self.blobs.digests()]
 
     def db_text(self) -> str:
-        path = self.root / "casedeck.json"
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+        """Everything the case store wrote (case shards, series manifests, conferences, settings)."""
+        library = self.root / "library"
+        files = sorted(p for p in library.rglob("*") if p.is_file()) if library.exists() else []
+        return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
 
 
 def new_library(root: Path) -> Library:
     return Library(
         root=root,
-        store=TinyDBCaseStore(root / "casedeck.json"),
+        store=TinyDBCaseStore(root / "library"),
         blobs=LocalBlobStore(root / "blobs"),
         quarantine=root / "quarantine",
         review_area=ReviewArea(root / "review-area", bytes(range(32))),

@@ -252,7 +252,7 @@ def test_reimport_adds_to_the_same_case_and_skips_duplicates(
     first = run(library, deid, [tmp_path / "in"])
     original = the_case(library)
     edited = original.edited(diagnosis="Pulmonary embolism", tags=("chest",))
-    library.store.save_case(edited)
+    edited = library.store.save_case(edited)
 
     again = run(library, deid, [tmp_path / "in"])
     assert again.case_ids == first.case_ids

@@ -1,0 +1,263 @@
+"""Library maintenance: copy a library to another store, check its files, back it up and restore it.
+
+Every operation works through the store contract, so it is the same for TinyDB and PostgreSQL:
+
+* :func:`copy_library` copies cases, conferences and settings losslessly and can be
+  resumed (what the target already holds unchanged is skipped). ``store migrate`` and
+  ``store backup`` are both this copy, to PostgreSQL or to a TinyDB folder.
+* :func:`check_library` finds blobs that cases refer to but that are missing, and blobs
+  no case refers to (left by an interrupted import, or by a crash between a delete
+  and its clean-up); with ``remove_orphans`` it deletes the latter once they are old
+  enough that no running import can still be about to refer to them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from casefiles.errors import NotFoundError, StorageError
+from casefiles.model import Case, Conference
+from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from casefiles.store import BlobStore, CaseStore
+from casefiles.store.safe_files import make_private_dir
+
+_Versioned = TypeVar("_Versioned", Case, Conference)
+
+#: A blob younger than this is never called an orphan: an import writes its files before its case.
+ORPHAN_MIN_AGE_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    cases_copied: int = 0
+    cases_unchanged: int = 0
+    conferences: int = 0
+    settings: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.cases_copied} case(s) copied, {self.cases_unchanged} already there unchanged, "
+            f"{self.conferences} conference(s), {self.settings} setting(s)."
+        )
+
+
+@contextlib.contextmanager
+def exclusive_job(lock_file: Path, what: str) -> Iterator[None]:
+    """Refuse a second copy of ``what`` (another process or thread) instead of running both."""
+    make_private_dir(lock_file.parent)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StorageError(f"Another {what} of this library is running; wait for it to finish.") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def copy_library(
+    source: CaseStore,
+    target: CaseStore,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> CopyReport:
+    """Copy every case, conference and setting of ``source`` into ``target``; resumable.
+
+    A case already in the target and equal to the source's is skipped; one that differs is
+    replaced by the source's (the source is the truth while migrating). Cancelling stops
+    between cases; a later run goes on where it stopped.
+    """
+    ids = [s.id for s in source.summaries()]
+    copied = unchanged = 0
+    for done, case_id in enumerate(ids):
+        cancel.raise_if_cancelled()
+        progress(done, len(ids), f"Copying case {done + 1} of {len(ids)}")
+        try:
+            case = source.get_case(case_id)
+        except NotFoundError:
+            continue  # deleted while copying
+        if target.exists(case_id):
+            there = target.get_case(case_id)
+            if replace(there, version=0) == replace(case, version=0):
+                unchanged += 1
+                continue
+            target.update_case(case_id, functools.partial(_taken_from, case))
+        else:
+            target.save_case(replace(case, version=0))
+        copied += 1
+    conferences = source.list_conferences()
+    for conference in conferences:
+        cancel.raise_if_cancelled()
+        try:
+            stored = target.get_conference(conference.id)
+        except NotFoundError:
+            target.save_conference(replace(conference, version=0))
+            continue
+        if replace(stored, version=0) != replace(conference, version=0):
+            target.update_conference(conference.id, functools.partial(_taken_from, conference))
+    settings = source.meta_items()
+    for key, value in settings.items():
+        target.set_meta(key, value)
+    progress(len(ids), len(ids), "Copy finished")
+    return CopyReport(copied, unchanged, len(conferences), len(settings))
+
+
+def _taken_from(source: _Versioned, stale: _Versioned) -> _Versioned:
+    """The source's document in place of the target's (keeping the target's version for the check)."""
+    return replace(source, version=stale.version)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    cases: int
+    referenced: int
+    missing: tuple[str, ...]  # case ids with at least one missing file
+    missing_files: int
+    orphans: int
+    orphans_removed: int = 0
+
+    def summary(self) -> str:
+        lines = [f"{self.cases} case(s) refer to {self.referenced} stored file(s)."]
+        if self.missing_files:
+            lines.append(
+                f"{self.missing_files} file(s) are missing, in {len(self.missing)} case(s): "
+                + ", ".join(self.missing[:20])
+                + (" …" if len(self.missing) > 20 else "")
+                + ". Restore them from a backup."
+            )
+        else:
+            lines.append("No file is missing.")
+        if self.orphans_removed:
+            lines.append(f"{self.orphans_removed} file(s) no case refers to were removed.")
+        elif self.orphans:
+            lines.append(
+                f"{self.orphans} file(s) no case refers to (older than an hour); `store check --remove-orphans` "
+                "deletes them."
+            )
+        return "\n".join(lines)
+
+
+def check_library(
+    store: CaseStore,
+    blobs: BlobStore,
+    *,
+    remove_orphans: bool = False,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    now: float | None = None,
+) -> CheckReport:
+    """Missing and orphaned blobs; with ``remove_orphans``, orphans old enough are deleted."""
+    ids = [s.id for s in store.summaries()]
+    referenced: set[str] = set()
+    missing_in: list[str] = []
+    missing_files = 0
+    for done, case_id in enumerate(ids):
+        cancel.raise_if_cancelled()
+        progress(done, len(ids), f"Checking case {done + 1} of {len(ids)}")
+        try:
+            case = store.get_case(case_id)
+        except NotFoundError:
+            continue
+        digests = {d for asset in case.assets for d in asset.blob_ids}
+        referenced |= digests
+        absent = [d for d in digests if not blobs.exists(d)]
+        if absent:
+            missing_in.append(case_id)
+            missing_files += len(absent)
+    cutoff = (time.time() if now is None else now) - ORPHAN_MIN_AGE_S
+    orphans = [d for d in blobs.digests() if d not in referenced and _older_than(blobs, d, cutoff)]
+    removed = 0
+    if remove_orphans and orphans:
+        still_used = store.blobs_in_use(orphans)  # asked again: a case may have been saved meanwhile
+        for digest in orphans:
+            if digest not in still_used:
+                blobs.delete(digest)
+                removed += 1
+    progress(len(ids), len(ids), "Check finished")
+    return CheckReport(len(ids), len(referenced), tuple(missing_in), missing_files, len(orphans), removed)
+
+
+def _older_than(blobs: BlobStore, digest: str, cutoff: float) -> bool:
+    try:
+        return blobs.path(digest).stat().st_mtime < cutoff
+    except (NotFoundError, OSError):
+        return False
+
+
+def copy_blobs(
+    store: CaseStore,
+    source: BlobStore,
+    target: BlobStore,
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> tuple[int, int]:
+    """Copy every blob the cases of ``store`` refer to; (copied, missing)."""
+    ids = [s.id for s in store.summaries()]
+    copied = missing = 0
+    for done, case_id in enumerate(ids):
+        cancel.raise_if_cancelled()
+        progress(done, len(ids), f"Copying the files of case {done + 1} of {len(ids)}")
+        for digest in sorted({d for asset in store.get_case(case_id).assets for d in asset.blob_ids}):
+            if target.exists(digest):
+                continue
+            try:
+                target.put_file(source.path(digest))
+                copied += 1
+            except NotFoundError:
+                missing += 1
+    return copied, missing
+
+
+def require_empty(store: CaseStore) -> None:
+    if store.count_cases() or store.list_conferences():
+        raise StorageError(
+            "This installation's library is not empty; restore into a fresh data folder (CASEDECK_DATA) or "
+            "database so nothing is overwritten."
+        )
+
+
+def copy_key(source: Path, target: Path) -> None:
+    """Write the installation key to ``target`` (0600); an existing different key is never overwritten."""
+    try:
+        key = source.read_bytes()
+    except OSError as exc:
+        raise StorageError("This installation has no readable key (secret.key) to back up.") from exc
+    _write_key(key, target)
+
+
+def restore_key(source: Path, target: Path) -> None:
+    try:
+        key = source.read_bytes()
+    except OSError as exc:
+        raise StorageError(
+            "The backup's installation key was not found; give it with --key-from (it is kept apart from the backup)."
+        ) from exc
+    _write_key(key, target)
+
+
+def _write_key(key: bytes, target: Path) -> None:
+    if target.exists():
+        if target.read_bytes() == key:
+            return
+        raise StorageError(
+            "A different installation key is already in place; nothing was overwritten (a key that is replaced "
+            "breaks the link between earlier and later imports)."
+        )
+    make_private_dir(target.parent)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)

@@ -1,0 +1,165 @@
+"""Migrate, check, back up and restore a library: lossless, resumable, and refusing what would overwrite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from casefiles.errors import Cancelled, StorageError
+from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage
+from casefiles.progress import CancelToken
+from casefiles.store import CaseStore
+from casefiles.store.blobs import LocalBlobStore
+from casefiles.store.maintenance import check_library, copy_library, exclusive_job
+from casefiles.store.tinydb_store import TinyDBCaseStore
+from tests.helpers import ROOT
+from tests.store.conftest import make_case
+
+
+def case_with_files(case_id: str, blobs: LocalBlobStore, images: int = 5, minutes: int = 0) -> Case:
+    instances = tuple(
+        Instance(sop_instance_uid=f"2.25.{i + 1}", blob=blobs.put(f"{case_id}-{i}".encode()), instance_number=i)
+        for i in range(images)
+    )
+    series = Asset(
+        id="s1",
+        kind=AssetKind.DICOM_SERIES,
+        label="Axial",
+        modality="CT",
+        instances=instances,
+        thumbnail=blobs.put(f"{case_id}-thumb".encode()),
+        study_uid=f"2.25.{case_id}",
+    )
+    base = make_case(case_id, series=0, created_minutes=minutes)
+    return replace(base, assets=(series,), key_images=(KeyImage(asset_id="s1", frame=2),))
+
+
+def fill(store: CaseStore, count: int = 6) -> None:
+    for n in range(count):
+        store.save_case(make_case(f"c{n}", series=2, images=20, created_minutes=n))
+    store.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c1"), CasePlan("c0", reveal=True))))
+    store.set_meta("samples_seeded", "1")
+
+
+def same_library(first: CaseStore, second: CaseStore) -> None:
+    assert [s.id for s in first.summaries()] == [s.id for s in second.summaries()]
+    for summary in first.summaries():
+        assert replace(first.get_case(summary.id), version=0) == replace(second.get_case(summary.id), version=0)
+    assert [replace(k, version=0) for k in first.list_conferences()] == [
+        replace(k, version=0) for k in second.list_conferences()
+    ]
+    assert first.meta_items() == second.meta_items()
+
+
+def test_migrate_to_postgresql_round_trips_and_resumes(tmp_path: Path, postgres_url) -> None:
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    source = TinyDBCaseStore(tmp_path / "library")
+    fill(source)
+    target = PostgresCaseStore(postgres_url("migrate"))
+    cancel = CancelToken()
+    seen: list[int] = []
+
+    def stop_after_three(done: int, total: int, message: str) -> None:
+        seen.append(done)
+        if done == 3:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        copy_library(source, target, progress=stop_after_three, cancel=cancel)
+    assert target.count_cases() == 4  # what was copied stays; the rest comes on the next run
+    report = copy_library(source, target)
+    assert (report.cases_copied, report.cases_unchanged) == (2, 4)
+    same_library(source, target)
+    # and back: every case, conference, annotation and blob reference equal
+    back = TinyDBCaseStore(tmp_path / "back")
+    copy_library(target, back)
+    same_library(source, back)
+    target.close()
+
+
+def test_two_migrations_at_once_are_refused(tmp_path: Path) -> None:
+    lock = tmp_path / "maintenance.lock"
+    entered = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with exclusive_job(lock, "migration"):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    entered.wait(10)
+    try:
+        with pytest.raises(StorageError, match="Another migration"), exclusive_job(lock, "migration"):
+            pass
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_check_finds_missing_and_orphaned_files(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    store = TinyDBCaseStore(tmp_path / "library")
+    case = store.save_case(case_with_files("c1", blobs))
+    store.save_case(case_with_files("c2", blobs, minutes=1))
+    orphan = blobs.put(b"left by an interrupted import")
+    fresh = blobs.put(b"written by an import that is still running")
+    old = 10_000.0
+    os.utime(blobs.path(orphan), (old, old))
+    blobs.delete(case.assets[0].instances[1].blob)
+
+    report = check_library(store, blobs, now=old + 7200)
+    assert (report.missing, report.missing_files, report.orphans) == (("c1",), 1, 1)
+    assert "1 file(s) are missing, in 1 case(s): c1" in report.summary()
+
+    cleaned = check_library(store, blobs, remove_orphans=True, now=old + 7200)
+    assert cleaned.orphans_removed == 1
+    assert not blobs.exists(orphan) and blobs.exists(fresh)
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0"}
+    env.pop("CASEDECK_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "casefiles", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_backup_and_restore_on_a_fresh_machine(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    blobs = LocalBlobStore(data / "blobs")
+    store = TinyDBCaseStore(data / "library")
+    for n in range(3):
+        store.save_case(case_with_files(f"c{n}", blobs, minutes=n))
+    store.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c2"),)))
+    (data / "secret.key").write_bytes(os.urandom(32))
+    os.chmod(data / "secret.key", 0o600)
+
+    backup = tmp_path / "backup"
+    done = run_cli(data, "store", "backup", str(backup), "--key-to", str(tmp_path / "key" / "installation.key"))
+    assert done.returncode == 0, done.stderr
+    assert "3 case(s) copied" in done.stdout
+
+    fresh = tmp_path / "fresh"
+    refused = run_cli(fresh, "store", "restore", str(backup))
+    assert refused.returncode != 0 and "installation key was not found" in refused.stderr
+    restored = run_cli(fresh, "store", "restore", str(backup), "--key-from", str(tmp_path / "key" / "installation.key"))
+    assert restored.returncode == 0, restored.stderr
+    same_library(store, TinyDBCaseStore(fresh / "library"))
+    for summary in store.summaries():
+        for asset in store.get_case(summary.id).assets:
+            for digest in asset.blob_ids:
+                assert LocalBlobStore(fresh / "blobs").get(digest) == blobs.get(digest)
+    assert (fresh / "secret.key").read_bytes() == (data / "secret.key").read_bytes()
+    again = run_cli(fresh, "store", "restore", str(backup), "--key-from", str(tmp_path / "key" / "installation.key"))
+    assert again.returncode != 0 and "not empty" in again.stderr
+    checked = run_cli(fresh, "store", "check")
+    assert checked.returncode == 0 and "No file is missing." in checked.stdout

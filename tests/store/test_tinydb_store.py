@@ -1,0 +1,207 @@
+"""The embedded library under several processes, crashes, full disks and old or hand-edited files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from casefiles.errors import StorageError
+from casefiles.store import CaseQuery
+from casefiles.store.tinydb_store import TinyDBCaseStore, open_tinydb_store
+from tests.helpers import ROOT
+from tests.store.conftest import make_case
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from casefiles.store.tinydb_store import TinyDBCaseStore
+    store = TinyDBCaseStore(sys.argv[1])
+    name, edits = sys.argv[2], int(sys.argv[3])
+    for i in range(edits):
+        case_id = f"c{i % 5}"
+        store.update_case(case_id, lambda c, t=f"{name}-{i}": c.edited(tags=(*c.tags, t)))
+    """
+)
+
+
+def run_writers(root: Path, edits: int, names: tuple[str, ...]) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(root), name, str(edits)], env=env, stderr=subprocess.PIPE)
+        for name in names
+    ]
+
+
+def test_two_processes_writing_the_same_cases_lose_nothing(tmp_path: Path) -> None:
+    """Finding: the app and `casefiles receive` writing at once left NUL bytes, or "Document with ID 2
+    already exists"; now 500 edits each on the same cases all arrive and every file still parses."""
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    for n in range(5):
+        store.save_case(make_case(f"c{n}", series=1, images=3, tags=()))
+    writers = run_writers(root, 500, ("app", "receiver"))
+    for proc in writers:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    reopened = TinyDBCaseStore(root)
+    tags = [t for n in range(5) for t in reopened.get_case(f"c{n}").tags]
+    assert len(tags) == 1000
+    assert {t.split("-")[0] for t in tags} == {"app", "receiver"}
+    for path in (root / "cases").glob("*.json"):
+        json.loads(path.read_bytes())
+
+
+def test_another_processes_writes_are_seen_without_reopening(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    store = open_tinydb_store(root)
+    store.save_case(make_case("c0", series=1, images=2, tags=()))
+    assert store.get_case("c0").tags == ()
+    (proc,) = run_writers(root, 1, ("receiver",))
+    assert proc.wait(timeout=120) == 0
+    assert store.get_case("c0").tags == ("receiver-0",)
+    assert store.summaries()[0].version == 2
+
+
+def test_a_kill_during_writes_leaves_every_committed_edit(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    for n in range(5):
+        store.save_case(make_case(f"c{n}", series=1, images=3, tags=()))
+    (proc,) = run_writers(root, 100_000, ("doomed",))
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    reopened = TinyDBCaseStore(root)
+    cases = [reopened.get_case(f"c{n}") for n in range(5)]
+    edits = sum(len(c.tags) for c in cases)
+    assert edits > 0, "the writer made no edit before it was killed"
+    assert all(c.version == len(c.tags) + 1 for c in cases)  # every committed edit, and only those
+    reopened.update_case("c0", lambda c: c.edited(diagnosis="Still writable"))
+
+
+def test_a_full_disk_refuses_the_save_and_keeps_the_library(tmp_path: Path) -> None:
+    """A save on a full disk (a size-limited file here) says so; the library opens with every edit."""
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    for n in range(40):
+        store.save_case(make_case(f"c{n}", series=1, images=3))
+    script = textwrap.dedent(
+        """
+        import resource, signal, sys
+        from casefiles.errors import StorageError
+        from casefiles.store.tinydb_store import TinyDBCaseStore
+        store = TinyDBCaseStore(sys.argv[1])
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+        try:
+            store.update_case("c1", lambda c: c.edited(findings="x" * 5000))
+        except StorageError as exc:
+            print(exc)
+            sys.exit(3)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(root)], check=False, env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr.decode()[-2000:]
+    assert "nothing was changed" in done.stdout.decode()
+    reopened = TinyDBCaseStore(root)
+    assert reopened.count_cases() == 40
+    assert reopened.get_case("c1").findings.startswith("Spiculated")
+    assert not [p for p in root.rglob("*.tmp")], "a temporary file was left behind"
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    TinyDBCaseStore(root).save_case(make_case("c1", series=1, images=2))
+    for path in [root, *root.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path.relative_to(tmp_path)} is readable by others ({oct(mode)})"
+
+
+def test_a_case_document_stays_small_whatever_its_size(tmp_path: Path) -> None:
+    """Finding: 3 series x 150 images made every case ~130 KB of the one JSON file."""
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    store.save_case(make_case("c1", series=3, images=150))
+    (shard,) = (root / "cases").glob("*.json")
+    assert shard.stat().st_size < 8_000
+    store.update_case("c1", lambda c: c.edited(diagnosis="Hamartoma"))
+    assert len(list((root / "manifests").rglob("*.json"))) == 3  # an edit of text writes no manifest
+
+
+def test_a_damaged_file_is_named_and_left_alone(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    TinyDBCaseStore(root).save_case(make_case("c1", series=1, images=2))
+    (shard,) = (root / "cases").glob("*.json")
+    shard.write_bytes(shard.read_bytes()[:-40])  # hand-edited / truncated
+    damaged = shard.read_bytes()
+    with pytest.raises(StorageError, match="damaged or was edited by hand"):
+        TinyDBCaseStore(root).get_case("c1")
+    assert shard.read_bytes() == damaged
+
+
+def test_a_library_from_a_newer_casedeck_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    TinyDBCaseStore(root)
+    (root / "format.json").write_text('{"layout": 99}')
+    with pytest.raises(StorageError, match="newer CaseDeck"):
+        TinyDBCaseStore(root)
+    assert json.loads((root / "format.json").read_text()) == {"layout": 99}
+
+
+def test_a_document_from_a_newer_casedeck_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    store.save_case(make_case("c1", series=1, images=2))
+    (shard,) = (root / "cases").glob("*.json")
+    data = json.loads(shard.read_bytes())
+    for doc in data["cases"].values():
+        doc["schema"] = 7
+    shard.write_text(json.dumps(data))
+    with pytest.raises(StorageError, match="newer CaseDeck"):
+        TinyDBCaseStore(root).get_case("c1")
+
+
+def test_a_first_layout_library_is_upgraded_and_kept(tmp_path: Path) -> None:
+    """casedeck.json of CaseDeck ≤ 0.20 (instances inline, TinyDB's own ids) opens with every case."""
+    legacy = tmp_path / "casedeck.json"
+    case = make_case("c1", series=2, images=20)
+    other = make_case("c2", series=1, images=5, created_minutes=5)
+    legacy.write_text(
+        json.dumps(
+            {
+                "cases": {"1": case.to_dict(), "2": other.to_dict()},
+                "conferences": {
+                    "1": {
+                        "id": "k1",
+                        "title": "Board",
+                        "kind": "tumor_board",
+                        "date": None,
+                        "presenters": [],
+                        "items": [{"case_id": "c1"}],
+                        "created": "2026-01-01T00:00:00+00:00",
+                        "updated": "2026-01-01T00:00:00+00:00",
+                    }
+                },
+                "meta": {"1": {"key": "samples_seeded", "value": "1"}},
+            }
+        )
+    )
+    store = TinyDBCaseStore(tmp_path / "library", legacy=legacy)
+    assert [s.id for s in store.summaries()] == ["c2", "c1"]
+    assert store.get_case("c1").assets == case.assets
+    assert store.get_conference("k1").case_ids == ("c1",)
+    assert store.get_meta("samples_seeded") == "1"
+    assert not legacy.exists() and (tmp_path / "casedeck.json.layout1-upgraded").exists()
+    assert store.count_cases(CaseQuery(study_uid="2.25.91")) == 1

@@ -8,6 +8,7 @@ hold patient data: they are returned to the caller's screen, never stored.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,7 @@ from casefiles.jobs import JobContext, JobFunction, JobState
 from casefiles.model import AssetKind, Conference
 from casefiles.pacs import client
 from casefiles.pacs.dimse import SeriesMatch, StudyMatch
-from casefiles.pacs.nodes import PacsNode, load_nodes, save_nodes
+from casefiles.pacs.nodes import PacsNode, load_nodes, nodes_from_json, nodes_to_json
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.pacs.results import StoreResult
 from casefiles.pacs.retrieval import (
@@ -52,28 +53,45 @@ class AccessionSearch:
     problems: tuple[ImportProblem, ...]
 
 
+#: The library setting that holds the PACS nodes (JSON, as casefiles.pacs.nodes writes it).
+NODES_SETTING = "pacs_nodes"
+
+
 class PacsService:
     """PACS work on behalf of one Services (its store, de-identifier and quarantine)."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._nodes_lock = threading.Lock()
 
     # -- nodes --------------------------------------------------------------------------
     @property
-    def nodes_path(self) -> Path:
+    def legacy_nodes_path(self) -> Path:
+        """Where CaseDeck ≤ 0.20 kept the nodes; moved into the library's settings when first read."""
         return self._services.settings.data_dir / "pacs_nodes.json"
 
     def nodes(self) -> list[PacsNode]:
-        """The configured PACS nodes (none until one is added)."""
-        return load_nodes(self.nodes_path) if self.nodes_path.exists() else []
+        """The configured PACS nodes (none until one is added), from the library's settings."""
+        store = self._services.store
+        text = store.get_meta(NODES_SETTING)
+        if text is None and self.legacy_nodes_path.exists():
+            nodes = load_nodes(self.legacy_nodes_path)
+            store.set_meta(NODES_SETTING, nodes_to_json(nodes))
+            self.legacy_nodes_path.rename(self.legacy_nodes_path.with_name("pacs_nodes.json.moved-to-library"))
+            return nodes
+        return [] if text is None else nodes_from_json(text)
 
     def save_node(self, node: PacsNode) -> None:
         """Add a node, or replace the one with the same name."""
-        save_nodes(self.nodes_path, [n for n in self.nodes() if n.name != node.name] + [node])
+        with self._nodes_lock:
+            self._services.store.set_meta(
+                NODES_SETTING, nodes_to_json([n for n in self.nodes() if n.name != node.name] + [node])
+            )
 
     def delete_node(self, name: str) -> None:
-        self.node(name)  # a clear error for an unknown name
-        save_nodes(self.nodes_path, [n for n in self.nodes() if n.name != name])
+        with self._nodes_lock:
+            self.node(name)  # a clear error for an unknown name
+            self._services.store.set_meta(NODES_SETTING, nodes_to_json([n for n in self.nodes() if n.name != name]))
 
     def node(self, name: str) -> PacsNode:
         nodes = self.nodes()

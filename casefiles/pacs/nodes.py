@@ -157,22 +157,31 @@ def load_nodes(path: Path) -> list[PacsNode]:
         raise NotFoundError(f"The PACS nodes file {path} does not exist.") from None
     except OSError as exc:
         raise StorageError(f"The PACS nodes file {path} cannot be read ({exc.strerror}).") from None
+    return nodes_from_json(text, f"The PACS nodes file {path}")
+
+
+def nodes_from_json(text: str, where: str = "The PACS node settings") -> list[PacsNode]:
+    """Nodes from their JSON (``{"nodes": [...]}``), as a file or the library's settings keep them."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidNode(f"The PACS nodes file {path} is not valid JSON (line {exc.lineno}).") from None
+        raise InvalidNode(f"{where} is not valid JSON (line {exc.lineno}).") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
-        raise InvalidNode(f'The PACS nodes file {path} must hold {{"nodes": [...]}}.')
+        raise InvalidNode(f'{where} must hold {{"nodes": [...]}}.')
     nodes = [PacsNode.from_json(item) for item in data["nodes"]]
     _check_unique(nodes)
     return nodes
 
 
+def nodes_to_json(nodes: list[PacsNode]) -> str:
+    _check_unique(nodes)
+    return json.dumps({"nodes": [n.to_json() for n in nodes]}, indent=2) + "\n"
+
+
 def save_nodes(path: Path, nodes: list[PacsNode]) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a file."""
-    _check_unique(nodes)
     path = Path(path)
-    text = json.dumps({"nodes": [n.to_json() for n in nodes]}, indent=2) + "\n"
+    text = nodes_to_json(nodes)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".nodes-", suffix=".tmp", dir=path.parent)

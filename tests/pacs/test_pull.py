@@ -9,6 +9,7 @@ from pathlib import Path
 
 from casefiles.config import Settings
 from casefiles.services import Services
+from casefiles.store.tinydb_store import TinyDBCaseStore
 from sample_data.synth import FAKE_PHI
 from tests.dicom_factory import FAKE_ACCESSION
 from tests.helpers import ROOT
@@ -77,4 +78,5 @@ def test_the_cli_configures_echoes_finds_and_pulls(node, tmp_path):
     assert "Traceback" not in pulled.stderr
     closed = cli("echo", "--node", "nope")
     assert closed.returncode == 1 and closed.stderr.startswith("error: ")
-    assert Path(env["CASEDECK_DATA"], "pacs_nodes.json").exists()
+    library = TinyDBCaseStore(Path(env["CASEDECK_DATA"], "library"))
+    assert '"local"' in (library.get_meta("pacs_nodes") or "")  # nodes live in the library's settings

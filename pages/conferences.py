@@ -148,16 +148,21 @@ if ckey(cid, "conf_edit_loaded") not in st.session_state or ckey(cid, EDIT_FIELD
     fill_edit_form(conference)  # a form shown afresh is filled from the conference as it is now
 loaded: Conference = st.session_state[ckey(cid, "conf_edit_loaded")]
 
-with st.expander("Edit or delete this conference", expanded=_edited(conference) != _edited(loaded)):
-    refused = st.session_state.get(ckey(cid, "conf_edit_refused"))
-    if refused or _edited(conference) != _edited(loaded):
-        st.warning(refused or "This conference was changed elsewhere (another tab or user) after this form was filled.")
-        st.button(
-            "Reload the conference (drops what you typed here)",
-            key=ckey(cid, "conf_edit_reload"),
-            on_click=reload_edit_form,
-            args=(cid,),
-        )
+with st.expander("Edit or delete this conference"):
+    # One container for the notice, there or not: the form below keeps its place in the page (a form
+    # that moves is drawn afresh by the browser, with what was typed in it).
+    with st.container():
+        refused = st.session_state.get(ckey(cid, "conf_edit_refused"))
+        if refused or _edited(conference) != _edited(loaded):
+            st.warning(
+                refused or "This conference was changed elsewhere (another tab or user) after this form was filled."
+            )
+            st.button(
+                "Reload the conference (drops what you typed here)",
+                key=ckey(cid, "conf_edit_reload"),
+                on_click=reload_edit_form,
+                args=(cid,),
+            )
     # The values come from session state (fill_edit_form), so a reload shows the stored ones.
     with st.form(ckey(cid, "conf_edit")):
         new_title = st.text_input("Title", key=ckey(cid, EDIT_FIELDS["title"]))

@@ -934,6 +934,12 @@ class Services:
             return []  # pictures must line up with slide numbers, or not be shown
         return [self.blobs.get(blob) for blob in asset.previews]
 
+    def summary_thumbnail(self, summary: CaseSummary) -> bytes | None:
+        """A listed case's picture, without opening the case (None when it has none, or it is missing)."""
+        if summary.thumbnail is None or not self.blobs.exists(summary.thumbnail):
+            return None
+        return self.blobs.get(summary.thumbnail)
+
     def case_thumbnail(self, case: Case) -> bytes | None:
         """The first key image's series thumbnail, else the first series' one."""
         ordered = [case.asset(k.asset_id) for k in case.key_images[:1]] + list(case.assets)

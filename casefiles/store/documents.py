@@ -190,7 +190,10 @@ class CaseSummary:
 def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
     facts = doc.get("facts") or {}
     assets = doc.get("assets", ())
-    thumbnail = next((a.get("thumbnail") for a in assets if a.get("thumbnail")), None)
+    keys = doc.get("key_images") or ()
+    first_key = [a for a in assets if keys and a["id"] == keys[0]["asset_id"]]
+    # the first key image's series, else the first asset with one (as the Case page shows it)
+    thumbnail = next((a.get("thumbnail") for a in (*first_key, *assets) if a.get("thumbnail")), None)
     return CaseSummary(
         id=doc["id"],
         title=doc["title"],

@@ -108,7 +108,7 @@ with st.expander("New conference", expanded=not services.list_conferences()), st
     kind = c1.selectbox("Kind", list(ConferenceKind), format_func=lambda k: k.label, key="conf_new_kind")
     date = c2.date_input("Date", value=dt.date.today(), key="conf_new_date")
     presenters = st.text_input("Presenter(s), comma separated", key="conf_new_presenters")
-    cases = services.list_cases()
+    cases = services.case_summaries()
     labels_by_id = case_labels(cases)
     chosen = st.multiselect("Cases", [c.id for c in cases], format_func=labels_by_id.__getitem__, key="conf_new_cases")
     if st.form_submit_button("Create conference", type="primary"):
@@ -227,7 +227,7 @@ if show_state and show_state[0] == conference.id:
     st.caption("Click the show, then use ← → to move and the mouse wheel to scroll stacks; F for full screen.")
     st.iframe(show_state[1], height=720) if hasattr(st, "iframe") else st.components.v1.html(show_state[1], height=720)
 
-others = [c for c in services.list_cases() if c.id not in conference.case_ids]
+others = [c for c in services.case_summaries() if c.id not in conference.case_ids]
 other_labels = case_labels(others)
 add_col, button_col = st.columns([4, 1])
 to_add = add_col.multiselect(

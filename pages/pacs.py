@@ -9,6 +9,7 @@ from casefiles.jobs import JobState
 from casefiles.pacs import PacsNode
 from casefiles.pacs.retrieval import StudyRequest
 from casefiles.pacs_service import retrieval_job
+from casefiles.services import CaseFilter
 from pages.ui import (
     app_receiver,
     get_jobs,
@@ -70,9 +71,9 @@ def receive_section() -> None:
             with user_errors("Stopping the receiver"):
                 stop_app_receiver()
                 st.rerun()
-    inbox = [c for c in services.list_cases() if "inbox" in c.tags]
+    inbox = services.case_summaries(CaseFilter(tag="inbox", limit=20))
     if inbox:
-        st.write(f"**Inbox** — {len(inbox)} draft case(s):")
+        st.write(f"**Inbox** — {services.count_cases(CaseFilter(tag='inbox'))} draft case(s):")
         for case in inbox[:20]:
             if st.button(f"Open: {case.title}", key=f"inbox_open_{case.id}"):
                 open_case(case.id)

@@ -21,7 +21,7 @@ from casefiles.model import Asset, Case, Conference, Window
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.progress import ProgressFn
 from casefiles.release import Blocker
-from casefiles.services import Services, open_services
+from casefiles.services import CaseSummary, Services, open_services
 
 log = logging.getLogger("casedeck.ui")
 
@@ -98,7 +98,7 @@ def case_key(case_id: str, name: str) -> str:
     return f"{name}-{case_id}"
 
 
-def case_labels(cases: Sequence[Case]) -> dict[str, str]:
+def case_labels(cases: Sequence[Case | CaseSummary]) -> dict[str, str]:
     """Picker labels by case id: title · modality · date, unique (equal ones end with the case's short id).
 
     Streamlit tells a picker's options apart by their labels, so equal labels would pick the first
@@ -157,7 +157,7 @@ def pick_case(services: Services, *, key: str) -> Case:
     last chosen in this session, else the first. The picker picks by id. Stops the page with a
     hint when the library is empty.
     """
-    cases = services.list_cases()
+    cases = services.case_summaries()
     if not cases:
         st.info("The library is empty. Import a study first.")
         st.stop()
@@ -174,7 +174,7 @@ def pick_case(services: Services, *, key: str) -> Case:
     st.session_state[SELECTED_CASE] = case_id
     if st.query_params.get(CASE_PARAM) != case_id:
         st.query_params[CASE_PARAM] = case_id
-    return next(c for c in cases if c.id == case_id)
+    return services.get_case(case_id)
 
 
 def _picked(key: str) -> None:

@@ -22,6 +22,8 @@ upgraded when it is first opened; the old file is kept beside it, renamed.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -135,6 +137,10 @@ class SafeJSONStorage(Storage):
         self._stamp, self._data = None, None
 
 
+def _first(item: tuple[tuple[str, str], JsonDict, _View]) -> tuple[str, str]:
+    return item[0]
+
+
 def _doc_id(key: str) -> int:
     """TinyDB's integer id for one of CaseDeck's ids: the same in every process."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:6], "big")
@@ -143,12 +149,19 @@ def _doc_id(key: str) -> int:
 class _View:
     """One version of a document file, parsed once: documents by id and their search text."""
 
-    __slots__ = ("_text", "by_id", "stamp")
+    __slots__ = ("_ordered", "_text", "by_id", "stamp")
 
     def __init__(self, stamp: FileStamp | None, by_id: dict[str, JsonDict]) -> None:
         self.stamp = stamp
         self.by_id = by_id
         self._text: dict[str, str] = {}
+        self._ordered: list[tuple[tuple[str, str], JsonDict, _View]] | None = None
+
+    def ordered(self) -> list[tuple[tuple[str, str], JsonDict, _View]]:
+        """(sort key, document, this view), newest first: sorted once per version of the file."""
+        if self._ordered is None:
+            self._ordered = sorted(((newest_first(d), d, self) for d in self.by_id.values()), reverse=True, key=_first)
+        return self._ordered
 
     def search_text(self, doc_id: str) -> str:
         text = self._text.get(doc_id)
@@ -371,34 +384,38 @@ class TinyDBCaseStore:
 
     def list_cases(self) -> list[Case]:
         """Every case in full, newest first: for tools and small libraries; lists use :meth:`summaries`."""
-        return [self._join(doc) for doc in self._matching(CaseQuery())]
+        return [self._join(doc) for doc in list(self._matching(CaseQuery()))]
 
-    def _matching(self, query: CaseQuery) -> list[JsonDict]:
+    def _matching(self, query: CaseQuery) -> Iterator[JsonDict]:
+        """Matching documents newest first, lazily: a page of 50 merges the shards' sorted lists only
+        as far as it needs (each shard's list is sorted once per version of its file)."""
         words = query.words
-        found: list[JsonDict] = []
         shards = self._all_shards() if query.ids is None else (self._shard(i) for i in set(query.ids))
         plain = CaseQuery(
             modality=query.modality, tag=query.tag, study_uid=query.study_uid, ids=query.ids
         )  # the words are matched against the cached search text below
-        for shard in dict.fromkeys(shards):
-            view = shard.view()
-            for doc_id, doc in view.by_id.items():
-                if not plain.matches(doc):
+        filtered = plain != CaseQuery()
+        views = [shard.view() for shard in dict.fromkeys(shards)]
+        for _key, doc, view in heapq.merge(*(v.ordered() for v in views), key=_first, reverse=True):
+            if filtered and not plain.matches(doc):
+                continue
+            if words:
+                text = view.search_text(doc["id"])
+                if not all(w in text for w in words):
                     continue
-                if words:
-                    text = view.search_text(doc_id)
-                    if not all(w in text for w in words):
-                        continue
-                found.append(doc)
-        found.sort(key=newest_first, reverse=True)
-        return found
+            yield doc
 
     def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
         query = query or CaseQuery()
-        return [summary_of(doc, int(doc.get("version", 1))) for doc in query.page(self._matching(query))]
+        end = None if query.limit is None else query.offset + query.limit
+        page = itertools.islice(self._matching(query), query.offset, end)
+        return [summary_of(doc, int(doc.get("version", 1))) for doc in page]
 
     def count_cases(self, query: CaseQuery | None = None) -> int:
-        return len(self._matching(query or CaseQuery()))
+        query = query or CaseQuery()
+        if query == CaseQuery(offset=query.offset, limit=query.limit):
+            return sum(len(shard.documents()) for shard in self._all_shards())
+        return sum(1 for _ in self._matching(query))
 
     def facets(self) -> tuple[list[str], list[str]]:
         return facets_of(doc for shard in self._all_shards() for doc in shard.documents().values())

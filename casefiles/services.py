@@ -547,11 +547,11 @@ class Services:
         return stored
 
     def _save_edit(self, stored: Case, **changes: Any) -> Case:
-        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
+        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces; returns it
+        as stored (with the store's new version, so a further edit made on it is not refused)."""
         now = utcnow()
         case = stored.edited(updated=max(now, stored.updated + dt.timedelta(microseconds=1)), **changes)
-        self.store.save_case(case)
-        return case
+        return self.store.save_case(case)
 
     # -- housekeeping ---------------------------------------------------------------
     def case_deletion(self, case_id: str) -> CaseDeletion:
@@ -1124,9 +1124,7 @@ class Services:
         """A person watched the clip (or looked at the picture) and found no identifying text left."""
         case = self.store.get_case(case_id)
         assets = tuple(replace(a, review=Review.CONFIRMED) if a.id == asset_id else a for a in case.assets)
-        case = case.edited(assets=assets)
-        self.store.save_case(case)
-        return case
+        return self.store.save_case(case.edited(assets=assets))
 
     def blank_region(
         self,
@@ -1233,8 +1231,7 @@ class Services:
             presenters=tuple(p.strip() for p in presenters if p.strip()),
             items=tuple(CasePlan(case_id, reveal=reveal) for case_id in case_ids),
         )
-        self.store.save_conference(conference)
-        return conference
+        return self.store.save_conference(conference)
 
     def update_conference(
         self, conference_id: str, changes: Mapping[str, Any], *, loaded: Conference | None = None
@@ -1284,8 +1281,7 @@ class Services:
     def _save_conference_edit(self, stored: Conference, **changes: Any) -> Conference:
         """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
         conference = stored.edited(updated=max(utcnow(), stored.updated + dt.timedelta(microseconds=1)), **changes)
-        self.store.save_conference(conference)
-        return conference
+        return self.store.save_conference(conference)  # as stored, with its new version
 
     def add_cases(self, conference_id: str, case_ids: Sequence[str]) -> Conference:
         """Append cases (those already in the conference are left where they are)."""
@@ -1295,14 +1291,12 @@ class Services:
         for case_id in new:
             self.store.get_case(case_id)
         updated = conference.edited(items=(*conference.items, *(CasePlan(c, reveal=reveal) for c in new)))
-        self.store.save_conference(updated)
-        return updated
+        return self.store.save_conference(updated)
 
     def remove_case(self, conference_id: str, case_id: str) -> Conference:
         conference = self.store.get_conference(conference_id)
         updated = conference.edited(items=tuple(i for i in conference.items if i.case_id != case_id))
-        self.store.save_conference(updated)
-        return updated
+        return self.store.save_conference(updated)
 
     def move_case(self, conference_id: str, case_id: str, new_index: int) -> Conference:
         """Put a case at ``new_index`` (clamped to the list), keeping the others in order."""
@@ -1311,8 +1305,7 @@ class Services:
         rest = [i for i in conference.items if i.case_id != case_id]
         rest.insert(max(0, min(new_index, len(rest))), plan)
         updated = conference.edited(items=tuple(rest))
-        self.store.save_conference(updated)
-        return updated
+        return self.store.save_conference(updated)
 
     def set_plan(self, conference_id: str, plan: CasePlan, *, loaded: Conference | None = None) -> Conference:
         """What one case shows in the conference; with ``loaded``, refused if its plan changed since."""

@@ -291,13 +291,15 @@ class Asset:
             remaining -= inst.frames
         raise ValidationError(f"Frame {index + 1} does not exist; this series has {self.frame_count} frames.")
 
-    def to_dict(self) -> JsonDict:
+    def to_dict(self, *, with_instances: bool = True) -> JsonDict:
+        """The JSON shape; ``with_instances=False`` leaves the instance records out (a store that keeps
+        them apart, and already has them, need not serialise them again)."""
         return {
             "id": self.id,
             "kind": self.kind.value,
             "label": self.label,
             "modality": self.modality,
-            "instances": [i.to_dict() for i in self.instances],
+            "instances": [i.to_dict() for i in self.instances] if with_instances else [],
             "blob": self.blob,
             "media_type": self.media_type,
             "thumbnail": self.thumbnail,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -56,28 +58,69 @@ class SplitCase:
     manifests: dict[str, JsonDict]
 
 
-def split_case(case: Case) -> SplitCase:
-    """The documents for ``case``: instance records move to content-addressed manifests."""
+class KnownManifests:
+    """Which stored manifest an instance tuple came from, so saving an edited case does not
+    serialise and hash its unchanged series again (tuples are immutable: same object, same records)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._known: OrderedDict[int, tuple[tuple[Any, ...], str, int, int]] = OrderedDict()
+
+    def remember(self, instances: tuple[Any, ...], digest: str, count: int, frames: int) -> None:
+        with self._lock:
+            self._known[id(instances)] = (instances, digest, count, frames)  # the tuple is held: its id stays its own
+            self._known.move_to_end(id(instances))
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+
+    def recall(self, instances: tuple[Any, ...]) -> tuple[str, int, int] | None:
+        with self._lock:
+            known = self._known.get(id(instances))
+        if known is None or known[0] is not instances:
+            return None
+        return known[1], known[2], known[3]
+
+
+def split_case(case: Case, known: KnownManifests | None = None) -> SplitCase:
+    """The documents for ``case``: instance records move to content-addressed manifests.
+
+    With ``known`` (the store's own, filled by :func:`join_case`), a series read from that store
+    and not changed since is not serialised again: its manifest is the one it was read from, so
+    only new or changed series produce manifests to write.
+    """
     doc = case.to_dict()
+    doc.pop("assets")
     manifests: dict[str, JsonDict] = {}
     assets = []
-    for asset in doc["assets"]:
-        instances = asset.pop("instances")
-        if instances:
+    for asset in case.assets:
+        reused = known.recall(asset.instances) if known is not None and asset.instances else None
+        stored = asset.to_dict(with_instances=reused is None)
+        instances = stored.pop("instances")
+        if reused is not None:
+            stored["manifest"], stored["instance_count"], stored["frame_count"] = reused
+        elif instances:
             manifest = {"schema": SCHEMA_VERSION, "instances": instances}
             digest = manifest_id(manifest)
             manifests[digest] = manifest
-            asset["manifest"] = digest
-            asset["instance_count"] = len(instances)
-            asset["frame_count"] = sum(int(i.get("frames", 1)) for i in instances)
-        assets.append(asset)
+            stored["manifest"] = digest
+            stored["instance_count"] = len(instances)
+            stored["frame_count"] = asset.frame_count
+            if known is not None:
+                known.remember(asset.instances, digest, len(instances), asset.frame_count)
+        assets.append(stored)
     doc["assets"] = assets
     doc["schema"] = SCHEMA_VERSION
     doc["facts"] = _facts(case)
     return SplitCase(doc, manifests)
 
 
-def join_case(doc: Mapping[str, Any], manifests: Mapping[str, Mapping[str, Any]], version: int) -> Case:
+def join_case(
+    doc: Mapping[str, Any],
+    manifests: Mapping[str, Mapping[str, Any]],
+    version: int,
+    known: KnownManifests | None = None,
+) -> Case:
     """The case from its document and manifests (``manifests`` holds at least those it refers to)."""
     check_schema("case", doc)
     data = dict(doc)
@@ -97,12 +140,16 @@ def join_case(doc: Mapping[str, Any], manifests: Mapping[str, Mapping[str, Any]]
         assets.append(asset)
     data["assets"] = assets
     try:
-        return replace(Case.from_dict(data), version=version)
+        case = replace(Case.from_dict(data), version=version)
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise StorageError(
             f"Case {doc.get('id', '?')} in the library is damaged or was edited by hand and cannot be read "
             f"({type(exc).__name__}). Restore it from a backup; nothing was changed."
         ) from exc
+    for joined, stored_asset in zip(case.assets, doc["assets"], strict=True):
+        if known is not None and stored_asset.get("manifest"):
+            known.remember(joined.instances, stored_asset["manifest"], len(joined.instances), joined.frame_count)
+    return case
 
 
 def manifest_ids(doc: Mapping[str, Any]) -> tuple[str, ...]:

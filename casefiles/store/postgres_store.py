@@ -41,11 +41,10 @@ from casefiles.store.documents import (
     CaseQuery,
     CaseSummary,
     JsonDict,
+    KnownManifests,
     conference_doc,
     conference_from_doc,
-    direct_blobs,
     join_case,
-    manifest_blobs,
     manifest_ids,
     search_text,
     split_case,
@@ -167,6 +166,7 @@ class PostgresCaseStore:
 
     def __init__(self, url: str, *, connections: int = _CONNECTIONS) -> None:
         self._target = _Target(url)
+        self._known = KnownManifests()  # series read from this database, by instance tuple
         try:
             with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
                 migrate(conn, self._target.database)
@@ -215,12 +215,12 @@ class PostgresCaseStore:
         return found
 
     def _join(self, conn: psycopg.Connection[Any], doc: JsonDict, version: int) -> Case:
-        return join_case(doc, self._load_manifests(conn, manifest_ids(doc)), version)
+        return join_case(doc, self._load_manifests(conn, manifest_ids(doc)), version, self._known)
 
     # -- writing a case ---------------------------------------------------------------------------
     def _write_case(self, conn: psycopg.Connection[Any], case: Case, *, new: bool) -> Case:
         """Write ``case`` as version ``case.version + 1``; ConflictError unless ``case.version`` is stored."""
-        split = split_case(case)
+        split = split_case(case, self._known)
         doc = split.doc
         version = case.version + 1
         created = _timestamp(doc["created"])
@@ -254,9 +254,7 @@ class PostgresCaseStore:
             stored = conn.execute("SELECT version FROM cases WHERE id = %s", (case.id,)).fetchone()
             raise _conflict("case", case.version, 0 if stored is None else int(stored[0]))
         self._write_manifests(conn, split.manifests)
-        blobs = set(direct_blobs(doc))
-        for manifest in split.manifests.values():
-            blobs.update(manifest_blobs(manifest))
+        blobs = {digest for asset in case.assets for digest in asset.blob_ids}  # reused series included
         self._write_refs(conn, case.id, blobs, new=new)
         return replace(case, version=version)
 

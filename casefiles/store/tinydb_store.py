@@ -43,6 +43,7 @@ from casefiles.store.documents import (
     CaseQuery,
     CaseSummary,
     JsonDict,
+    KnownManifests,
     canonical_json,
     conference_doc,
     conference_from_doc,
@@ -239,6 +240,7 @@ class TinyDBCaseStore:
         self._shards_lock = threading.Lock()
         self._manifests: OrderedDict[str, JsonDict] = OrderedDict()
         self._manifests_lock = threading.Lock()
+        self._known = KnownManifests()  # series read from this store, by instance tuple
         self._conferences = _DocumentFile(self.root / "conferences.json", "conferences")
         self._settings = _DocumentFile(self.root / "settings.json", "meta")
         with locked(self._format_path):
@@ -342,7 +344,7 @@ class TinyDBCaseStore:
 
     def _join(self, doc: JsonDict) -> Case:
         manifests = {d: self._manifest(d) for d in manifest_ids(doc)}
-        return join_case(doc, {d: m for d, m in manifests.items() if m}, int(doc.get("version", 1)))
+        return join_case(doc, {d: m for d, m in manifests.items() if m}, int(doc.get("version", 1)), self._known)
 
     # -- cases --------------------------------------------------------------------------------
     def save_case(self, case: Case) -> Case:
@@ -355,7 +357,7 @@ class TinyDBCaseStore:
             return self._write_case(shard, case, stored_version)
 
     def _write_case(self, shard: _DocumentFile, case: Case, stored_version: int) -> Case:
-        split = split_case(case)
+        split = split_case(case, self._known)
         self._write_manifests(split.manifests)
         version = stored_version + 1
         shard.put({**split.doc, "version": version})

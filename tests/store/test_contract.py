@@ -154,6 +154,9 @@ def test_cases_using_a_blob(store: CaseStore) -> None:
         changed = replace(asset, instances=(*asset.instances[:2], first, *asset.instances[3:]))
         return case.edited(assets=(case.assets[0], changed))
 
+    store.update_case("c1", lambda c: c.edited(findings="Unchanged images, new text."))  # series reused as stored
+    assert store.cases_using_blob(blob_of("c1/0/2")) == {"c1", "c2"}
+    assert store.get_case("c1").assets == make_case("c1", series=2, images=4).assets
     store.update_case("c1", redact)
     assert store.cases_using_blob(blob_of("c1/1/2")) == set()
     assert store.cases_using_blob(blob_of("redacted")) == {"c1"}

@@ -79,7 +79,7 @@ def _black_out_editor(asset_id: str, frame: int, *, key: str) -> None:
             type="primary",
             disabled=not regions,
         ):
-            services.black_out(case.id, asset_id, regions, frame=frame, loaded=case)
+            services.black_out(case.id, asset_id, regions, frame=frame, loaded=on_screen)
             st.session_state.pop(f"_casedeck_annotator:{key}", None)
             st.toast("Blacked out.")
             st.rerun()
@@ -246,7 +246,7 @@ if pending:
                     "Remove the unticked boxes (they cover no identifying text)", key=ck("review_remove")
                 ):
                     with user_errors("Removing boxes"):
-                        services.set_review_boxes(case.id, review_asset.id, sop, kept, loaded=case)
+                        services.set_review_boxes(case.id, review_asset.id, sop, kept, loaded=on_screen)
                         st.rerun()
             ds = services.dataset(review_instance.blob)
             st.caption(
@@ -264,13 +264,13 @@ if pending:
             if st.button(add_label, key=ck("redact_apply")):
                 with user_errors("Blanking the region"):
                     services.blank_region(
-                        case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)), loaded=case
+                        case.id, review_asset.id, sop, Region(int(x), int(y), int(w), int(h)), loaded=on_screen
                     )
                     st.rerun()
             confirm_label = "Blank the boxes: no identifying text left" if held else "No identifying text left: confirm"
             if st.button(confirm_label, type="primary", key=ck("review_confirm")):
                 with user_errors("Confirming the review"):
-                    services.confirm_reviewed(case.id, review_asset.id, sop, loaded=case)
+                    services.confirm_reviewed(case.id, review_asset.id, sop, loaded=on_screen)
                     st.rerun()
 
 form_tab = side_tabs[-1]
@@ -520,7 +520,7 @@ for asset in media:
         caption = middle.text_input("Caption", asset.caption, key=ck(f"media_caption_{asset.id}"))
         if caption != asset.caption:
             with user_errors("Saving the caption"):
-                services.set_asset_caption(case.id, asset.id, caption, loaded=case)
+                services.set_asset_caption(case.id, asset.id, caption, loaded=on_screen)
         if asset.kind is AssetKind.IMAGE:
             is_key = any(k.asset_id == asset.id for k in case.key_images)
             if middle.button(
@@ -571,7 +571,7 @@ for asset in media:
                 if st.button(
                     f"Add {len(wanted)} page(s) as images", key=ck(f"media_pages_add_{asset.id}"), disabled=not wanted
                 ):
-                    services.add_pdf_pages(case.id, asset.id, wanted, loaded=case)
+                    services.add_pdf_pages(case.id, asset.id, wanted, loaded=on_screen)
                     st.rerun()
         if asset.kind is AssetKind.VIDEO:
             if asset.review is Review.NEEDS_REVIEW:
@@ -605,7 +605,7 @@ for asset in media:
                         end_s=end if end < info.duration_s else None,
                         mute=mute,
                         poster_s=max(0.0, poster - start) if poster else None,
-                        loaded=case,
+                        loaded=on_screen,
                     )
                     st.rerun()
         if asset.kind is AssetKind.SLIDE_DECK:
@@ -632,11 +632,11 @@ for asset in media:
                         key=ck(f"media_slides_{asset.id}"),
                     )
                 if tuple(picked) != asset.chosen:
-                    services.choose_slides(case.id, asset.id, picked, loaded=case)
+                    services.choose_slides(case.id, asset.id, picked, loaded=on_screen)
         up, down = right.columns(2)
         if up.button("↑", key=ck(f"media_up_{asset.id}")):
-            services.move_asset(case.id, asset.id, -1, loaded=case)
+            services.move_asset(case.id, asset.id, -1, loaded=on_screen)
             st.rerun()
         if down.button("↓", key=ck(f"media_down_{asset.id}")):
-            services.move_asset(case.id, asset.id, +1, loaded=case)
+            services.move_asset(case.id, asset.id, +1, loaded=on_screen)
             st.rerun()

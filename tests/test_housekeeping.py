@@ -62,7 +62,7 @@ def test_a_case_whose_files_are_missing_is_still_deleted(services, tmp_path):
 
 def test_files_another_case_shares_are_kept(services, tmp_path):
     case = imported(services, tmp_path)
-    twin = replace(case, id=new_id())
+    twin = replace(case, id=new_id(), version=0)
     services.store.save_case(twin)
     services.delete_case(case.id)
     assert all(services.blobs.exists(b) for a in twin.assets for b in a.blob_ids)
@@ -103,7 +103,13 @@ def test_merge_two_cases_of_one_study(services, tmp_path):
     kept = services.store.get_case(whole.id).edited(assets=(first,), key_images=(KeyImage(first.id, 0),))
     services.store.save_case(kept)
     split = replace(
-        whole, id=new_id(), title="Split off", assets=(second,), key_images=(KeyImage(second.id, 2),), diagnosis="Dx"
+        whole,
+        id=new_id(),
+        version=0,
+        title="Split off",
+        assets=(second,),
+        key_images=(KeyImage(second.id, 2),),
+        diagnosis="Dx",
     )
     services.store.save_case(split)
     services.store.save_case(replace(services.get_case(whole.id), diagnosis=""))
@@ -120,7 +126,7 @@ def test_merge_two_cases_of_one_study(services, tmp_path):
 
 def test_merge_drops_a_series_both_hold_and_keeps_its_key_images(services, tmp_path):
     case = imported(services, tmp_path)
-    copy = replace(case, id=new_id(), assets=(replace(case.assets[0], id=new_id()),))
+    copy = replace(case, id=new_id(), version=0, assets=(replace(case.assets[0], id=new_id()),))
     copy = copy.edited(key_images=(KeyImage(copy.assets[0].id, 1),))
     services.store.save_case(copy)
     merged = services.merge_cases(case.id, copy.id)

@@ -43,7 +43,7 @@ from casefiles.ingest.pool import default_workers
 from casefiles.model import Asset, AssetKind, Instance
 from casefiles.store import CaseStore
 from casefiles.store.blobs import LocalBlobStore
-from casefiles.store.tinydb_store import open_tinydb_store
+from casefiles.store.tinydb_store import TinyDBCaseStore
 from sample_data import phantoms
 from sample_data.synth import make_ct_series
 
@@ -84,7 +84,7 @@ def import_into(
 ) -> tuple[ImportReport, CaseStore, LocalBlobStore, float]:
     """Import ``source`` into a new library in ``data_dir``; the report, the stores and the seconds taken."""
     settings = Settings(data_dir=data_dir)
-    store = open_tinydb_store(settings.db_path)
+    store = TinyDBCaseStore(settings.library_dir)  # a library of its own each time (the folder is removed)
     blobs = LocalBlobStore(settings.blob_dir)
     deidentifier = Deidentifier(load_or_create_secret(settings.secret_path), profile=TEACHING_FILE)
     report, seconds = timed(

@@ -7,14 +7,15 @@ services never see which one is in use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from casefiles.model import Case, Conference
 from casefiles.store.documents import CaseQuery, CaseSummary
+from casefiles.store.records import AuditEntry, Record
 
-__all__ = ["BlobStore", "CaseQuery", "CaseStore", "CaseSummary"]
+__all__ = ["AuditEntry", "BlobStore", "CaseQuery", "CaseStore", "CaseSummary", "Record"]
 
 
 @runtime_checkable
@@ -87,6 +88,32 @@ class CaseStore(Protocol):
 
     def meta_items(self) -> dict[str, str]:
         """Every setting (for copying a library to another store)."""
+        ...
+
+    def get_record(self, kind: str, key: str) -> Record | None:
+        """A user, group, share link… (see casefiles.store.records); None when there is none."""
+        ...
+
+    def save_record(self, record: Record) -> Record:
+        """Insert (version 0) or replace the stored version; ConflictError otherwise."""
+        ...
+
+    def update_record(self, kind: str, key: str, change: Callable[[Record], Record]) -> Record: ...
+
+    def delete_record(self, kind: str, key: str) -> None: ...
+
+    def list_records(self, kind: str) -> list[Record]:
+        """Every record of ``kind``, by key."""
+        ...
+
+    def record_kinds(self) -> list[str]: ...
+
+    def append_audit(self, data: Mapping[str, Any]) -> AuditEntry:
+        """Append an event to the hash-chained audit log (never changed or removed afterwards)."""
+        ...
+
+    def audit_entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        """Entries after ``after_seq``, oldest first."""
         ...
 
     def close(self) -> None:

@@ -111,6 +111,14 @@ def copy_library(
     settings = source.meta_items()
     for key, value in settings.items():
         target.set_meta(key, value)
+    for kind in source.record_kinds():
+        for record in source.list_records(kind):
+            stored_record = target.get_record(kind, record.key)
+            if stored_record is None:
+                target.save_record(replace(record, version=0))
+            elif dict(stored_record.data) != dict(record.data):
+                target.save_record(replace(record, version=stored_record.version))
+    copy_audit(source, target)
     progress(len(ids), len(ids), "Copy finished")
     return CopyReport(copied, unchanged, len(conferences), len(settings))
 
@@ -118,6 +126,27 @@ def copy_library(
 def _taken_from(source: _Versioned, stale: _Versioned) -> _Versioned:
     """The source's document in place of the target's (keeping the target's version for the check)."""
     return replace(source, version=stale.version)
+
+
+def copy_audit(source: CaseStore, target: CaseStore) -> int:
+    """Append the source's audit entries the target lacks; the chain comes out identical (same hashes).
+
+    Refused when the target's log is not a beginning of the source's: audit logs are never merged.
+    """
+    had = target.audit_entries()
+    mine = source.audit_entries(limit=len(had)) if had else []
+    if [e.hash for e in had] != [e.hash for e in mine]:
+        raise StorageError(
+            "The target's audit log is not the beginning of this library's; nothing was appended to it "
+            "(copy into an empty store)."
+        )
+    copied = 0
+    for entry in source.audit_entries(after_seq=len(had)):
+        appended = target.append_audit(entry.data)
+        if appended.hash != entry.hash:
+            raise StorageError("The copied audit log did not chain as the original; stop and check both stores.")
+        copied += 1
+    return copied
 
 
 @dataclass(frozen=True, slots=True)

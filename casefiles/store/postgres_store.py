@@ -42,6 +42,7 @@ from casefiles.store.documents import (
     CaseSummary,
     JsonDict,
     KnownManifests,
+    check_schema,
     conference_doc,
     conference_from_doc,
     join_case,
@@ -50,6 +51,7 @@ from casefiles.store.documents import (
     split_case,
     summary_of,
 )
+from casefiles.store.records import GENESIS, AuditEntry, Record, chained, check_key, check_kind
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "postgresql"
 #: pg_advisory_xact_lock key that serialises migrations of one database ("CaseDeck" in ASCII).
@@ -58,6 +60,8 @@ _MANIFEST_CACHE = 512
 _CONNECT_TIMEOUT_S = 10
 _CONNECTIONS = 10
 _BUSY_TIMEOUT_S = 60
+#: pg_advisory_xact_lock key that serialises appends to the audit chain ("Audit" in ASCII).
+_AUDIT_LOCK = 0x4175646974
 #: Long teaching text that :func:`~casefiles.store.documents.summary_of` does not read: lists leave it on the server.
 _NOT_IN_SUMMARIES = ("history", "findings", "differential", "teaching_points")
 
@@ -78,6 +82,11 @@ def migrations() -> list[Migration]:
     if numbers != list(range(1, len(found) + 1)):
         raise StorageError(f"CaseDeck's PostgreSQL migrations are not numbered 1…n ({numbers}); reinstall CaseDeck.")
     return found
+
+
+def _record(kind: str, key: str, version: int, doc: Mapping[str, Any]) -> Record:
+    check_schema("record", doc)
+    return Record(kind, key, dict(doc.get("data") or {}), version)
 
 
 def newer_database_error(database: str, applied: int, known: int) -> StorageError:
@@ -456,6 +465,90 @@ class PostgresCaseStore:
                 "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    # -- records and the audit log --------------------------------------------------------------
+    def get_record(self, kind: str, key: str) -> Record | None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT version, doc FROM records WHERE kind = %s AND key = %s", (check_kind(kind), check_key(key))
+            ).fetchone()
+        return None if row is None else _record(kind, key, int(row[0]), row[1])
+
+    def save_record(self, record: Record) -> Record:
+        with self._transaction() as conn:
+            return self._write_record(conn, record)
+
+    def _write_record(self, conn: psycopg.Connection[Any], record: Record) -> Record:
+        version = record.version + 1
+        doc = Jsonb({"schema": SCHEMA_VERSION, "data": dict(record.data)})
+        if record.version == 0:
+            row = conn.execute(
+                "INSERT INTO records (kind, key, version, doc) VALUES (%s, %s, 1, %s) "
+                "ON CONFLICT (kind, key) DO NOTHING RETURNING key",
+                (record.kind, record.key, doc),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "UPDATE records SET version = %s, doc = %s WHERE kind = %s AND key = %s AND version = %s RETURNING key",
+                (version, doc, record.kind, record.key, record.version),
+            ).fetchone()
+        if row is None:
+            stored = conn.execute(
+                "SELECT version FROM records WHERE kind = %s AND key = %s", (record.kind, record.key)
+            ).fetchone()
+            raise _conflict(record.kind.replace("_", " "), record.version, 0 if stored is None else int(stored[0]))
+        return replace(record, version=version)
+
+    def update_record(self, kind: str, key: str, change: Callable[[Record], Record]) -> Record:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT version, doc FROM records WHERE kind = %s AND key = %s FOR UPDATE",
+                (check_kind(kind), check_key(key)),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+            current = _record(kind, key, int(row[0]), row[1])
+            changed = change(current)
+            if (changed.kind, changed.key) != (kind, key):
+                raise ValidationError("A change to a record must not change its kind or key.")
+            return self._write_record(conn, replace(changed, version=current.version))
+
+    def delete_record(self, kind: str, key: str) -> None:
+        with self._transaction() as conn:
+            gone = conn.execute(
+                "DELETE FROM records WHERE kind = %s AND key = %s RETURNING key", (check_kind(kind), check_key(key))
+            ).fetchone()
+        if gone is None:
+            raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+
+    def list_records(self, kind: str) -> list[Record]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                'SELECT key, version, doc FROM records WHERE kind = %s ORDER BY key COLLATE "C"', (check_kind(kind),)
+            ).fetchall()
+        return [_record(kind, str(k), int(v), d) for k, v, d in rows]
+
+    def record_kinds(self) -> list[str]:
+        with self._transaction() as conn:
+            return [str(r[0]) for r in conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind").fetchall()]
+
+    def append_audit(self, data: Mapping[str, Any]) -> AuditEntry:
+        with self._transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_AUDIT_LOCK,))
+            last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            entry = chained(1 if last is None else int(last[0]) + 1, data, GENESIS if last is None else str(last[1]))
+            conn.execute(
+                "INSERT INTO audit (seq, data, prev, hash) VALUES (%s, %s, %s, %s)",
+                (entry.seq, Jsonb(dict(entry.data)), entry.prev, entry.hash),
+            )
+        return entry
+
+    def audit_entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT seq, data, prev, hash FROM audit WHERE seq > %s ORDER BY seq LIMIT %s", (after_seq, limit)
+            ).fetchall()
+        return [AuditEntry(int(seq), dict(data), str(prev), str(h)) for seq, data, prev, h in rows]
 
     def meta_items(self) -> dict[str, str]:
         with self._transaction() as conn:

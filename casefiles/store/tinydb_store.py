@@ -45,6 +45,7 @@ from casefiles.store.documents import (
     JsonDict,
     KnownManifests,
     canonical_json,
+    check_schema,
     conference_doc,
     conference_from_doc,
     direct_blobs,
@@ -59,6 +60,7 @@ from casefiles.store.documents import (
     summary_of,
     upgrade_case_doc,
 )
+from casefiles.store.records import GENESIS, AuditEntry, Record, chained, check_key, check_kind
 from casefiles.store.safe_files import (
     FileStamp,
     append_durably,
@@ -233,7 +235,7 @@ class TinyDBCaseStore:
     def __init__(self, root: Path, *, legacy: Path | None = None) -> None:
         self.root = Path(root)
         make_private_dir(self.root)
-        for sub in ("cases", "manifests", "refs"):
+        for sub in ("cases", "manifests", "refs", "records"):
             make_private_dir(self.root / sub)
         self._format_path = self.root / "format.json"
         self._shards: dict[str, _DocumentFile] = {}
@@ -243,6 +245,8 @@ class TinyDBCaseStore:
         self._known = KnownManifests()  # series read from this store, by instance tuple
         self._conferences = _DocumentFile(self.root / "conferences.json", "conferences")
         self._settings = _DocumentFile(self.root / "settings.json", "meta")
+        self._record_files: dict[str, _DocumentFile] = {}
+        self._audit_path = self.root / "audit.log"
         with locked(self._format_path):
             self._check_or_create(legacy)
 
@@ -544,6 +548,80 @@ class TinyDBCaseStore:
     def meta_items(self) -> dict[str, str]:
         return {key: str(doc["value"]) for key, doc in self._settings.documents().items()}
 
+    # -- records and the audit log ------------------------------------------------------------
+    def _records(self, kind: str) -> _DocumentFile:
+        check_kind(kind)
+        with self._shards_lock:
+            found = self._record_files.get(kind)
+            if found is None:
+                found = self._record_files[kind] = _DocumentFile(self.root / "records" / f"{kind}.json", "records")
+            return found
+
+    def get_record(self, kind: str, key: str) -> Record | None:
+        doc = self._records(kind).get(check_key(key))
+        return None if doc is None else _record(kind, doc)
+
+    def save_record(self, record: Record) -> Record:
+        records = self._records(record.kind)
+        with records.lock():
+            stored = records.get(record.key)
+            stored_version = 0 if stored is None else int(stored["version"])
+            if record.version != stored_version:
+                raise _conflict(record.kind.replace("_", " "), record.version, stored_version)
+            return self._write_record(records, record, stored_version)
+
+    @staticmethod
+    def _write_record(records: _DocumentFile, record: Record, stored_version: int) -> Record:
+        version = stored_version + 1
+        records.put({"id": record.key, "schema": SCHEMA_VERSION, "version": version, "data": dict(record.data)})
+        return replace(record, version=version)
+
+    def update_record(self, kind: str, key: str, change: Callable[[Record], Record]) -> Record:
+        records = self._records(kind)
+        with records.lock():
+            stored = records.get(check_key(key))
+            if stored is None:
+                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+            current = _record(kind, stored)
+            changed = change(current)
+            if (changed.kind, changed.key) != (kind, key):
+                raise ValidationError("A change to a record must not change its kind or key.")
+            return self._write_record(records, replace(changed, version=current.version), current.version)
+
+    def delete_record(self, kind: str, key: str) -> None:
+        records = self._records(kind)
+        with records.lock():
+            if not records.remove(check_key(key)):
+                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+
+    def list_records(self, kind: str) -> list[Record]:
+        return [_record(kind, d) for _, d in sorted(self._records(kind).documents().items())]
+
+    def record_kinds(self) -> list[str]:
+        return sorted(p.stem for p in (self.root / "records").glob("*.json") if self._records(p.stem).documents())
+
+    def append_audit(self, data: Mapping[str, Any]) -> AuditEntry:
+        with locked(self._audit_path):
+            last = _last_audit_line(self._audit_path)
+            entry = chained(1 if last is None else last.seq + 1, data, GENESIS if last is None else last.hash)
+            line = canonical_json({"seq": entry.seq, "data": entry.data, "prev": entry.prev, "hash": entry.hash})
+            append_durably(self._audit_path, line + b"\n")
+            return entry
+
+    def audit_entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        try:
+            lines = self._audit_path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            entry = _audit_entry(line)
+            if entry.seq > after_seq:
+                entries.append(entry)
+                if limit is not None and len(entries) >= limit:
+                    break
+        return entries
+
     def close(self) -> None:
         for shard in list(self._shards.values()):
             shard.close()
@@ -552,6 +630,37 @@ class TinyDBCaseStore:
         with _instances_lock:
             if _instances.get(self.root.resolve()) is self:
                 del _instances[self.root.resolve()]
+
+
+def _record(kind: str, doc: Mapping[str, Any]) -> Record:
+    check_schema("record", doc)
+    return Record(kind, doc["id"], dict(doc.get("data") or {}), int(doc["version"]))
+
+
+def _audit_entry(line: bytes) -> AuditEntry:
+    try:
+        doc = json.loads(line)
+        return AuditEntry(int(doc["seq"]), dict(doc["data"]), str(doc["prev"]), str(doc["hash"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StorageError("The audit log is damaged or was edited by hand; restore it from a backup.") from exc
+
+
+def _last_audit_line(path: Path) -> AuditEntry | None:
+    """The last complete entry (read from the end: the log grows for years)."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            if not size:
+                return None
+            back = min(size, 1 << 16)
+            fh.seek(size - back)
+            tail = fh.read()
+    except FileNotFoundError:
+        return None
+    lines = [line for line in tail.split(b"\n") if line.strip()]
+    if not lines or not tail.endswith(b"\n"):
+        raise StorageError("The audit log is damaged at its end; restore it from a backup before adding to it.")
+    return _audit_entry(lines[-1])
 
 
 def _missing_case(case_id: str) -> NotFoundError:

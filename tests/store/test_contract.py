@@ -188,3 +188,72 @@ def test_settings(store: CaseStore) -> None:
     assert store.get_meta("seeded") == "twice"
     store.set_meta("pacs_nodes", "[]")
     assert store.meta_items() == {"seeded": "twice", "pacs_nodes": "[]"}
+
+
+# -- records (users, groups, share links…) and the audit log --------------------------------------
+def test_records_keep_versions_like_cases(store: CaseStore) -> None:
+    from casefiles.store import Record
+
+    assert store.get_record("user", "ana") is None
+    saved = store.save_record(Record("user", "ana", {"role": "presenter", "groups": ["gi"]}))
+    assert saved.version == 1
+    assert store.get_record("user", "ana") == saved
+    store.update_record("user", "ana", lambda r: r.with_data(role="admin"))
+    with pytest.raises(ConflictError):
+        store.save_record(saved.with_data(role="learner"))
+    with pytest.raises(ConflictError, match="already exists"):
+        store.save_record(Record("user", "ana", {}))
+    store.save_record(Record("user", "ben", {"role": "learner"}))
+    store.save_record(Record("group", "gi", {"members": ["ana"]}))
+    assert [r.key for r in store.list_records("user")] == ["ana", "ben"]
+    assert store.get_record("user", "ana").data["role"] == "admin"
+    assert store.record_kinds() == ["group", "user"]
+    store.delete_record("user", "ben")
+    with pytest.raises(NotFoundError):
+        store.delete_record("user", "ben")
+    with pytest.raises(ValidationError):
+        store.get_record("Not A Kind", "x")
+
+
+def test_concurrent_record_updates_lose_nothing(store: CaseStore) -> None:
+    from casefiles.store import Record
+
+    store.save_record(Record("share", "t1", {"opens": 0}))
+
+    def opened() -> None:
+        for _ in range(25):
+            store.update_record("share", "t1", lambda r: r.with_data(opens=r.data["opens"] + 1))
+
+    threads = [threading.Thread(target=opened) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get_record("share", "t1").data["opens"] == 100
+
+
+def test_the_audit_log_is_append_only_and_chained(store: CaseStore) -> None:
+    from casefiles.store.records import GENESIS, first_broken
+
+    assert store.audit_entries() == []
+    first = store.append_audit({"action": "case.view", "actor": "ana", "case": "c1"})
+    second = store.append_audit({"action": "case.export", "actor": "ana", "case": "c1", "format": "pptx"})
+    assert (first.seq, first.prev, second.prev) == (1, GENESIS, first.hash)
+
+    def append(worker: int) -> None:
+        for i in range(10):
+            store.append_audit({"action": "case.view", "actor": f"w{worker}", "n": i})
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = store.audit_entries()
+    assert [e.seq for e in entries] == list(range(1, 33))
+    assert first_broken(entries) is None
+    assert [e.seq for e in store.audit_entries(after_seq=30)] == [31, 32]
+    assert len(store.audit_entries(limit=5)) == 5
+    tampered = [*entries[:3], replace(entries[3], data={**entries[3].data, "actor": "mallory"}), *entries[4:]]
+    assert first_broken(tampered) == 3
+    assert first_broken([*entries[:3], *entries[4:]]) == 3  # a removed entry breaks the chain too

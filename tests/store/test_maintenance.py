@@ -14,7 +14,7 @@ import pytest
 from casefiles.errors import Cancelled, StorageError
 from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage
 from casefiles.progress import CancelToken
-from casefiles.store import CaseStore
+from casefiles.store import CaseStore, Record
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.maintenance import check_library, copy_library, exclusive_job
 from casefiles.store.tinydb_store import TinyDBCaseStore
@@ -45,6 +45,10 @@ def fill(store: CaseStore, count: int = 6) -> None:
         store.save_case(make_case(f"c{n}", series=2, images=20, created_minutes=n))
     store.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c1"), CasePlan("c0", reveal=True))))
     store.set_meta("samples_seeded", "1")
+    store.save_record(Record("user", "ana", {"role": "presenter"}))
+    store.save_record(Record("share", "h1", {"case": "c1", "expires": "2026-12-14"}))
+    for n in range(3):
+        store.append_audit({"action": "case.view", "actor": "ana", "case": f"c{n}"})
 
 
 def same_library(first: CaseStore, second: CaseStore) -> None:
@@ -55,6 +59,12 @@ def same_library(first: CaseStore, second: CaseStore) -> None:
         replace(k, version=0) for k in second.list_conferences()
     ]
     assert first.meta_items() == second.meta_items()
+    assert first.record_kinds() == second.record_kinds()
+    for kind in first.record_kinds():
+        assert [(r.key, r.data) for r in first.list_records(kind)] == [
+            (r.key, r.data) for r in second.list_records(kind)
+        ]
+    assert [e.hash for e in first.audit_entries()] == [e.hash for e in second.audit_entries()]
 
 
 def test_migrate_to_postgresql_round_trips_and_resumes(tmp_path: Path, postgres_url) -> None:

@@ -205,3 +205,20 @@ def test_a_first_layout_library_is_upgraded_and_kept(tmp_path: Path) -> None:
     assert store.get_meta("samples_seeded") == "1"
     assert not legacy.exists() and (tmp_path / "casedeck.json.layout1-upgraded").exists()
     assert store.count_cases(CaseQuery(study_uid="2.25.91")) == 1
+
+
+def test_an_edited_audit_log_is_detected_and_a_torn_end_refuses_appends(tmp_path: Path) -> None:
+    from casefiles.store.records import first_broken
+
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    for n in range(5):
+        store.append_audit({"action": "case.view", "actor": "ana", "case": f"c{n}"})
+    log = root / "audit.log"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join([*lines[:2], lines[2].replace(b'"ana"', b'"bob"'), *lines[3:]]))
+    assert first_broken(TinyDBCaseStore(root).audit_entries()) == 2
+    log.write_bytes(b"".join(lines) + b'{"seq":6,"da')  # a crash in the middle of an append
+    with pytest.raises(StorageError, match="audit log is damaged"):
+        TinyDBCaseStore(root).append_audit({"action": "case.view"})

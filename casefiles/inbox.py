@@ -9,16 +9,19 @@ images, adds the sender's description to the case history and tags the case;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
+from casefiles.deid import Deidentifier
 from casefiles.deid.table import Option
 from casefiles.errors import CaseDeckError, ImportFailure
-from casefiles.ingest import ImportProblem
-from casefiles.model import AssetKind, Case, KeyImage
+from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.model import AssetKind, Case, Conference, KeyImage
 from casefiles.pacs.receiver import ReceivedStudy
 from casefiles.pacs.tce import KosTitle, TeachingSelection
-from casefiles.services import Services
+from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import CaseQuery
 
 INBOX_TAG = "inbox"
@@ -31,6 +34,35 @@ _TITLE_TAGS = {
 _MAX_HISTORY = 20_000  # as casefiles.model.Case checks it
 
 
+class InboxLibrary(Protocol):
+    """What the inbox needs of the library: import (de-identifying), read and edit cases, conferences.
+
+    ``casefiles.services.Services`` is one; the inbox never imports it, so the use cases above can
+    build the receiver without an import cycle.
+    """
+
+    @property
+    def deidentifier(self) -> Deidentifier: ...
+
+    def import_dicom(
+        self, sources: Sequence[Path], *, progress: ProgressFn = no_progress, cancel: CancelToken = NEVER_CANCELLED
+    ) -> ImportReport: ...
+
+    def get_case(self, case_id: str) -> Case: ...
+
+    def list_cases(self, case_filter: CaseQuery | None = None) -> list[Case]: ...
+
+    def update_case(self, case_id: str, changes: Mapping[str, Any]) -> Case: ...
+
+    def set_key_images(self, case_id: str, key_images: Iterable[KeyImage]) -> Case: ...
+
+    def list_conferences(self) -> list[Conference]: ...
+
+    def create_conference(self, title: str, *, case_ids: Sequence[str] = ()) -> Conference: ...
+
+    def add_cases(self, conference_id: str, case_ids: Sequence[str]) -> Conference: ...
+
+
 @dataclass(frozen=True, slots=True)
 class InboxResult:
     """What filing one received study did: cases made or touched, key images set, and problems (screen only)."""
@@ -40,7 +72,7 @@ class InboxResult:
     problems: tuple[ImportProblem, ...]
 
 
-def file_received_study(services: Services, received: ReceivedStudy) -> InboxResult:
+def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> InboxResult:
     """Import ``received`` (de-identified) and apply its teaching selections to the cases.
 
     A selection whose images were filed earlier (its study sent before it)
@@ -73,7 +105,7 @@ def file_received_study(services: Services, received: ReceivedStudy) -> InboxRes
 
 
 def inbox_handler(
-    services: Services, *, on_result: Callable[[InboxResult], None] | None = None
+    services: InboxLibrary, *, on_result: Callable[[InboxResult], None] | None = None
 ) -> Callable[[ReceivedStudy], None]:
     """An ``on_study`` for :class:`~casefiles.pacs.receiver.StorageReceiver` that files into ``services``.
 
@@ -94,7 +126,7 @@ def inbox_handler(
 
 
 def _apply_selection(
-    services: Services,
+    services: InboxLibrary,
     selection: TeachingSelection,
     imported: list[str],
     label: str,
@@ -138,7 +170,7 @@ def _apply_selection(
     return list(found), added
 
 
-def _candidates(services: Services, study_uid: str, imported: list[str]) -> list[Case]:
+def _candidates(services: InboxLibrary, study_uid: str, imported: list[str]) -> list[Case]:
     """Cases just imported, then every case holding a series of the selection's study."""
     cases: dict[str, Case] = {}
     for case_id in imported:
@@ -161,7 +193,7 @@ def _key_images_in(case: Case, wanted: dict[str, int]) -> Iterable[tuple[int, Ke
             frame += instance.frames
 
 
-def _add_key_images(services: Services, case_id: str, keys: list[KeyImage]) -> int:
+def _add_key_images(services: InboxLibrary, case_id: str, keys: list[KeyImage]) -> int:
     case = services.get_case(case_id)
     present = {(k.asset_id, k.frame) for k in case.key_images}
     new = [k for k in keys if (k.asset_id, k.frame) not in present]
@@ -171,7 +203,7 @@ def _add_key_images(services: Services, case_id: str, keys: list[KeyImage]) -> i
 
 
 def _add_description(
-    services: Services, case_id: str, description: str, label: str, problems: list[ImportProblem]
+    services: InboxLibrary, case_id: str, description: str, label: str, problems: list[ImportProblem]
 ) -> None:
     """Append the sender's (already cleaned) description to the history, once."""
     text = description.strip()
@@ -187,14 +219,14 @@ def _add_description(
     services.update_case(case_id, {"history": combined})
 
 
-def _add_tags(services: Services, case_id: str, tags: list[str]) -> None:
+def _add_tags(services: InboxLibrary, case_id: str, tags: list[str]) -> None:
     case = services.get_case(case_id)
     if all(t in case.tags for t in tags):
         return
     services.update_case(case_id, {"tags": [*case.tags, *tags]})
 
 
-def _add_to_conference_inbox(services: Services, case_ids: list[str]) -> None:
+def _add_to_conference_inbox(services: InboxLibrary, case_ids: list[str]) -> None:
     conference = next((c for c in services.list_conferences() if c.title == CONFERENCE_INBOX), None)
     if conference is None:
         services.create_conference(CONFERENCE_INBOX, case_ids=case_ids)

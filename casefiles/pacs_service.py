@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pydicom
 from pydicom.dataset import Dataset
 
 from casefiles.case_dicom import presentation_objects
+from casefiles.config import Settings
 from casefiles.errors import NotFoundError, ValidationError
-from casefiles.inbox import InboxResult, inbox_handler
+from casefiles.inbox import InboxLibrary, InboxResult, inbox_handler
 from casefiles.ingest import ImportProblem, ImportReport
 from casefiles.jobs import JobContext, JobFunction, JobState
 from casefiles.model import AssetKind, Conference
@@ -40,9 +41,22 @@ from casefiles.pacs.retrieval import (
 )
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.release import check_release
+from casefiles.store import BlobStore, CaseStore
 
-if TYPE_CHECKING:
-    from casefiles.services import Services
+
+class PacsLibrary(InboxLibrary, Protocol):
+    """What the PACS use cases need of the library, besides the inbox's: its settings, stores and datasets."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> CaseStore: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    def dataset(self, blob: str) -> Dataset: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +72,9 @@ NODES_SETTING = "pacs_nodes"
 
 
 class PacsService:
-    """PACS work on behalf of one Services (its store, de-identifier and quarantine)."""
+    """PACS work on behalf of one library (its store, de-identifier and quarantine)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: PacsLibrary) -> None:
         self._services = services
         self._nodes_lock = threading.Lock()
 

@@ -69,6 +69,7 @@ from casefiles.model import (
 from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
 from casefiles.pacs.retrieval import PullReport
+from casefiles.pacs_service import PacsService
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import RecheckReport, recheck_library
 from casefiles.release import Blocker, blockers_of, check_release, may_be_blocked
@@ -84,7 +85,6 @@ if TYPE_CHECKING:
     from casefiles.imaging.stack import StackPayload
     from casefiles.media.video import VideoInfo
     from casefiles.media_import import MediaImportReport
-    from casefiles.pacs_service import PacsService
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
 SLIDE_IMAGE_MAX = 1920
@@ -429,8 +429,6 @@ class Services:
     @property
     def pacs(self) -> PacsService:
         """Nodes, query, retrieve into cases and push, shared by the From PACS page and the CLI."""
-        from casefiles.pacs_service import PacsService
-
         return PacsService(self)
 
     def pacs_nodes(self) -> list[PacsNode]:

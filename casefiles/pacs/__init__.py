@@ -7,7 +7,6 @@ pipeline, with its quarantine).
 """
 
 from casefiles.pacs.dimse import (
-    RetrieveResult,
     SeriesMatch,
     StudyMatch,
     echo,
@@ -27,6 +26,7 @@ from casefiles.pacs.errors import (
     RetrieveInterrupted,
 )
 from casefiles.pacs.nodes import PacsNode, load_nodes, save_nodes
+from casefiles.pacs.results import RetrieveResult
 
 __all__ = [
     "AssociationRejected",

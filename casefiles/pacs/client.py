@@ -16,9 +16,9 @@ from pydicom.dataset import Dataset
 
 from casefiles.errors import ValidationError
 from casefiles.pacs import dicomweb, dimse
-from casefiles.pacs.dimse import OnEncoded, OnInstance, RetrieveResult, SeriesMatch, StudyMatch
+from casefiles.pacs.dimse import OnEncoded, OnInstance, SeriesMatch, StudyMatch
 from casefiles.pacs.nodes import PacsNode
-from casefiles.pacs.results import StoreResult
+from casefiles.pacs.results import RetrieveResult, StoreResult
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 

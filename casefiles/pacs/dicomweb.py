@@ -37,7 +37,6 @@ from urllib3.exceptions import NameResolutionError
 from casefiles.errors import Cancelled, ValidationError
 from casefiles.pacs.dimse import (
     OnInstance,
-    RetrieveResult,
     SeriesMatch,
     StudyMatch,
     _check_filters,
@@ -54,7 +53,7 @@ from casefiles.pacs.errors import (
     RetrieveInterrupted,
 )
 from casefiles.pacs.nodes import PacsNode
-from casefiles.pacs.results import StoreResult
+from casefiles.pacs.results import RetrieveResult, StoreResult
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 #: Instances per STOW-RS request: large enough to amortise the round trip, small enough that

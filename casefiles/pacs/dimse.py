@@ -53,8 +53,9 @@ from casefiles.pacs.errors import (
     QueryFailed,
     RetrieveInterrupted,
 )
+from casefiles.pacs.listeners import running_listener
 from casefiles.pacs.nodes import PacsNode
-from casefiles.pacs.results import StoreResult
+from casefiles.pacs.results import RetrieveResult, StoreResult
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 OnInstance = Callable[[Dataset], None]
@@ -138,15 +139,6 @@ class SeriesMatch:
     series_number: int | None
     description: str
     instance_count: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class RetrieveResult:
-    """How a retrieve went: instances handed to the caller, and those the PACS or we gave up on."""
-
-    received: int
-    failed: int
-    warnings: int
 
 
 # --- association -------------------------------------------------------------------------
@@ -978,9 +970,7 @@ def move_study(
     callbacks = _callbacks(on_instance, on_encoded)
     cancel.raise_if_cancelled()
     receiver = _Receiver(study_uid, series, *callbacks, cancel)
-    from casefiles.pacs.receiver import running_receiver
-
-    inbox = running_receiver(node.our_port, node.our_ae_title)
+    inbox = running_listener(node.our_port, node.our_ae_title)
     if inbox is not None:
         # CaseDeck's always-on receiver already listens on our port (one AE title and port for the
         # PACS admin to register): it hands this study's instances to us instead of the inbox.

@@ -6,12 +6,8 @@ data) and never a patient, accession or study identifier.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from casefiles.errors import CaseDeckError, ValidationError
-
-if TYPE_CHECKING:
-    from casefiles.pacs.dimse import RetrieveResult
+from casefiles.pacs.results import RetrieveResult
 
 
 class PacsError(CaseDeckError):

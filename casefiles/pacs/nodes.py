@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from casefiles.errors import NotFoundError, StorageError
 from casefiles.pacs.errors import InvalidNode
+from casefiles.pacs.validators import check_ae_title, check_port
 
 Protocol = Literal["dimse", "dicomweb"]
 PROTOCOLS: tuple[Protocol, ...] = ("dimse", "dicomweb")
@@ -37,21 +38,6 @@ _FIELDS = (
     "tls",
     "ca_file",
 )
-
-
-def _check_ae_title(value: object, what: str) -> None:
-    # PS3.5 AE VR: up to 16 characters, no backslash or control characters, not all spaces.
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidNode(f"{what} must be a non-empty text of up to 16 characters.")
-    if len(value) > 16:
-        raise InvalidNode(f"{what} {value!r} is longer than the 16 characters DICOM allows.")
-    if "\\" in value or any(ord(c) < 32 or ord(c) > 126 for c in value):
-        raise InvalidNode(f"{what} {value!r} may hold only plain ASCII letters, digits and punctuation, no backslash.")
-
-
-def _check_port(value: object, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise InvalidNode(f"{what} must be a whole number from 1 to 65535, not {value!r}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +68,12 @@ class PacsNode:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InvalidNode("A PACS node needs a name to show in the list.")
-        _check_ae_title(self.ae_title, f"The AE title of PACS node {self.name!r}")
-        _check_ae_title(self.our_ae_title, f"Our own AE title for PACS node {self.name!r}")
+        check_ae_title(self.ae_title, f"The AE title of PACS node {self.name!r}")
+        check_ae_title(self.our_ae_title, f"Our own AE title for PACS node {self.name!r}")
         if not isinstance(self.host, str) or not self.host.strip() or any(c.isspace() for c in self.host):
             raise InvalidNode(f"PACS node {self.name!r} needs a host name or IP address without spaces.")
-        _check_port(self.port, f"The port of PACS node {self.name!r}")
-        _check_port(self.our_port, f"Our own port for PACS node {self.name!r}")
+        check_port(self.port, f"The port of PACS node {self.name!r}")
+        check_port(self.our_port, f"Our own port for PACS node {self.name!r}")
         if self.protocol not in PROTOCOLS:
             raise InvalidNode(f"PACS node {self.name!r}: protocol must be 'dimse' or 'dicomweb'.")
         if not isinstance(self.base_url, str):

@@ -41,8 +41,9 @@ from casefiles.pacs.dimse import (
     _quiet_pynetdicom,
 )
 from casefiles.pacs.errors import PacsConnectionError, PacsError
-from casefiles.pacs.nodes import _check_ae_title
+from casefiles.pacs.listeners import register, unregister
 from casefiles.pacs.tce import KOS_SOP_CLASS, TceError, TeachingSelection, parse_kos
+from casefiles.pacs.validators import check_ae_title
 
 OnInstance = Callable[[Dataset], None]
 
@@ -97,19 +98,6 @@ class _Pending:
     selections: list[TeachingSelection] = field(default_factory=list)
 
 
-#: Receivers running in this process, by port: a C-MOVE to our own port goes through the one
-#: listening there (dimse.move_study claims its study) instead of opening a second listener.
-_RUNNING: dict[int, StorageReceiver] = {}
-_RUNNING_LOCK = threading.Lock()
-
-
-def running_receiver(port: int, ae_title: str) -> StorageReceiver | None:
-    """The receiver of this process listening on ``port`` as ``ae_title``, if any."""
-    with _RUNNING_LOCK:
-        receiver = _RUNNING.get(port)
-    return receiver if receiver is not None and receiver.ae_title == ae_title else None
-
-
 class StorageReceiver:
     """A storage SCP (C-STORE, C-ECHO) on ``host:port`` that hands each complete study to ``on_study``.
 
@@ -129,7 +117,7 @@ class StorageReceiver:
         quiet_seconds: float = 10.0,
         allowed_calling_aes: frozenset[str] | None = None,
     ) -> None:
-        _check_ae_title(ae_title, "The receiver's AE title")
+        check_ae_title(ae_title, "The receiver's AE title")
         if not isinstance(host, str):
             raise ValidationError("The receiver's host must be text: an address of this computer, e.g. 0.0.0.0.")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -149,7 +137,7 @@ class StorageReceiver:
             if not allowed_calling_aes:
                 raise ValidationError("allowed_calling_aes is empty: nobody could send. Give None to accept any.")
             for title in allowed_calling_aes:
-                _check_ae_title(title, "An allowed calling AE title")
+                check_ae_title(title, "An allowed calling AE title")
         self._ae_title = ae_title
         self._host = host
         self._port = port
@@ -239,8 +227,7 @@ class StorageReceiver:
         self._filer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casedeck-inbox")
         self._monitor = threading.Thread(target=self._watch, name="casedeck-receiver-quiet", daemon=True)
         self._server = server
-        with _RUNNING_LOCK:
-            _RUNNING[self.port] = self
+        register(self.port, self)
         self._monitor.start()
 
     def stop(self) -> None:
@@ -248,9 +235,7 @@ class StorageReceiver:
         server = self._server
         if server is None:
             return
-        with _RUNNING_LOCK:
-            if _RUNNING.get(self.port) is self:
-                del _RUNNING[self.port]
+        unregister(self.port, self)
         self._stopping.set()
         server.shutdown()  # no new associations
         deadline = time.monotonic() + _STOP_GRACE_SECONDS

@@ -1,4 +1,5 @@
-"""What a push to a PACS achieved, shared by the DIMSE (C-STORE) and DICOMweb (STOW-RS) paths."""
+"""What a push to or a retrieve from a PACS achieved, shared by the DIMSE and DICOMweb paths (and the
+errors, which carry what a stopped retrieve brought)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,12 @@ class StoreResult:
     @property
     def complete(self) -> bool:
         return self.failed == 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetrieveResult:
+    """How a retrieve went: instances handed to the caller, and those the PACS or we gave up on."""
+
+    received: int
+    failed: int
+    warnings: int

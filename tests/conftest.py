@@ -53,5 +53,8 @@ def blocked_case(services: object, tmp_path: Path) -> str:
     return held_case(services, tmp_path)  # type: ignore[arg-type]
 
 
+# A real OpenLDAP slapd per test process (tests/ldap_server.py).
+from tests.ldap_server import ldap_server  # noqa: E402, F401
+
 # A real PostgreSQL per test process, and a fresh database per test (tests/postgres.py).
 from tests.postgres import postgres_server, postgres_url  # noqa: E402, F401

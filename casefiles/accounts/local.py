@@ -18,20 +18,18 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from casefiles.accounts import passwords
+from casefiles.accounts.lockout import cleared, count_failure, locked_for
 from casefiles.accounts.permissions import Actor, Role
 from casefiles.errors import CaseDeckError, NotFoundError, ValidationError
 from casefiles.store.records import Record
 
 USER = "user"
 SESSION = "session"
-LOCK_AFTER = 5
-FIRST_LOCK = dt.timedelta(seconds=30)
-LONGEST_LOCK = dt.timedelta(hours=1)
 IDLE_EXPIRY = dt.timedelta(minutes=30)
 ABSOLUTE_EXPIRY = dt.timedelta(hours=12)
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
@@ -203,15 +201,14 @@ class LocalAccounts:
         if record is None or record.data.get("source", "local") != "local":
             passwords.verify(None, password)
             raise SignInRefused(REFUSED)
-        locked_until = record.data.get("locked_until")
-        if locked_until and dt.datetime.fromisoformat(locked_until) > now:
-            wait = dt.datetime.fromisoformat(locked_until) - now
+        wait = locked_for(record, now)
+        if wait is not None:
             raise AccountLocked(
                 f"Too many wrong passwords: this account opens again in {_minutes(wait)}; "
                 "an administrator can reset the password."
             )
         if not password or not passwords.verify(record.data.get("password"), password):
-            self._records.update_record(USER, name, lambda r: _failed(r, now))
+            self._records.update_record(USER, name, lambda r: count_failure(r, now))
             raise SignInRefused(REFUSED)
         user = User.of(record)
         if user.disabled:
@@ -219,10 +216,10 @@ class LocalAccounts:
         stored_hash = str(record.data.get("password"))
 
         def succeeded(r: Record) -> Record:
-            changes: dict[str, Any] = {"failures": 0, "locked_until": None, "last_sign_in": now.isoformat()}
+            changes: dict[str, Any] = {"last_sign_in": now.isoformat()}
             if passwords.needs_rehash(stored_hash):
                 changes["password"] = passwords.hash_password(password)
-            return r.with_data(**changes)
+            return cleared(r, **changes)
 
         self._records.update_record(USER, name, succeeded)
         return user
@@ -265,15 +262,6 @@ class LocalAccounts:
 
 def _token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _failed(record: Record, now: dt.datetime) -> Record:
-    failures = int(record.data.get("failures", 0)) + 1
-    changes: Mapping[str, Any] = {"failures": failures}
-    if failures >= LOCK_AFTER:
-        lock = min(FIRST_LOCK * (2 ** (failures - LOCK_AFTER)), LONGEST_LOCK)
-        changes = {**changes, "locked_until": (now + lock).isoformat()}
-    return record.with_data(**changes)
 
 
 def _minutes(wait: dt.timedelta) -> str:

@@ -58,3 +58,6 @@ from tests.ldap_server import ldap_server  # noqa: E402, F401
 
 # A real PostgreSQL per test process, and a fresh database per test (tests/postgres.py).
 from tests.postgres import postgres_server, postgres_url  # noqa: E402, F401
+
+# A real SMTP sink (aiosmtpd): plain, STARTTLS, implicit TLS and AUTH variants (tests/smtp_sink.py).
+pytest_plugins = ["tests.smtp_sink"]

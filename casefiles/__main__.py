@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from casefiles.accounts.cli import add_parsers as add_account_parsers
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.logsafety import silence_value_logging
@@ -799,6 +800,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("source")
     q.add_argument("--key-from", help="the installation key written by the backup (default SOURCE/installation.key)")
     p.set_defaults(func=cmd_store)
+
+    add_account_parsers(sub, _settings)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")

@@ -25,7 +25,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
-from casefiles.errors import BusyError, ExportError, NotFoundError, RenderError, StaleEditError, ValidationError
+from casefiles.errors import BusyError, ExportError, NotFoundError, RenderError, ValidationError
 from casefiles.held_review import (
     checked_boxes,
     cleaned_from_original,
@@ -50,21 +50,18 @@ from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quaranti
 from casefiles.logsafety import silence_value_logging
 from casefiles.media.images import preview_png
 from casefiles.model import (
-    CASE_EDITABLE_FIELDS,
     Asset,
     AssetKind,
     Case,
     CasePlan,
     Conference,
     ConferenceKind,
-    Difficulty,
     Instance,
     KeyImage,
     Region,
     Review,
     Window,
     new_id,
-    utcnow,
 )
 from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
@@ -72,11 +69,17 @@ from casefiles.pacs.retrieval import PullReport
 from casefiles.pacs_service import PacsService
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import RecheckReport, recheck_library
-from casefiles.release import Blocker, blockers_of, check_release, may_be_blocked
+from casefiles.release import Blocker, blockers_of, check_release
 from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.opening import open_store
+from casefiles.usecases.case_editing import EDITABLE_FIELDS, STALE_EDIT_MESSAGE, CaseEdits, key_image_at  # noqa: F401 (pages, tests)
+from casefiles.usecases.conferences import (
+    STALE_CONFERENCE_MESSAGE,  # noqa: F401 (pages, tests)
+    Conferences,
+)
+from casefiles.usecases.library import Library
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
@@ -93,18 +96,8 @@ EXPORT_FORMATS = ("pptx", "pdf", "html", "package")
 #: How the release gate's message names each export.
 WAY_OUT_NAMES = {"pptx": "PowerPoint deck", "pdf": "PDF handout", "html": "HTML show", "package": "package"}
 
-#: What an edit made on an outdated copy of a case is told (the page shows it as it is).
-STALE_EDIT_MESSAGE = "This case changed since you opened it — reload it to see the changes; nothing was saved."
-
-#: What a change made on an outdated copy of a conference is told.
-STALE_CONFERENCE_MESSAGE = (
-    "This conference changed since you opened it — reload it to see the changes; nothing was saved."
-)
-
 #: Frames per second of a stack played as a clip: a smooth scroll through a CT.
 STACK_CLIP_FPS = 12.0
-
-EDITABLE_FIELDS = frozenset(CASE_EDITABLE_FIELDS)
 
 
 #: What the library page filters by (text, modality, tag; empty fields match everything): the
@@ -211,6 +204,13 @@ class Services:
         self._exports: dict[int, RunningExport] = {}
         self._export_tokens = itertools.count()
         self._deferred_drops: set[str] = set()
+        # The use cases, each over the narrow part of the above it needs (this is the composition root;
+        # open_services() keeps one per data directory). The methods below delegate to them.
+        self.library = Library(self.store)
+        self.case_edits = CaseEdits(self.store, edit_lock=self._edit_lock)
+        self.conferences = Conferences(
+            self.store, edit_lock=self._edit_lock, refuse_while_exported=self._refuse_while_exported
+        )
 
     # -- import -------------------------------------------------------------------
     def import_dicom(
@@ -457,99 +457,43 @@ class Services:
     # -- library ------------------------------------------------------------------
     def case_summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]:
         """Cases for lists and pickers, newest first, without their image records (fast at any size)."""
-        return self.store.summaries(query)
+        return self.library.summaries(query)
 
     def count_cases(self, query: CaseQuery | None = None) -> int:
-        return self.store.count_cases(query)
+        return self.library.count(query)
 
     def list_cases(self, case_filter: CaseQuery | None = None) -> list[Case]:
         """The matching cases in full, newest first: for a page of them; lists use :meth:`case_summaries`."""
-        cases = []
-        for summary in self.store.summaries(case_filter):
-            try:
-                cases.append(self.store.get_case(summary.id))
-            except NotFoundError:
-                continue  # deleted since it was listed
-        return cases
+        return self.library.cases(case_filter)
 
     def library_facets(self) -> tuple[list[str], list[str]]:
         """All modalities and tags in the library, for the filter pickers."""
-        return self.store.facets()
+        return self.library.facets()
 
     def get_case(self, case_id: str) -> Case:
-        return self.store.get_case(case_id)
+        return self.library.get(case_id)
 
     def update_case(self, case_id: str, changes: Mapping[str, Any], *, loaded: Case | None = None) -> Case:
-        """Apply edits from the case form; unknown fields are refused, not ignored.
-
-        ``loaded`` is the case as the form was filled from (its ``updated`` is the version the edit
-        carries): if the stored case has moved on since, and any field this edit writes differs from
-        what the form was filled with, :class:`StaleEditError` is raised and nothing is saved.
-        """
-        unknown = set(changes) - EDITABLE_FIELDS
-        if unknown:
-            raise ValidationError(f"These case fields cannot be edited: {', '.join(sorted(unknown))}.")
-        normalised = dict(changes)
-        for name in ("differential", "teaching_points", "tags"):
-            if name in normalised:
-                normalised[name] = _as_text_list(normalised[name], split_commas=name == "tags")
-        if "difficulty" in normalised and not isinstance(normalised["difficulty"], Difficulty):
-            try:
-                normalised["difficulty"] = Difficulty(normalised["difficulty"])
-            except ValueError as exc:
-                raise ValidationError("Difficulty must be introductory, intermediate or advanced.") from exc
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: tuple(getattr(c, name) for name in sorted(normalised)))
-            return self._save_edit(stored, **normalised)
+        """Apply edits from the case form (see :meth:`CaseEdits.update`)."""
+        return self.case_edits.update(case_id, changes, loaded=loaded)
 
     def set_key_images(self, case_id: str, key_images: Iterable[KeyImage], *, loaded: Case | None = None) -> Case:
         """Replace the case's key images; with ``loaded``, refused if the stored ones changed since."""
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: c.key_images)
-            return self._save_edit(stored, key_images=tuple(key_images))
+        return self.case_edits.set_key_images(case_id, key_images, loaded=loaded)
 
     def toggle_key_image(
         self, case_id: str, asset_id: str, frame: int, window: Window | None, *, loaded: Case | None = None
     ) -> Case:
-        """Mark a frame as key image (with its window), or unmark it if it already is one.
-
-        With ``loaded`` (the case as the page showed it), refused if that frame was marked or unmarked since.
-        """
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: _key_image_at(c, asset_id, frame))
-            kept = tuple(k for k in stored.key_images if not (k.asset_id == asset_id and k.frame == frame))
-            if len(kept) == len(stored.key_images):
-                kept = (*stored.key_images, KeyImage(asset_id=asset_id, frame=frame, window=window))
-            return self._save_edit(stored, key_images=kept)
+        """Mark a frame as key image (with its window), or unmark it if it already is one."""
+        return self.case_edits.toggle_key_image(case_id, asset_id, frame, window, loaded=loaded)
 
     def _checked(self, case_id: str, loaded: Case | None, aspect: Callable[[Case], object]) -> Case:
-        """The stored case, if an edit made on ``loaded`` may be saved on it (call with ``_edit_lock`` held).
-
-        The edit is refused if what it overwrites (``aspect``) differs between the stored case and
-        ``loaded``, i.e. changed since the editor loaded it (``updated`` alone cannot tell: it is
-        stored to the second): another tab's text, key image or annotation is never lost, while an
-        unrelated change (a clip added by a background job, a region blacked out) does not block
-        saving the text.
-        """
-        stored = self.store.get_case(case_id)
-        if loaded is None:
-            return stored
-        if loaded.id != case_id:
-            raise StaleEditError(
-                "This form was opened for another case — reload the case to edit it; nothing was saved."
-            )
-        # By content, not only by ``updated``: timestamps are stored to the second, so a save made in
-        # the same second as the page was shown (an unchecked one: a background import) has the same.
-        if aspect(stored) != aspect(loaded):
-            raise StaleEditError(STALE_EDIT_MESSAGE)
-        return stored
+        """The stored case, if an edit made on ``loaded`` may be saved on it (call with ``_edit_lock`` held)."""
+        return self.case_edits.checked(case_id, loaded, aspect)
 
     def _save_edit(self, stored: Case, **changes: Any) -> Case:
-        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces; returns it
-        as stored (with the store's new version, so a further edit made on it is not refused)."""
-        now = utcnow()
-        case = stored.edited(updated=max(now, stored.updated + dt.timedelta(microseconds=1)), **changes)
-        return self.store.save_case(case)
+        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
+        return self.case_edits.save(stored, **changes)
 
     # -- housekeeping ---------------------------------------------------------------
     def case_deletion(self, case_id: str) -> CaseDeletion:
@@ -911,7 +855,7 @@ class Services:
         items = [a if isinstance(a, Mapping) else a.to_dict() for a in annotations]
         parsed = annotations_from_list(items)
         with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: _key_image_at(c, asset_id, frame))
+            case = self._checked(case_id, loaded, lambda c: key_image_at(c, asset_id, frame))
             keys = list(case.key_images)
             for index, key in enumerate(keys):
                 if key.asset_id == asset_id and key.frame == frame:
@@ -1204,10 +1148,10 @@ class Services:
 
     # -- conferences --------------------------------------------------------------
     def list_conferences(self) -> list[Conference]:
-        return self.store.list_conferences()
+        return self.conferences.list_all()
 
     def get_conference(self, conference_id: str) -> Conference:
-        return self.store.get_conference(conference_id)
+        return self.conferences.get(conference_id)
 
     def create_conference(
         self,
@@ -1218,110 +1162,32 @@ class Services:
         presenters: Sequence[str] = (),
         case_ids: Sequence[str] = (),
     ) -> Conference:
-        for case_id in case_ids:
-            self.store.get_case(case_id)  # NotFoundError names a missing case before anything is saved
-        reveal = kind is ConferenceKind.UNKNOWN_CASE_QUIZ
-        conference = Conference(
-            id=new_id(),
-            title=title.strip(),
-            kind=kind,
-            date=date,
-            presenters=tuple(p.strip() for p in presenters if p.strip()),
-            items=tuple(CasePlan(case_id, reveal=reveal) for case_id in case_ids),
-        )
-        return self.store.save_conference(conference)
+        return self.conferences.create(title, kind, date=date, presenters=presenters, case_ids=case_ids)
 
     def update_conference(
         self, conference_id: str, changes: Mapping[str, Any], *, loaded: Conference | None = None
     ) -> Conference:
-        """Rename, re-date (None clears the date), re-kind or change the presenters of a conference.
-
-        Text values are accepted as the CLI gives them: a kind's value or label, a date as YYYY-MM-DD.
-        ``loaded`` is the conference as the form was filled from: if the stored one moved on since and
-        any field this edit writes differs from it, :class:`StaleEditError` is raised and nothing is saved.
-        """
-        allowed = {"title", "kind", "date", "presenters"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValidationError(f"These conference fields cannot be edited: {', '.join(sorted(unknown))}.")
-        values = dict(changes)
-        if "title" in values:
-            values["title"] = str(values["title"]).strip()
-            if not values["title"]:
-                raise ValidationError("A conference needs a title.")
-        if "kind" in values:
-            values["kind"] = _conference_kind(values["kind"])
-        if "date" in values:
-            values["date"] = _conference_date(values["date"])
-        if "presenters" in values:
-            values["presenters"] = _as_text_list(values["presenters"], split_commas=True)
-        with self._edit_lock:
-            stored = self._checked_conference(
-                conference_id, loaded, lambda c: tuple(getattr(c, name) for name in sorted(values))
-            )
-            return self._save_conference_edit(stored, **values)
-
-    def _checked_conference(
-        self, conference_id: str, loaded: Conference | None, aspect: Callable[[Conference], object]
-    ) -> Conference:
-        """The stored conference, if an edit made on ``loaded`` may be saved on it (see :meth:`_checked`)."""
-        stored = self.store.get_conference(conference_id)
-        if loaded is None:
-            return stored
-        if loaded.id != conference_id:
-            raise StaleEditError(
-                "This form was opened for another conference — reload the conference to edit it; nothing was saved."
-            )
-        if aspect(stored) != aspect(loaded):  # by content, as in _checked
-            raise StaleEditError(STALE_CONFERENCE_MESSAGE)
-        return stored
-
-    def _save_conference_edit(self, stored: Conference, **changes: Any) -> Conference:
-        """Save ``stored`` with ``changes``, its version strictly newer than the one it replaces."""
-        conference = stored.edited(updated=max(utcnow(), stored.updated + dt.timedelta(microseconds=1)), **changes)
-        return self.store.save_conference(conference)  # as stored, with its new version
+        """Rename, re-date, re-kind or change the presenters of a conference (see :meth:`Conferences.update`)."""
+        return self.conferences.update(conference_id, changes, loaded=loaded)
 
     def add_cases(self, conference_id: str, case_ids: Sequence[str]) -> Conference:
         """Append cases (those already in the conference are left where they are)."""
-        conference = self.store.get_conference(conference_id)
-        reveal = conference.kind is ConferenceKind.UNKNOWN_CASE_QUIZ
-        new = [c for c in dict.fromkeys(case_ids) if c not in conference.case_ids]
-        for case_id in new:
-            self.store.get_case(case_id)
-        updated = conference.edited(items=(*conference.items, *(CasePlan(c, reveal=reveal) for c in new)))
-        return self.store.save_conference(updated)
+        return self.conferences.add_cases(conference_id, case_ids)
 
     def remove_case(self, conference_id: str, case_id: str) -> Conference:
-        conference = self.store.get_conference(conference_id)
-        updated = conference.edited(items=tuple(i for i in conference.items if i.case_id != case_id))
-        return self.store.save_conference(updated)
+        return self.conferences.remove_case(conference_id, case_id)
 
     def move_case(self, conference_id: str, case_id: str, new_index: int) -> Conference:
         """Put a case at ``new_index`` (clamped to the list), keeping the others in order."""
-        conference = self.store.get_conference(conference_id)
-        plan = conference.plan(case_id)
-        rest = [i for i in conference.items if i.case_id != case_id]
-        rest.insert(max(0, min(new_index, len(rest))), plan)
-        updated = conference.edited(items=tuple(rest))
-        return self.store.save_conference(updated)
+        return self.conferences.move_case(conference_id, case_id, new_index)
 
     def set_plan(self, conference_id: str, plan: CasePlan, *, loaded: Conference | None = None) -> Conference:
         """What one case shows in the conference; with ``loaded``, refused if its plan changed since."""
-        with self._edit_lock:
-            conference = self._checked_conference(
-                conference_id, loaded, lambda c: next((i for i in c.items if i.case_id == plan.case_id), None)
-            )
-            conference.plan(plan.case_id)
-            items = tuple(plan if i.case_id == plan.case_id else i for i in conference.items)
-            return self._save_conference_edit(conference, items=items)
+        return self.conferences.set_plan(conference_id, plan, loaded=loaded)
 
     def delete_conference(self, conference_id: str) -> Conference:
         """Delete a conference (its cases stay in the library); returns what was deleted."""
-        with self._edit_lock:
-            conference = self.store.get_conference(conference_id)  # NotFoundError when it is already gone
-            self._refuse_while_exported(conference_id, f"The conference “{conference.title}” cannot be deleted")
-            self.store.delete_conference(conference_id)
-        return conference
+        return self.conferences.delete(conference_id)
 
     def bundle(self, target_id: str) -> ConferenceBundle:
         """A conference with its cases, or a single case wrapped as a one-case conference."""
@@ -1338,15 +1204,7 @@ class Services:
 
     def library_blockers(self) -> tuple[Blocker, ...]:
         """What the release gate holds back, over every case in the library."""
-        found: list[Blocker] = []
-        for summary in self.store.summaries():
-            if not may_be_blocked(summary):
-                continue  # the summary's facts vouch for the case without opening it
-            try:
-                found.extend(blockers_of(self.store.get_case(summary.id)))
-            except NotFoundError:
-                continue
-        return tuple(found)
+        return self.library.blockers()
 
     def release_blockers(self, target_id: str) -> tuple[Blocker, ...]:
         """What the release gate would hold back if this conference or case were exported now."""
@@ -1585,11 +1443,6 @@ class ServicesMedia:
 _CLIP_CANVASES_KEPT = 8
 
 
-def _key_image_at(case: Case, asset_id: str, frame: int) -> KeyImage | None:
-    """The case's key image on that frame (with its window and annotations), None if it is not one."""
-    return next((k for k in case.key_images if k.asset_id == asset_id and k.frame == frame), None)
-
-
 def _asset_or_none(case: Case, asset_id: str) -> Asset | None:
     """The case's item ``asset_id`` as it is in this copy of the case (None when it has none)."""
     return next((a for a in case.assets if a.id == asset_id), None)
@@ -1639,38 +1492,6 @@ def _conference_with(conference: Conference, source_id: str, target_id: str) -> 
         if not (i.case_id == source_id and target_id in conference.case_ids)
     )
     return conference.edited(items=items)
-
-
-def _conference_kind(value: object) -> ConferenceKind:
-    if isinstance(value, ConferenceKind):
-        return value
-    text = str(value).strip().lower()
-    for kind in ConferenceKind:
-        if text in (kind.value, kind.label.lower()):
-            return kind
-    raise ValidationError(f"Conference kind must be one of {', '.join(k.value for k in ConferenceKind)}.")
-
-
-def _conference_date(value: object) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(f"A conference date must be written YYYY-MM-DD, not {text!r}.") from exc
-
-
-def _as_text_list(value: object, *, split_commas: bool) -> tuple[str, ...]:
-    """Accept a list, or text with one item per line (and commas for tags)."""
-    if isinstance(value, str):
-        parts = value.replace(",", "\n").splitlines() if split_commas else value.splitlines()
-        return tuple(p.strip() for p in parts if p.strip())
-    if isinstance(value, Iterable):
-        return tuple(str(v).strip() for v in value if str(v).strip())
-    raise ValidationError("Expected a list of texts, one per line.")
 
 
 _services: dict[Path, Services] = {}

@@ -12,12 +12,14 @@ HTTP libraries' loggers are silenced.
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from http.client import RemoteDisconnected
 from pathlib import Path
@@ -36,6 +38,7 @@ from urllib3.exceptions import NameResolutionError
 
 from casefiles.errors import Cancelled, ValidationError
 from casefiles.pacs.dimse import (
+    OnEncoded,
     OnInstance,
     SeriesMatch,
     StudyMatch,
@@ -658,3 +661,71 @@ def _stopped(error: PacsError, accepted: int) -> PacsError:
 
 
 __all__ = ["STOW_BATCH", "echo", "find_series", "find_studies", "get_study", "store_instances"]
+
+
+@dataclass(frozen=True, slots=True)
+class DicomwebClient:
+    """The PACS client (``casefiles.pacs.client.PacsClient``) for a node speaking DICOMweb."""
+
+    node: PacsNode
+
+    def echo(self) -> float:
+        return echo(self.node)
+
+    def find_studies(
+        self,
+        *,
+        accession: str | None = None,
+        patient_id: str | None = None,
+        patient_name: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        modality: str | None = None,
+    ) -> list[StudyMatch]:
+        return find_studies(
+            self.node,
+            accession=accession,
+            patient_id=patient_id,
+            patient_name=patient_name,
+            date_from=date_from,
+            date_to=date_to,
+            modality=modality,
+        )
+
+    def find_series(self, study_uid: str) -> list[SeriesMatch]:
+        return find_series(self.node, study_uid)
+
+    def retrieve(
+        self,
+        study_uid: str,
+        *,
+        series_uids: Sequence[str] | None = None,
+        on_instance: OnInstance | None = None,
+        on_encoded: OnEncoded | None = None,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> RetrieveResult:
+        """By WADO-RS; ``on_encoded`` gets each instance written as a DICOM file."""
+        if on_encoded is not None:
+            on_instance = _as_file_bytes(on_encoded)
+        if on_instance is None:
+            raise ValidationError("Give exactly one of on_instance or on_encoded to receive the instances.")
+        return get_study(self.node, study_uid, series_uids=series_uids, on_instance=on_instance, cancel=cancel)
+
+    def push(
+        self,
+        datasets: Iterable[Dataset],
+        *,
+        total: int | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> StoreResult:
+        return store_instances(self.node, datasets, total=total, progress=progress, cancel=cancel)
+
+
+def _as_file_bytes(on_encoded: OnEncoded) -> OnInstance:
+    def encode(ds: Dataset) -> None:
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        on_encoded(buffer.getvalue())
+
+    return encode

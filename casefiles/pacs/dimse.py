@@ -1151,3 +1151,61 @@ def store_instances(
                         failed += 1
             progress(done, max(total or 0, done), f"{sent} sent, {failed} refused")
     return StoreResult(sent, failed, warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class DimseClient:
+    """The PACS client (``casefiles.pacs.client.PacsClient``) for a node speaking DIMSE."""
+
+    node: PacsNode
+
+    def echo(self) -> float:
+        return echo(self.node)
+
+    def find_studies(
+        self,
+        *,
+        accession: str | None = None,
+        patient_id: str | None = None,
+        patient_name: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        modality: str | None = None,
+    ) -> list[StudyMatch]:
+        return find_studies(
+            self.node,
+            accession=accession,
+            patient_id=patient_id,
+            patient_name=patient_name,
+            date_from=date_from,
+            date_to=date_to,
+            modality=modality,
+        )
+
+    def find_series(self, study_uid: str) -> list[SeriesMatch]:
+        return find_series(self.node, study_uid)
+
+    def retrieve(
+        self,
+        study_uid: str,
+        *,
+        series_uids: Sequence[str] | None = None,
+        on_instance: OnInstance | None = None,
+        on_encoded: OnEncoded | None = None,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> RetrieveResult:
+        """By C-MOVE to our own port or C-GET, as the node is set up."""
+        fetch = move_study if self.node.retrieve == "move" else get_study
+        return fetch(
+            self.node, study_uid, series_uids=series_uids, on_instance=on_instance, on_encoded=on_encoded, cancel=cancel
+        )
+
+    def push(
+        self,
+        datasets: Iterable[Dataset],
+        *,
+        total: int | None = None,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> StoreResult:
+        return store_instances(self.node, datasets, total=total, progress=progress, cancel=cancel)

@@ -167,7 +167,10 @@ def test_tumor_board_batch_in_a_real_browser(
 
             page.get_by_role("link", name="Conferences").click()
             expect(page.get_by_role("heading", name="Running order")).to_be_visible()
-            expect(page.get_by_role("combobox", name="Conference", exact=True)).to_have_value(CONFERENCE)
+            # the picker labels a conference "title · date · kind" (a pulled board has no date)
+            expect(page.get_by_role("combobox", name="Conference", exact=True)).to_have_value(
+                f"{CONFERENCE} · Tumor board"
+            )
             for index, case_title in enumerate(case_titles, start=1):
                 expect(page.get_by_text(f"{index}. {case_title}")).to_be_visible()
             page.screenshot(path=str(tmp_path / "conference.png"), full_page=True)

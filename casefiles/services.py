@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
-from casefiles.errors import BusyError, ExportError, NotFoundError, RenderError, ValidationError
+from casefiles.errors import NotFoundError, RenderError, ValidationError
 from casefiles.held_review import (
     checked_boxes,
     cleaned_from_original,
@@ -69,7 +68,7 @@ from casefiles.pacs.retrieval import PullReport
 from casefiles.pacs_service import PacsService
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.recheck import RecheckReport, recheck_library
-from casefiles.release import Blocker, blockers_of, check_release
+from casefiles.release import Blocker
 from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
@@ -78,6 +77,16 @@ from casefiles.usecases.case_editing import EDITABLE_FIELDS, STALE_EDIT_MESSAGE,
 from casefiles.usecases.conferences import (
     STALE_CONFERENCE_MESSAGE,  # noqa: F401 (pages, tests)
     Conferences,
+)
+from casefiles.usecases.export import (  # noqa: F401 (the constants: pages, tests)
+    EXPORT_FORMATS,
+    SLIDE_IMAGE_MAX,
+    STACK_CLIP_FPS,
+    WAY_OUT_NAMES,
+    Exports,
+    RunningExport,
+    RunningExports,
+    StoreMedia,
 )
 from casefiles.usecases.library import Library
 from exporters.bundle import ConferenceBundle
@@ -90,14 +99,6 @@ if TYPE_CHECKING:
     from casefiles.media_import import MediaImportReport
 
 #: Longest side of a key image as placed on a slide (1080p projectors; 4k is wasted on them).
-SLIDE_IMAGE_MAX = 1920
-
-EXPORT_FORMATS = ("pptx", "pdf", "html", "package")
-#: How the release gate's message names each export.
-WAY_OUT_NAMES = {"pptx": "PowerPoint deck", "pdf": "PDF handout", "html": "HTML show", "package": "package"}
-
-#: Frames per second of a stack played as a clip: a smooth scroll through a CT.
-STACK_CLIP_FPS = 12.0
 
 
 #: What the library page filters by (text, modality, tag; empty fields match everything): the
@@ -146,28 +147,6 @@ class CaseDeletion:
         return text
 
 
-@dataclass(frozen=True, slots=True)
-class RunningExport:
-    """An export being written in this process: what it is called, and the cases and files it reads."""
-
-    what: str
-    target_id: str
-    case_ids: frozenset[str]
-    blobs: frozenset[str]
-
-    @classmethod
-    def of(cls, bundle: ConferenceBundle, target_id: str, way_out: str) -> RunningExport:
-        from casefiles.release import case_name
-
-        title = case_name(bundle.cases[0]) if bundle.conference.id != target_id else bundle.conference.title
-        return cls(
-            what=f"the {way_out} of “{title}”",
-            target_id=target_id,
-            case_ids=frozenset(c.id for c in bundle.cases),
-            blobs=frozenset(d for c in bundle.cases for a in c.assets for d in a.blob_ids),
-        )
-
-
 class Services:
     """The application's use cases over one data directory."""
 
@@ -199,17 +178,19 @@ class Services:
         self._clip_canvases: dict[tuple[str, int], tuple[bytes, int, int]] = {}
         #: Held from reading a case to saving it by the edits that check what their editor loaded (two tabs).
         self._edit_lock = threading.RLock()
-        #: Exports being written (by a token), and files no case uses any more whose deletion waits for
-        #: them: a case in an export is not deleted, and a file an export reads is not deleted under it.
-        self._exports: dict[int, RunningExport] = {}
-        self._export_tokens = itertools.count()
-        self._deferred_drops: set[str] = set()
+        #: Exports being written, and files no case uses any more whose deletion waits for them: a case
+        #: in an export is not deleted, and a file an export reads is not deleted under it.
+        self._running = RunningExports(self._edit_lock)
         # The use cases, each over the narrow part of the above it needs (this is the composition root;
         # open_services() keeps one per data directory). The methods below delegate to them.
         self.library = Library(self.store)
         self.case_edits = CaseEdits(self.store, edit_lock=self._edit_lock)
         self.conferences = Conferences(
-            self.store, edit_lock=self._edit_lock, refuse_while_exported=self._refuse_while_exported
+            self.store, edit_lock=self._edit_lock, refuse_while_exported=self._running.refuse_while_exported
+        )
+        # Pictures for the exports are rendered by the image methods below (and their caches).
+        self.exports = Exports(
+            self.store, self, self.blobs, self._running, edit_lock=self._edit_lock, drop_unused=self._drop_unused
         )
 
     # -- import -------------------------------------------------------------------
@@ -525,18 +506,11 @@ class Services:
 
     def running_exports(self) -> tuple[RunningExport, ...]:
         """The exports being written in this process now."""
-        with self._edit_lock:
-            return tuple(self._exports.values())
+        return self._running.running()
 
     def _refuse_while_exported(self, target_id: str, refused: str) -> None:
-        """Raise :class:`BusyError` (saying ``refused`` and what runs) if an export holds this case or
-        conference (call with ``_edit_lock`` held)."""
-        for running in self._exports.values():
-            if target_id == running.target_id or target_id in running.case_ids:
-                raise BusyError(
-                    f"{refused} while {running.what} is being made; wait until it is finished (or cancel it), "
-                    "then try again. Nothing was deleted."
-                )
+        """Raise :class:`BusyError` if an export holds this case or conference (call with ``_edit_lock`` held)."""
+        self._running.refuse_while_exported(target_id, refused)
 
     def merge_cases(self, target_id: str, source_id: str) -> Case:
         """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case.
@@ -617,10 +591,8 @@ class Services:
 
     def _delete_blob(self, digest: str) -> None:
         """Delete a stored file no case uses; while an export reads it, only once that export is done."""
-        with self._edit_lock:
-            if any(digest in running.blobs for running in self._exports.values()):
-                self._deferred_drops.add(digest)
-                return
+        if self._running.defer_drop(digest):
+            return
         self.blobs.delete(digest)
         with self._datasets_lock:
             self._datasets.pop(digest, None)
@@ -1191,16 +1163,7 @@ class Services:
 
     def bundle(self, target_id: str) -> ConferenceBundle:
         """A conference with its cases, or a single case wrapped as a one-case conference."""
-        try:
-            conference = self.store.get_conference(target_id)
-        except NotFoundError:
-            case = self.store.get_case(target_id)  # NotFoundError if neither exists
-            conference = Conference(id=new_id(), title=case.title, items=(CasePlan(case.id),))
-            return ConferenceBundle(conference, (case,))
-        missing = [c for c in conference.case_ids if not self._case_exists(c)]
-        if missing:
-            conference = conference.edited(items=tuple(i for i in conference.items if i.case_id not in missing))
-        return ConferenceBundle(conference, tuple(self.store.get_case(c) for c in conference.case_ids))
+        return self.exports.bundle(target_id)
 
     def library_blockers(self) -> tuple[Blocker, ...]:
         """What the release gate holds back, over every case in the library."""
@@ -1208,17 +1171,10 @@ class Services:
 
     def release_blockers(self, target_id: str) -> tuple[Blocker, ...]:
         """What the release gate would hold back if this conference or case were exported now."""
-        return tuple(b for case in self.bundle(target_id).cases for b in blockers_of(case))
+        return self.exports.release_blockers(target_id)
 
-    def _case_exists(self, case_id: str) -> bool:
-        try:
-            self.store.get_case(case_id)
-        except NotFoundError:
-            return False
-        return True
-
-    def media(self) -> ServicesMedia:
-        return ServicesMedia(self)
+    def media(self) -> StoreMedia:
+        return self.exports.media()
 
     # -- export -------------------------------------------------------------------
     def export(
@@ -1233,96 +1189,17 @@ class Services:
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
-        """Export a conference or a case as pptx, pdf, html or package.
-
-        The release gate is asked first: a case holding anything no one has vouched for raises
-        :class:`casefiles.release.ReleaseBlocked` and nothing is written. ``way_out`` names the
-        export in that message when it is not the format's own name (e.g. "presentation").
-
-        While it is written, its cases and conference are not deleted (:meth:`delete_case` says
-        what runs) and the files it reads stay. A stored file found missing all the same (deleted by
-        another process, damaged storage) stops it with :class:`ExportError`; no file is left at ``out``.
-        """
-        if export_format not in EXPORT_FORMATS:
-            raise ValidationError(
-                f"Unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}."
-            )
-        name = way_out or WAY_OUT_NAMES[export_format]
-        out = Path(out)
-        with self._edit_lock:  # read and registered at once: no deletion comes between
-            bundle = self.bundle(target_id)
-            token = next(self._export_tokens)
-            self._exports[token] = RunningExport.of(bundle, target_id, name)
-        media = ServicesMedia(self)
-        try:
-            check_release(bundle.cases, way_out=name)
-            try:
-                written = self._write_export(
-                    bundle,
-                    target_id,
-                    export_format,
-                    out,
-                    media,
-                    template=template,
-                    pdf_layout=pdf_layout,
-                    progress=progress,
-                    cancel=cancel,
-                )
-            except NotFoundError as exc:
-                if not media.missing:
-                    raise
-                out.unlink(missing_ok=True)
-                raise media.missing_error() from exc
-            if media.missing:  # an exporter drew a placeholder instead: that deck must not go out
-                out.unlink(missing_ok=True)
-                raise media.missing_error()
-            return written
-        finally:
-            self._export_finished(token)
-
-    def _export_finished(self, token: int) -> None:
-        """Forget a finished export and delete the files whose deletion waited for it."""
-        with self._edit_lock:
-            self._exports.pop(token, None)
-            still_read = {d for running in self._exports.values() for d in running.blobs}
-            waiting = self._deferred_drops - still_read
-            self._deferred_drops -= waiting
-        self._drop_unused(waiting)
-
-    def _write_export(
-        self,
-        bundle: ConferenceBundle,
-        target_id: str,
-        export_format: str,
-        out: Path,
-        media: ServicesMedia,
-        *,
-        template: Path | None,
-        pdf_layout: str,
-        progress: ProgressFn,
-        cancel: CancelToken,
-    ) -> Path:
-        import exporters
-
-        if export_format == "pptx":
-            if bundle.conference.id != target_id and template is None:
-                # A single case: the case deck (title, history, key images, diagnosis), without the
-                # agenda and "Case 1 of 1" divider a conference deck would add.
-                case = bundle.cases[0]
-                return exporters.export_case_pptx(
-                    case, lambda key: media.key_image(case, key), out, media=media, progress=progress, cancel=cancel
-                )
-            return exporters.export_conference_pptx(
-                bundle, media, out, template=template, progress=progress, cancel=cancel
-            )
-        if template is not None:
-            raise ValidationError("An institution template applies to PowerPoint exports only.")
-        if export_format == "pdf":
-            return exporters.export_conference_pdf(
-                bundle, media, out, layout=pdf_layout, progress=progress, cancel=cancel
-            )
-        writer = exporters.export_conference_html if export_format == "html" else exporters.export_conference_package
-        return writer(bundle, media, out, progress=progress, cancel=cancel)
+        """Export a conference or a case as pptx, pdf, html or package (see :meth:`Exports.export`)."""
+        return self.exports.export(
+            target_id,
+            export_format,
+            out,
+            template=template,
+            pdf_layout=pdf_layout,
+            way_out=way_out,
+            progress=progress,
+            cancel=cancel,
+        )
 
     def export_case_pptx(
         self,
@@ -1333,111 +1210,6 @@ class Services:
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
         return self.export(case_id, "pptx", out, progress=progress, cancel=cancel)
-
-
-class ServicesMedia:
-    """The real :class:`exporters.bundle.MediaSource`: renders from the de-identified store."""
-
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        #: Titles of the cases whose stored files were found missing while exporting.
-        self.missing: list[str] = []
-
-    @contextlib.contextmanager
-    def _watch(self, case: Case, asset_id: str) -> Iterator[None]:
-        """Note a case whose picture or image file is missing (exporters may draw a placeholder instead,
-        which would go out unnoticed): :meth:`Services.export` then stops and keeps no file."""
-        try:
-            yield
-        except NotFoundError:
-            asset = next((a for a in case.assets if a.id == asset_id), None)
-            if asset is not None and not all(self._services.blobs.exists(d) for d in asset.blob_ids):
-                from casefiles.release import case_name
-
-                self.missing.append(case_name(case))
-            raise
-
-    def missing_error(self) -> ExportError:
-        """The message for an export stopped by missing stored files."""
-        names = ", ".join(f"“{t}”" for t in dict.fromkeys(self.missing))
-        return ExportError(
-            f"Stored files of {names} are missing (deleted while the export ran, or the data folder is "
-            "damaged), so the export was stopped and no file was written. Open the case to see what is "
-            "missing, or take it out of the conference."
-        )
-
-    def key_image(self, case: Case, key: KeyImage, /) -> bytes:
-        with self._watch(case, key.asset_id):
-            return self._services.render_key_image(case, key)
-
-    def pixel_spacing_mm(self, case: Case, key: KeyImage, /) -> float | None:
-        asset = case.asset(key.asset_id)
-        if asset.kind is not AssetKind.DICOM_SERIES:
-            return None
-        instance, _ = asset.locate_frame(key.frame)
-        with self._watch(case, asset.id):
-            ds = self._services.dataset(instance.blob)
-        spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
-        if not spacing or len(spacing) < 2:
-            return None
-        try:
-            column_mm = float(spacing[1])
-        except (TypeError, ValueError):
-            return None
-        longest = max(int(ds.Rows), int(ds.Columns))
-        shrink = longest / min(longest, SLIDE_IMAGE_MAX)
-        return column_mm * shrink if column_mm > 0 else None
-
-    def _frames(self, asset: Asset, window: Window | None, indices: Sequence[int], max_side: int) -> list[np.ndarray]:
-        use = window or self._services.asset_window(asset, indices[len(indices) // 2])
-        return [fit_within(self._services.render_frame(asset, i, use), max_side, max_side) for i in indices]
-
-    def stack_frames(
-        self, case: Case, asset: Asset, window: Window | None, /, *, max_frames: int = 300, max_side: int = 768
-    ) -> Sequence[bytes]:
-        from casefiles.imaging.cine import sample_indices
-
-        if asset.kind is AssetKind.VIDEO:  # a clip's still for slide shows that scroll frames
-            return [self.stack_poster(case, asset, window)]
-        indices = sample_indices(asset.frame_count, max_frames)
-        with self._watch(case, asset.id):
-            return [encode_jpeg(frame, quality=85) for frame in self._frames(asset, window, indices, max_side)]
-
-    def stack_video(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
-        """A series as an H.264 clip; a video asset is already one (transcoded and scrubbed on import)."""
-        from casefiles.imaging.cine import encode_mp4, sample_indices
-
-        with self._watch(case, asset.id):
-            if asset.kind is AssetKind.VIDEO and asset.blob:
-                return self._services.blobs.get(asset.blob)
-            indices = sample_indices(asset.frame_count, 300)
-            return encode_mp4(self._frames(asset, window, indices, 1024), fps=STACK_CLIP_FPS)
-
-    def stack_poster(self, case: Case, asset: Asset, window: Window | None, /) -> bytes:
-        with self._watch(case, asset.id):
-            if asset.kind is AssetKind.VIDEO:
-                if asset.thumbnail is None:
-                    raise RenderError("This video has no poster frame.")
-                return self._services.blobs.get(asset.thumbnail)
-            middle = asset.frame_count // 2
-            return encode_png(self._frames(asset, window, [middle], 1024)[0])
-
-    # An attached file (a PDF, a PowerPoint, a clip's file, their page pictures) that cannot be read
-    # is left out by the exporters and said so (the package's manifest lists it without a path):
-    # these two do not stop the export. Pictures and DICOM images shown or carried do (``_watch``).
-    def asset_file(self, case: Case, asset: Asset, /) -> bytes:
-        if asset.blob is None:
-            raise RenderError("This item has no stored file.")
-        return self._services.blobs.get(asset.blob)
-
-    def asset_previews(self, case: Case, asset: Asset, /) -> Sequence[bytes]:
-        return [self._services.blobs.get(blob) for blob in asset.previews]
-
-    def dicom_instances(self, case: Case, asset: Asset, /) -> Iterator[tuple[Instance, bytes]]:
-        for instance in asset.instances:
-            with self._watch(case, asset.id):
-                data = self._services.blobs.get(instance.blob)
-            yield instance, data
 
 
 _CLIP_CANVASES_KEPT = 8

@@ -633,6 +633,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
         quiet_seconds=args.quiet_seconds,
         allowed_calling_aes=frozenset(args.allow_ae) if args.allow_ae else None,
         on_result=report,
+        max_instance_bytes=args.max_instance_mb * 2**20,
+        min_free_bytes=args.min_free_gb * 2**30,
+        max_associations=args.max_associations,
     )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -768,10 +771,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ae", default="CASEDECK", help="our AE title (register it on the sending PACS)")
     p.add_argument("--port", type=int, default=11112)
-    # Workstations on the hospital network send here, so all addresses by default; --host narrows it.
-    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")  # noqa: S104
+    # This computer only unless asked: workstations on the network need --host 0.0.0.0 (or the
+    # address of the network card) and, sensibly, --allow-ae for each of them.
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
     p.add_argument("--quiet-seconds", type=float, default=10.0, help="a study is complete after this long quiet")
     p.add_argument("--allow-ae", action="append", metavar="AE", help="accept only these calling AE titles")
+    p.add_argument("--max-instance-mb", type=int, default=2048, help="refuse larger instances (A700)")
+    p.add_argument("--min-free-gb", type=int, default=2, help="refuse instances (A700) when less space is left")
+    p.add_argument("--max-associations", type=int, default=8, help="associations accepted at once")
     p.set_defaults(func=cmd_receive)
 
     p = sub.add_parser("seed", help="load the sample cases into the library (once)")

@@ -24,6 +24,8 @@ class Settings:
     #: start the DICOM receiver with the app on this port (None: only when asked on the page)
     receive_port: int | None = None
     receive_ae: str = "CASEDECK"
+    #: where that receiver listens (CASEDECK_RECEIVE_HOST): this computer only unless set, e.g. 0.0.0.0
+    receive_host: str = "127.0.0.1"
     #: days an original waiting for burned-in text review is kept before it is wiped
     review_retention_days: int = 30
 
@@ -75,6 +77,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         seed_samples=env.get("CASEDECK_SAMPLES", "1") != "0",
         receive_port=int(port_text) if port_text else None,
         receive_ae=env.get("CASEDECK_RECEIVE_AE", "").strip() or "CASEDECK",
+        receive_host=env.get("CASEDECK_RECEIVE_HOST", "").strip() or "127.0.0.1",
         review_retention_days=int(retention_text) if retention_text else 30,
         database_url=_database_url(env.get("CASEDECK_DATABASE_URL", "")),
     )

@@ -241,15 +241,18 @@ class PacsService:
         *,
         ae_title: str = "CASEDECK",
         port: int = 11112,
-        host: str = "0.0.0.0",  # noqa: S104 - workstations on the network send here
+        host: str = "127.0.0.1",
         quiet_seconds: float = 10.0,
         allowed_calling_aes: frozenset[str] | None = None,
         on_result: Callable[[InboxResult], None] | None = None,
+        **limits: int,
     ) -> StorageReceiver:
         """A (not yet started) DICOM receiver that files each arriving study as a de-identified draft case.
 
         A study counts as complete after ``quiet_seconds`` without a new image;
-        IHE TCE "For Teaching"/"For Conference" selections set key images and history.
+        IHE TCE "For Teaching"/"For Conference" selections set key images and history. It listens on
+        this computer only unless ``host`` says otherwise (0.0.0.0: every address, for workstations);
+        ``limits``: max_instance_bytes, min_free_bytes, max_associations (StorageReceiver's defaults).
         """
         return StorageReceiver(
             ae_title=ae_title,
@@ -259,6 +262,7 @@ class PacsService:
             on_study=inbox_handler(self._services, on_result=on_result),
             quiet_seconds=quiet_seconds,
             allowed_calling_aes=allowed_calling_aes,
+            **limits,
         )
 
     # -- push ---------------------------------------------------------------------------

@@ -50,9 +50,22 @@ def receive_section() -> None:
         r1, r2, r3 = st.columns([2, 1, 1])
         receive_ae = r1.text_input("Our AE title", value="CASEDECK", key="receive_ae")
         receive_port = r2.number_input("Port", min_value=1, max_value=65535, value=11112, key="receive_port")
+        where = st.radio(
+            "Listen on",
+            ["This computer only", "The hospital network (every address)"],
+            horizontal=True,
+            key="receive_where",
+        )
+        senders = st.text_input(
+            "Accept only these senders' AE titles (comma separated; empty: any sender)",
+            key="receive_allowed",
+            help="Workstations and PACS that may send to CaseDeck. Strongly advised when listening on the network.",
+        )
         if r3.button("Start receiving", key="receive_start"):
             with user_errors("Starting the receiver"):
-                start_app_receiver(receive_ae.strip(), int(receive_port))
+                allowed = frozenset(t.strip() for t in senders.split(",") if t.strip()) or None
+                host = "127.0.0.1" if where == "This computer only" else "0.0.0.0"  # noqa: S104 - asked for
+                start_app_receiver(receive_ae.strip(), int(receive_port), host=host, allowed=allowed)
                 st.rerun()
     else:
 

@@ -262,10 +262,12 @@ def app_receiver() -> StorageReceiver | None:
     return receiver if receiver is not None and receiver.running else None
 
 
-def start_app_receiver(ae_title: str, port: int) -> StorageReceiver:
+def start_app_receiver(
+    ae_title: str, port: int, *, host: str = "127.0.0.1", allowed: frozenset[str] | None = None
+) -> StorageReceiver:
     """Start the receiver that files sent studies into this app's library (stops a previous one)."""
     stop_app_receiver()
-    receiver = get_services().pacs.receiver(ae_title=ae_title, port=port)
+    receiver = get_services().pacs.receiver(ae_title=ae_title, port=port, host=host, allowed_calling_aes=allowed)
     receiver.start()
     _receivers()["inbox"] = receiver
     return receiver
@@ -284,7 +286,7 @@ def start_receiver_if_configured() -> None:
         return
     _receivers()["started with the app"] = None  # tried once, whatever the outcome
     try:
-        start_app_receiver(settings.receive_ae, settings.receive_port)
+        start_app_receiver(settings.receive_ae, settings.receive_port, host=settings.receive_host)
     except CaseDeckError as exc:
         st.toast(f"The DICOM receiver did not start: {exc}")
 

@@ -50,6 +50,10 @@ OnInstance = Callable[[Dataset], None]
 # C-STORE statuses (PS3.4 B.2.3).
 _OK = 0x0000
 _OUT_OF_RESOURCES = 0xA700
+#: Limits a sender cannot push past: one instance's size, the free space left, associations at once.
+DEFAULT_MAX_INSTANCE_BYTES = 2 * 2**30
+DEFAULT_MIN_FREE_BYTES = 2 * 2**30
+DEFAULT_MAX_ASSOCIATIONS = 8
 _CANNOT_UNDERSTAND = 0xC000
 #: How long stop() lets a sender finish an association that is under way.
 _STOP_GRACE_SECONDS = 5.0
@@ -116,8 +120,18 @@ class StorageReceiver:
         on_study: OnStudy,
         quiet_seconds: float = 10.0,
         allowed_calling_aes: frozenset[str] | None = None,
+        max_instance_bytes: int = DEFAULT_MAX_INSTANCE_BYTES,
+        min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
+        max_associations: int = DEFAULT_MAX_ASSOCIATIONS,
     ) -> None:
         check_ae_title(ae_title, "The receiver's AE title")
+        for name, value, least in (
+            ("max_instance_bytes", max_instance_bytes, 1),
+            ("min_free_bytes", min_free_bytes, 0),
+            ("max_associations", max_associations, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValidationError(f"The receiver's {name} must be a whole number of at least {least}.")
         if not isinstance(host, str):
             raise ValidationError("The receiver's host must be text: an address of this computer, e.g. 0.0.0.0.")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -145,6 +159,9 @@ class StorageReceiver:
         self._on_study = on_study
         self._quiet = float(quiet_seconds)
         self._allowed = frozenset(allowed_calling_aes) if allowed_calling_aes is not None else None
+        self._max_instance_bytes = max_instance_bytes
+        self._min_free_bytes = min_free_bytes
+        self._max_associations = max_associations
 
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
@@ -189,6 +206,7 @@ class StorageReceiver:
         _quiet_pynetdicom()
         ae = AE(ae_title=self._ae_title)
         ae.require_called_aet = True
+        ae.maximum_associations = self._max_associations  # more at once are rejected (local limit exceeded)
         ae.require_calling_aet = sorted(self._allowed) if self._allowed is not None else []
         ae.add_supported_context(Verification)
         for cls in COMMON_IMAGE_CLASSES:
@@ -359,6 +377,22 @@ class StorageReceiver:
         except Exception:
             self._problem("An instance could not be read and was refused (damaged or not DICOM).")
             return _CANNOT_UNDERSTAND
+        if len(data) > self._max_instance_bytes:
+            self._problem(
+                f"An instance of {len(data) // 2**20} MB was refused: larger than the receiver's limit of "
+                f"{self._max_instance_bytes // 2**20} MB."
+            )
+            return _OUT_OF_RESOURCES
+        try:
+            free = shutil.disk_usage(self._quarantine_dir).free
+        except OSError:
+            free = 0
+        if free - len(data) < self._min_free_bytes:
+            self._problem(
+                "Instances are refused: the disk holding CaseDeck's data is nearly full "
+                f"(less than {self._min_free_bytes // 2**30} GB would be left). Free some space."
+            )
+            return _OUT_OF_RESOURCES
         with self._lock:
             pending = self._pending_for(study_uid, calling_ae)
             pending.writing += 1  # the study is not filed while a file of it is being written

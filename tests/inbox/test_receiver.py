@@ -198,8 +198,54 @@ def test_a_port_in_use_is_a_clear_error(tmp_path):
         {"quiet_seconds": 0},
         {"allowed_calling_aes": frozenset()},
         {"allowed_calling_aes": "PACS1"},
+        {"max_associations": 0},
+        {"max_instance_bytes": 0},
+        {"min_free_bytes": -1},
     ],
 )
 def test_unusable_settings_are_refused(tmp_path, changes):
     with pytest.raises(ValidationError):
         _receiver(tmp_path, Filed(), **changes)
+
+
+def test_an_instance_over_the_size_limit_is_refused_with_a700(tmp_path, study):
+    filed = Filed()
+    with _receiver(tmp_path, filed, max_instance_bytes=1000) as receiver:
+        send(receiver.port, study)  # storescu -nh goes on past each refusal (A700: out of resources)
+        status = receiver.status()
+    assert status.instances_received == 0 and filed.studies == []
+    assert "larger than the receiver's limit" in status.last_problem
+
+
+def test_instances_are_refused_when_the_disk_is_nearly_full(tmp_path, study):
+    filed = Filed()
+    with _receiver(tmp_path, filed, min_free_bytes=1 << 60) as receiver:  # more than any disk has
+        send(receiver.port, study)
+        status = receiver.status()
+    assert status.instances_received == 0 and filed.studies == []
+    assert "nearly full" in status.last_problem
+
+
+def test_associations_beyond_the_cap_are_rejected(tmp_path, study):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    with _receiver(tmp_path, Filed(), max_associations=1) as receiver:
+        holder = AE(ae_title="HOLDER")
+        holder.add_requested_context(Verification)
+        held = holder.associate("127.0.0.1", receiver.port, ae_title="CASEDECK")
+        assert held.is_established
+        try:
+            refused = send(receiver.port, study)
+            assert refused.returncode != 0
+            assert receiver.status().instances_received == 0
+        finally:
+            held.release()
+        assert send(receiver.port, study).returncode == 0  # room again once it is released
+
+
+def test_the_cli_receiver_listens_on_this_computer_only_by_default() -> None:
+    from casefiles.__main__ import build_parser
+
+    args = build_parser().parse_args(["receive"])
+    assert (args.host, args.max_instance_mb, args.min_free_gb, args.max_associations) == ("127.0.0.1", 2048, 2, 8)

@@ -7,11 +7,10 @@ never touch those directly.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +72,7 @@ from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.opening import open_store
+from casefiles.usecases._parts import asset_or_none, find_instance, instance_or_none, save_file_change
 from casefiles.usecases.case_editing import EDITABLE_FIELDS, STALE_EDIT_MESSAGE, CaseEdits, key_image_at  # noqa: F401 (pages, tests)
 from casefiles.usecases.conferences import (
     STALE_CONFERENCE_MESSAGE,  # noqa: F401 (pages, tests)
@@ -89,6 +89,7 @@ from casefiles.usecases.export import (  # noqa: F401 (the constants: pages, tes
     StoreMedia,
 )
 from casefiles.usecases.library import Library
+from casefiles.usecases.media import MediaItems
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class Services:
         self.conferences = Conferences(
             self.store, edit_lock=self._edit_lock, refuse_while_exported=self._running.refuse_while_exported
         )
+        self.media_items = MediaItems(self.store, self.blobs, self.case_edits, quarantine_dir=settings.quarantine_dir)
         # Pictures for the exports are rendered by the image methods below (and their caches).
         self.exports = Exports(
             self.store, self, self.blobs, self._running, edit_lock=self._edit_lock, drop_unused=self._drop_unused
@@ -251,93 +253,19 @@ class Services:
         keep_notes: bool = False,
     ) -> MediaImportReport:
         """Add photos, pathology images, videos, PDFs and PowerPoint decks to a case, scrubbed of metadata."""
-        from casefiles.media_import import import_media
-
-        def append_to_current(updated: Case) -> None:
-            # Scrubbing a clip takes a while; the case may have been edited meanwhile: add, never overwrite.
-            current = self.store.get_case(case_id)
-            known = {a.id for a in current.assets}
-            self.store.save_case(
-                current.edited(assets=(*current.assets, *(a for a in updated.assets if a.id not in known)))
-            )
-
-        _case, report = import_media(
-            self.store.get_case(case_id),
-            sources,
-            blobs=self.blobs,
-            save=append_to_current,
-            quarantine_dir=self.settings.quarantine_dir,
-            progress=progress,
-            cancel=cancel,
-            keep_notes=keep_notes,
-        )
-        return report
+        return self.media_items.import_media(case_id, sources, progress=progress, cancel=cancel, keep_notes=keep_notes)
 
     def add_pdf_pages(self, case_id: str, asset_id: str, pages: Sequence[int], *, loaded: Case | None = None) -> Case:
-        """Chosen pages (0-based) of a case's PDF, added as images that can be key images and annotated.
-
-        With ``loaded`` (the case as the page showed it), refused if that PDF went since.
-        The pages are rendered without holding the edit lock; they are added to the case as it is then.
-        """
-        from casefiles.media.images import scrub_image
-        from casefiles.media.pdf import render_pages
-
-        def aspect(c: Case) -> object:
-            return _asset_part(c, asset_id, "blob")  # the PDF the pages are taken from (None: it went)
-
-        with self._edit_lock:
-            document = self._checked(case_id, loaded, aspect).asset(asset_id)
-        if document.kind is not AssetKind.DOCUMENT or document.blob is None:
-            raise ValidationError("Pages can be taken only from a PDF of this case.")
-        scrubbed: list[tuple[int, str, str, str]] = []  # page, blob, media type, thumbnail
-        with self._stored_copy(document.blob, "document.pdf") as pdf:
-            work = pdf.parent
-            for page, png in zip(pages, render_pages(pdf, pages), strict=True):
-                (work / "page.png").write_bytes(png)
-                image = scrub_image(work / "page.png", workdir=work)
-                scrubbed.append((page, self.blobs.put(image.data), image.media_type, self.blobs.put(image.preview_png)))
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, aspect)
-            stored.asset(asset_id)  # NotFoundError if the PDF went meanwhile
-            images = sum(1 for a in stored.assets if a.kind is AssetKind.IMAGE)
-            added = tuple(
-                Asset(
-                    id=new_id(),
-                    kind=AssetKind.IMAGE,
-                    label=f"Image {images + number}",
-                    blob=blob,
-                    media_type=media_type,
-                    thumbnail=thumbnail,
-                    caption=f"{document.label}, page {page + 1}",
-                )
-                for number, (page, blob, media_type, thumbnail) in enumerate(scrubbed, start=1)
-            )
-            return self._save_edit(stored, assets=(*stored.assets, *added))
+        """Chosen pages (0-based) of a case's PDF, added as images (see :meth:`MediaItems.add_pdf_pages`)."""
+        return self.media_items.add_pdf_pages(case_id, asset_id, pages, loaded=loaded)
 
     def move_asset(self, case_id: str, asset_id: str, offset: int, *, loaded: Case | None = None) -> Case:
-        """Move an asset up (-1) or down (+1) in the case's order.
-
-        With ``loaded``, refused if the case's order (or what it holds) changed since.
-        """
-        with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: tuple(a.id for a in c.assets))
-            assets = list(case.assets)
-            index = next((i for i, a in enumerate(assets) if a.id == asset_id), None)
-            if index is None:
-                raise NotFoundError("That item is no longer part of this case.")
-            target = min(max(index + offset, 0), len(assets) - 1)
-            assets.insert(target, assets.pop(index))
-            return self._save_edit(case, assets=tuple(assets))
+        """Move an asset up (-1) or down (+1) in the case's order; with ``loaded``, refused if it changed since."""
+        return self.media_items.move_asset(case_id, asset_id, offset, loaded=loaded)
 
     def video_info(self, case: Case, asset_id: str) -> VideoInfo:
         """Duration, size and audio of a case's video clip (for the trim controls)."""
-        from casefiles.media.video import probe_video
-
-        asset = case.asset(asset_id)
-        if asset.kind is not AssetKind.VIDEO or asset.blob is None:
-            raise ValidationError("This item is not a video clip of the case.")
-        with self._stored_copy(asset.blob, "clip.mp4") as clip:
-            return probe_video(clip)
+        return self.media_items.video_info(case, asset_id)
 
     def edit_video(
         self,
@@ -351,60 +279,37 @@ class Services:
         cancel: CancelToken = NEVER_CANCELLED,
         loaded: Case | None = None,
     ) -> Case:
-        """Trim a clip to ``start_s``..``end_s`` (seconds), drop its sound if ``mute``, and take its poster
-        frame at ``poster_s`` of the result; the stored clip is replaced.
-
-        With ``loaded`` (the case as the page showed it), refused if that clip changed since. The clip is
-        encoded without holding the edit lock and put into the case as it is then (other edits are kept).
-        """
-
-        def aspect(c: Case) -> object:
-            return _asset_part(c, asset_id, "blob")  # the clip's file (None: the clip went)
-
-        with self._edit_lock:
-            asset = self._checked(case_id, loaded, aspect).asset(asset_id)
-        if asset.kind is not AssetKind.VIDEO or asset.blob is None:
-            raise ValidationError("This item is not a video clip of the case.")
-        changed = self._reencoded_clip(asset, start_s=start_s, end_s=end_s, mute=mute, poster_s=poster_s, cancel=cancel)
-        with self._edit_lock:
-            return self._save_file_change(case_id, asset_id, changed, loaded, aspect)
-
-    def _save_file_change(
-        self, case_id: str, asset_id: str, changed: Asset, loaded: Case | None, aspect: Callable[[Case], object]
-    ) -> Case:
-        """Put a re-made file (and thumbnail) of an item into the case as it is now: its caption, review
-        and every other item keep what other edits saved meanwhile (call with ``_edit_lock`` held)."""
-        stored = self._checked(case_id, loaded, aspect)
-        current = stored.asset(asset_id)  # NotFoundError if the item went meanwhile
-        updated = replace(current, blob=changed.blob, thumbnail=changed.thumbnail)
-        return self._save_edit(stored, assets=tuple(updated if a.id == asset_id else a for a in stored.assets))
+        """Trim, mute and re-poster a clip, replacing the stored one (see :meth:`MediaItems.edit_video`)."""
+        return self.media_items.edit_video(
+            case_id,
+            asset_id,
+            start_s=start_s,
+            end_s=end_s,
+            mute=mute,
+            poster_s=poster_s,
+            cancel=cancel,
+            loaded=loaded,
+        )
 
     def slide_titles(self, case: Case, asset_id: str) -> tuple[str, ...]:
         """The titles of a case's PowerPoint slides, in order (to choose which go into the deck)."""
-        from casefiles.media.slides import inspect_deck
-
-        asset = case.asset(asset_id)
-        if asset.kind is not AssetKind.SLIDE_DECK or asset.blob is None:
-            raise ValidationError("Slides can be chosen only from a PowerPoint of this case.")
-        with self._stored_copy(asset.blob, "deck.pptx") as deck:
-            return inspect_deck(deck).titles
+        return self.media_items.slide_titles(case, asset_id)
 
     def choose_slides(self, case_id: str, asset_id: str, chosen: Sequence[int], *, loaded: Case | None = None) -> Case:
-        """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all.
-
-        With ``loaded``, refused if that deck's choice changed since.
-        """
-        with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: _asset_part(c, asset_id, "chosen"))
-            assets = tuple(replace(a, chosen=tuple(chosen)) if a.id == asset_id else a for a in case.assets)
-            return self._save_edit(case, assets=assets)
+        """Which slides of a case's PowerPoint go into the deck (0-based, in order); empty means all."""
+        return self.media_items.choose_slides(case_id, asset_id, chosen, loaded=loaded)
 
     def set_asset_caption(self, case_id: str, asset_id: str, caption: str, *, loaded: Case | None = None) -> Case:
         """Caption an item of the case; with ``loaded``, refused if its caption changed since."""
-        with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: _asset_part(c, asset_id, "caption"))
-            assets = tuple(replace(a, caption=caption.strip()) if a.id == asset_id else a for a in case.assets)
-            return self._save_edit(case, assets=assets)
+        return self.media_items.set_caption(case_id, asset_id, caption, loaded=loaded)
+
+    def media_for_review(self, case: Case) -> list[Asset]:
+        """Clips no one has yet checked for burned-in names (DICOM video: its frames were never searched)."""
+        return self.media_items.for_review(case)
+
+    def confirm_media_reviewed(self, case_id: str, asset_id: str) -> Case:
+        """A person watched the clip (or looked at the picture) and found no identifying text left."""
+        return self.media_items.confirm_reviewed(case_id, asset_id)
 
     # -- PACS ---------------------------------------------------------------------
     @property
@@ -780,7 +685,7 @@ class Services:
         known = self._clip_canvases.get((blob, max_side))
         if known is not None:
             return known
-        with self._stored_copy(blob, "clip.mp4") as clip:
+        with self.media_items.stored_copy(blob, "clip.mp4") as clip:
             info = probe_video(clip)
             frame = poster_frame(clip, workdir=clip.parent, max_side=min(max_side, max(info.width, info.height)))
         with self._datasets_lock:  # sessions run in threads
@@ -888,8 +793,8 @@ class Services:
         review state) changed since: what is confirmed is what was looked at.
         """
         with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
-            instance = _find_instance(stored.asset(asset_id), sop_instance_uid)
+            stored = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
+            instance = find_instance(stored.asset(asset_id), sop_instance_uid)
             if not has_original(instance):
                 return self._replace_instance(
                     case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
@@ -921,8 +826,8 @@ class Services:
         With ``loaded``, refused if that image's boxes (or file, or review state) changed since.
         """
         with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
-            instance = _find_instance(stored.asset(asset_id), sop_instance_uid)
+            stored = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
+            instance = find_instance(stored.asset(asset_id), sop_instance_uid)
             if not has_original(instance):
                 raise ValidationError("This image was stored before originals were kept: blank regions on it directly.")
             kept = checked_boxes(original_dataset(self.review_area, instance), boxes)
@@ -968,7 +873,7 @@ class Services:
             raise ValidationError("Draw at least one box over what should be blacked out.")
 
         def aspect(c: Case) -> object:
-            found = _asset_or_none(c, asset_id)
+            found = asset_or_none(c, asset_id)
             if found is not None and found.kind is AssetKind.DICOM_SERIES and 0 <= frame < found.frame_count:
                 return found.locate_frame(frame)[0]  # the image holding the frame
             return None if found is None else found.blob  # the picture's or clip's file
@@ -982,63 +887,20 @@ class Services:
                     case = self.blank_region(
                         case_id, asset_id, instance.sop_instance_uid, region, review=instance.review
                     )
-                    instance = _find_instance(case.asset(asset_id), instance.sop_instance_uid)
+                    instance = find_instance(case.asset(asset_id), instance.sop_instance_uid)
                 return case
         boxes = [(r.x, r.y, r.width, r.height) for r in regions]
         if asset.kind is AssetKind.VIDEO and asset.blob is not None:
-            changed = self._reencoded_clip(asset, black_boxes=boxes)  # long: without the edit lock
+            changed = self.media_items.reencoded_clip(asset, black_boxes=boxes)  # long: without the edit lock
         elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
             cleaned = redact_image(self.blobs.get(asset.blob), boxes)
             changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(preview_png(cleaned)))
         else:
             raise ValidationError("Only images and clips can be blacked out: add a PDF's pages as images first.")
         with self._edit_lock:
-            case = self._save_file_change(case_id, asset_id, changed, loaded, aspect)
+            case = save_file_change(self.case_edits, case_id, asset_id, changed, loaded=loaded, aspect=aspect)
         self._drop_unused((asset.blob, asset.thumbnail))
         return case
-
-    @contextlib.contextmanager
-    def _stored_copy(self, blob: str, name: str) -> Iterator[Path]:
-        """A stored file copied as ``name`` into a fresh quarantine folder (the tools want a path); wiped after."""
-        from casefiles.ingest import QuarantineFolder
-
-        with QuarantineFolder(self.settings.quarantine_dir, "media-") as work:
-            path = work / name
-            path.write_bytes(self.blobs.get(blob))
-            yield path
-
-    def _reencoded_clip(
-        self,
-        asset: Asset,
-        *,
-        start_s: float | None = None,
-        end_s: float | None = None,
-        mute: bool = False,
-        black_boxes: Sequence[tuple[int, int, int, int]] = (),
-        poster_s: float | None = None,
-        cancel: CancelToken = NEVER_CANCELLED,
-    ) -> Asset:
-        """The clip encoded again (trimmed, muted or with boxes blacked out) and its poster taken from the result."""
-        from casefiles.media.video import poster_frame, transcode
-
-        with self._stored_copy(asset.blob or "", "clip.mp4") as source:
-            work = source.parent
-            clip = transcode(
-                source, workdir=work, start_s=start_s, end_s=end_s, mute=mute, black_boxes=black_boxes, cancel=cancel
-            )
-            (work / "result.mp4").write_bytes(clip)
-            poster = poster_frame(work / "result.mp4", at_s=poster_s, workdir=work, max_side=512)
-        return replace(asset, blob=self.blobs.put(clip), thumbnail=self.blobs.put(poster))
-
-    def media_for_review(self, case: Case) -> list[Asset]:
-        """Clips no one has yet checked for burned-in names (DICOM video: its frames were never searched)."""
-        return [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES and a.review is Review.NEEDS_REVIEW]
-
-    def confirm_media_reviewed(self, case_id: str, asset_id: str) -> Case:
-        """A person watched the clip (or looked at the picture) and found no identifying text left."""
-        case = self.store.get_case(case_id)
-        assets = tuple(replace(a, review=Review.CONFIRMED) if a.id == asset_id else a for a in case.assets)
-        return self.store.save_case(case.edited(assets=assets))
 
     def blank_region(
         self,
@@ -1060,8 +922,8 @@ class Services:
         from casefiles.redaction import Box, redact
 
         with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: _instance_or_none(c, asset_id, sop_instance_uid))
-            instance = _find_instance(case.asset(asset_id), sop_instance_uid)
+            case = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
+            instance = find_instance(case.asset(asset_id), sop_instance_uid)
             if has_original(instance):  # held: the box joins those blanked from the original on confirmation
                 return self.set_review_boxes(case_id, asset_id, sop_instance_uid, (*instance.redacted, region))
             ds = self.dataset(instance.blob)
@@ -1097,7 +959,7 @@ class Services:
         with self._edit_lock:
             case = self.store.get_case(case_id)
             asset = case.asset(asset_id)
-            target = _find_instance(asset, sop_instance_uid)
+            target = find_instance(asset, sop_instance_uid)
             changed = replace(asset, instances=tuple(change(i) if i is target else i for i in asset.instances))
             if refresh_thumbnail:
                 middle = changed.instances[len(changed.instances) // 2]
@@ -1213,30 +1075,6 @@ class Services:
 
 
 _CLIP_CANVASES_KEPT = 8
-
-
-def _asset_or_none(case: Case, asset_id: str) -> Asset | None:
-    """The case's item ``asset_id`` as it is in this copy of the case (None when it has none)."""
-    return next((a for a in case.assets if a.id == asset_id), None)
-
-
-def _asset_part(case: Case, asset_id: str, name: str) -> object:
-    """One field of an item of the case (None when the case has no such item): what an edit overwrites."""
-    asset = _asset_or_none(case, asset_id)
-    return None if asset is None else getattr(asset, name)
-
-
-def _instance_or_none(case: Case, asset_id: str, sop_instance_uid: str) -> Instance | None:
-    """One image of a series as it is in this copy of the case (None when it has none)."""
-    asset = _asset_or_none(case, asset_id)
-    return next((i for i in asset.instances if i.sop_instance_uid == sop_instance_uid), None) if asset else None
-
-
-def _find_instance(asset: Asset, sop_instance_uid: str) -> Instance:
-    for instance in asset.instances:
-        if instance.sop_instance_uid == sop_instance_uid:
-            return instance
-    raise NotFoundError("That image is no longer part of this series.")
 
 
 def _same_instances(first: Asset, second: Asset) -> bool:

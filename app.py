@@ -2,11 +2,15 @@
 
 import streamlit as st
 
-from pages.ui import get_services, init_session, start_receiver_if_configured
+from pages.ui import exposure_problem, get_services, init_session, start_receiver_if_configured
 
 
 def main() -> None:
     st.set_page_config(page_title="CaseDeck", page_icon="🩻", layout="wide")
+    refused = exposure_problem()
+    if refused is not None:  # one page that says why: no other page can be reached, none is listed
+        st.navigation([st.Page(lambda: st.error(refused), title="CaseDeck", url_path="refused")]).run()
+        return
     # Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
     navigation = st.navigation(
         [

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from casefiles.accounts.exposure import ExposedWithoutSignIn, check_exposure
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.imaging.stack import StackPayload
@@ -277,6 +278,15 @@ def stop_app_receiver() -> None:
     receiver = _receivers().pop("inbox", None)
     if receiver is not None:
         receiver.stop()
+
+
+def exposure_problem() -> str | None:
+    """Why the app must not serve this address (no sign-in yet and not this computer only), or None."""
+    try:
+        check_exposure(st.get_option("server.address"), sign_in_configured=False)
+    except ExposedWithoutSignIn as exc:
+        return str(exc)
+    return None
 
 
 def start_receiver_if_configured() -> None:

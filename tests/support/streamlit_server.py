@@ -21,14 +21,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(script: str, *, env: Mapping[str, str], log_path: Path) -> Iterator[str]:
-    """Run ``script`` (relative to the repo) with ``env``; yields the base URL once /_stcore/health answers."""
+def streamlit_app(script: str, *, env: Mapping[str, str], log_path: Path, address: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``script`` (relative to the repo) with ``env``; yields the base URL once /_stcore/health answers.
+
+    ``address`` is where the app listens (0.0.0.0 still answers on 127.0.0.1, which the URL uses).
+    """
     port = free_port()
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "streamlit", "run", script,
-                "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+                "--server.headless", "true", "--server.port", str(port), "--server.address", address,
                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
             ],
             cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT,

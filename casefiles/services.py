@@ -8,45 +8,20 @@ never touch those directly.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian
 
 from casefiles.config import Settings, settings_from_env
 from casefiles.deid import TEACHING_FILE, Deidentifier, load_or_create_secret
-from casefiles.errors import NotFoundError, RenderError, ValidationError
-from casefiles.held_review import (
-    checked_boxes,
-    cleaned_from_original,
-    has_original,
-    original_dataset,
-    outlined_frame,
-    outlined_png,
-)
-from casefiles.imaging import (
-    FrameCache,
-    auto_window,
-    default_window,
-    encode_jpeg,
-    encode_png,
-    fit_within,
-    modality_frame,
-    presets_for,
-    thumbnail_png,
-    to_display,
-)
+from casefiles.errors import NotFoundError, ValidationError
 from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quarantine
 from casefiles.logsafety import silence_value_logging
-from casefiles.media.images import preview_png
 from casefiles.model import (
     Asset,
     AssetKind,
@@ -72,7 +47,6 @@ from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.opening import open_store
-from casefiles.usecases._parts import asset_or_none, find_instance, instance_or_none, save_file_change
 from casefiles.usecases.case_editing import EDITABLE_FIELDS, STALE_EDIT_MESSAGE, CaseEdits, key_image_at  # noqa: F401 (pages, tests)
 from casefiles.usecases.conferences import (
     STALE_CONFERENCE_MESSAGE,  # noqa: F401 (pages, tests)
@@ -90,6 +64,8 @@ from casefiles.usecases.export import (  # noqa: F401 (the constants: pages, tes
 )
 from casefiles.usecases.library import Library
 from casefiles.usecases.media import MediaItems
+from casefiles.usecases.pixels import Pixels
+from casefiles.usecases.review import BurnedInReview
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
@@ -171,12 +147,6 @@ class Services:
         self.review_area.purge_expired()
         settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
         wipe_quarantine(settings.quarantine_dir)
-        self.frames = FrameCache()
-        self._datasets: dict[str, Dataset] = {}
-        self._datasets_lock = threading.Lock()
-        #: Frames of clips to draw black boxes on, by (blob, size): two ffmpeg runs each, and the page asks
-        #: again on every rerun while boxes are drawn. Blobs are content-addressed, so entries never go stale.
-        self._clip_canvases: dict[tuple[str, int], tuple[bytes, int, int]] = {}
         #: Held from reading a case to saving it by the edits that check what their editor loaded (two tabs).
         self._edit_lock = threading.RLock()
         #: Exports being written, and files no case uses any more whose deletion waits for them: a case
@@ -190,9 +160,20 @@ class Services:
             self.store, edit_lock=self._edit_lock, refuse_while_exported=self._running.refuse_while_exported
         )
         self.media_items = MediaItems(self.store, self.blobs, self.case_edits, quarantine_dir=settings.quarantine_dir)
-        # Pictures for the exports are rendered by the image methods below (and their caches).
+        #: The stored images rendered, with the caches (the exports' pictures too).
+        self.pixels = Pixels(self.blobs, quarantine_dir=settings.quarantine_dir, slide_side=SLIDE_IMAGE_MAX)
+        self.frames = self.pixels.frames
+        self.review = BurnedInReview(
+            self.store,
+            self.blobs,
+            self.case_edits,
+            self.pixels,
+            review_area=self.review_area,
+            clips=self.media_items,
+            drop_unused=self._drop_unused,
+        )
         self.exports = Exports(
-            self.store, self, self.blobs, self._running, edit_lock=self._edit_lock, drop_unused=self._drop_unused
+            self.store, self.pixels, self.blobs, self._running, edit_lock=self._edit_lock, drop_unused=self._drop_unused
         )
 
     # -- import -------------------------------------------------------------------
@@ -499,8 +480,7 @@ class Services:
         if self._running.defer_drop(digest):
             return
         self.blobs.delete(digest)
-        with self._datasets_lock:
-            self._datasets.pop(digest, None)
+        self.pixels.forget(digest)
 
     def recheck(
         self,
@@ -517,201 +497,42 @@ class Services:
     # -- pixels -------------------------------------------------------------------
     def dataset(self, blob: str) -> Dataset:
         """The stored, de-identified dataset for an instance blob (parsed once per process)."""
-        with self._datasets_lock:
-            cached = self._datasets.get(blob)
-        if cached is not None:
-            return cached
-        try:
-            ds = pydicom.dcmread(io.BytesIO(self.blobs.get(blob)))
-        except NotFoundError:
-            raise
-        except Exception as exc:
-            raise RenderError("A stored image of this case cannot be read; it may be damaged.") from exc
-        with self._datasets_lock:
-            if len(self._datasets) > 4096:
-                self._datasets.clear()
-            self._datasets[blob] = ds
-        return ds
+        return self.pixels.dataset(blob)
 
     def series_showable(self, asset: Asset) -> bool:
-        """Can the stack viewer open this series: a DICOM series whose first stored instance holds pixels?
-
-        False for a series of non-image objects (an RT Plan, a report) stored by imports made before those
-        were left out, and for one whose first file is missing or unreadable.
-        """
-        if asset.kind is not AssetKind.DICOM_SERIES or not asset.instances:
-            return False
-        try:
-            ds = self.dataset(asset.instances[0].blob)
-        except Exception:  # a missing or damaged file: the viewer could not open it either
-            return False
-        return any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
+        """Can the stack viewer open this series: a DICOM series whose first stored instance holds pixels?"""
+        return self.pixels.series_showable(asset)
 
     def asset_window(self, asset: Asset, frame: int = 0) -> Window | None:
-        """The window to start with: the asset's default, else the image's own VOI, else an automatic one.
-
-        An image stored without a window (many ultrasound scanners, secondary captures, some MR) gets
-        one all the same, so the viewer can window it and offer its presets: the full range of the bits
-        stored for display-ready 8-bit grey images (what the scanner sent, as on its screen), else the
-        0.5–99.5 % range of the frame's values. None for colour images (windows apply to grey only)
-        and for images whose own VOI is a lookup table (they are drawn with it).
-        """
-        if asset.default_window is not None:
-            return asset.default_window
-        if asset.kind is not AssetKind.DICOM_SERIES:
-            return None
-        instance, within = asset.locate_frame(frame)
-        ds = self.dataset(instance.blob)
-        own = default_window(ds, within)
-        if own is not None:
-            return own
-        return self._automatic_window(ds, instance.blob, within)
-
-    def _automatic_window(self, ds: Dataset, blob: str, within: int) -> Window | None:
-        """A window for a grey image that carries none (see :meth:`asset_window`)."""
-        photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip().upper()
-        if not photometric.startswith("MONOCHROME") or _number(ds.get("SamplesPerPixel"), 1) > 1:
-            return None
-        if "VOILUTSequence" in ds:
-            return None
-        bits = _number(ds.get("BitsStored"), 0) or _number(ds.get("BitsAllocated"), 0)
-        identity = (
-            _number(ds.get("RescaleSlope"), 1) == 1
-            and _number(ds.get("RescaleIntercept"), 0) == 0
-            and "ModalityLUTSequence" not in ds
-            and "SharedFunctionalGroupsSequence" not in ds
-            and "PerFrameFunctionalGroupsSequence" not in ds
-        )
-        if 1 <= bits <= 8 and _number(ds.get("PixelRepresentation"), 0) == 0 and identity:
-            levels = float(2**bits)
-            return Window(center=levels / 2, width=levels)
-        try:
-            pixels = self.frames.get_or_compute(blob, within, lambda: modality_frame(ds, within))
-            return auto_window(pixels)
-        except (RenderError, ValidationError):
-            return None
+        """The window to start with: the asset's default, else the image's own VOI, else an automatic one."""
+        return self.pixels.asset_window(asset, frame)
 
     def render_frame(self, asset: Asset, frame: int, window: Window | None) -> np.ndarray:
         """A display-ready uint8 image of one frame of a DICOM series."""
-        if asset.kind is not AssetKind.DICOM_SERIES:
-            raise RenderError("Only DICOM series can be windowed; this asset is a plain image.")
-        instance, within = asset.locate_frame(frame)
-        ds = self.dataset(instance.blob)
-        pixels = self.frames.get_or_compute(instance.blob, within, lambda: modality_frame(ds, within))
-        return to_display(ds, pixels, window)
+        return self.pixels.render_frame(asset, frame, window)
 
     def render_frame_png(self, asset: Asset, frame: int, window: Window | None, max_side: int = 1024) -> bytes:
-        image = fit_within(self.render_frame(asset, frame, window), max_side, max_side)
-        return encode_png(image)
+        return self.pixels.render_frame_png(asset, frame, window, max_side)
 
     def render_key_image(self, case: Case, key: KeyImage) -> bytes:
-        """The key image as the presenter saw it (window and annotations), encoded for a slide.
-
-        Every exporter takes its pictures from here, so a deck, a handout and
-        the HTML show all carry the same burned-in annotations.
-        """
-        from casefiles.annotations.burn import burn_in
-
-        asset = case.asset(key.asset_id)
-        if asset.kind is AssetKind.DICOM_SERIES:
-            window = key.window or self.asset_window(asset, key.frame)
-            full = self.render_frame(asset, key.frame, window)
-            image = fit_within(full, SLIDE_IMAGE_MAX, SLIDE_IMAGE_MAX)
-            if key.annotations:
-                image = burn_in(
-                    image,
-                    key.annotations,
-                    spacing=self.key_image_spacing(case, key),
-                    source_size=(full.shape[1], full.shape[0]),
-                )
-            return encode_png(image) if image.ndim == 2 else encode_jpeg(image, quality=92)
-        if asset.blob is None:
-            raise RenderError("This image has no stored file.")
-        data = self.blobs.get(asset.blob)
-        if not key.annotations:
-            return data
-        picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if picture is None:
-            raise RenderError("This image cannot be read to draw its annotations on it.")
-        rgb = np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-        return encode_jpeg(burn_in(rgb, key.annotations, spacing=None), quality=92)
+        """The key image as the presenter saw it (window and annotations), encoded for a slide."""
+        return self.pixels.render_key_image(case, key)
 
     def stack_payload(self, asset: Asset, window: Window | None, *, max_side: int = 1024) -> StackPayload:
         """The whole series for the browser viewer, rendered with ``window`` (frames at most ``max_side``)."""
-        from casefiles.imaging.stack import build_stack_payload, series_header
-
-        if asset.kind is not AssetKind.DICOM_SERIES or not asset.instances:
-            raise RenderError("Only DICOM series open in the stack viewer.")
-        first = self.dataset(asset.instances[0].blob)
-
-        def render(index: int) -> np.ndarray:
-            return fit_within(self.render_frame(asset, index, window), max_side, max_side)
-
-        return build_stack_payload(
-            render,
-            asset.frame_count,
-            window=window,
-            header=series_header(first),
-            default_window=self.asset_window(asset),
-            presets=presets_for(asset.modality),
-        )
+        return self.pixels.stack_payload(asset, window, max_side=max_side)
 
     def annotation_canvas(self, case: Case, key: KeyImage, *, max_side: int = 1024) -> tuple[bytes, int, int]:
-        """What the annotation editor shows for a key image: a display image and the image's full width/height.
-
-        Annotations are stored in full-resolution pixels whatever size is shown.
-        """
-        asset = case.asset(key.asset_id)
-        if asset.kind is AssetKind.DICOM_SERIES:
-            instance, _within = asset.locate_frame(key.frame)
-            ds = self.dataset(instance.blob)
-            window = key.window or self.asset_window(asset, key.frame)
-            return self.render_frame_png(asset, key.frame, window, max_side), int(ds.Columns), int(ds.Rows)
-        if asset.kind is AssetKind.VIDEO and asset.blob is not None:
-            return self._clip_canvas(asset.blob, max_side)
-        if asset.kind is not AssetKind.IMAGE or asset.blob is None:
-            raise RenderError("Only images can be annotated.")
-        picture = cv2.imdecode(np.frombuffer(self.blobs.get(asset.blob), np.uint8), cv2.IMREAD_COLOR)
-        if picture is None:
-            raise RenderError("This image cannot be read; it may be damaged.")
-        height, width = picture.shape[:2]
-        shown = fit_within(np.asarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), dtype=np.uint8), max_side, max_side)
-        return encode_jpeg(shown, quality=90), int(width), int(height)
-
-    def _clip_canvas(self, blob: str, max_side: int) -> tuple[bytes, int, int]:
-        """A frame of a stored clip (its poster time) and the clip's picture size, to draw black boxes on."""
-        from casefiles.media.video import poster_frame, probe_video
-
-        known = self._clip_canvases.get((blob, max_side))
-        if known is not None:
-            return known
-        with self.media_items.stored_copy(blob, "clip.mp4") as clip:
-            info = probe_video(clip)
-            frame = poster_frame(clip, workdir=clip.parent, max_side=min(max_side, max(info.width, info.height)))
-        with self._datasets_lock:  # sessions run in threads
-            if len(self._clip_canvases) >= _CLIP_CANVASES_KEPT:
-                self._clip_canvases.pop(next(iter(self._clip_canvases)))
-            self._clip_canvases[(blob, max_side)] = (frame, info.width, info.height)
-        return frame, info.width, info.height
+        """What the annotation editor shows for a key image: a display image and the image's full width/height."""
+        return self.pixels.annotation_canvas(case, key, max_side=max_side)
 
     def key_image_preview(self, case: Case, key: KeyImage, max_side: int = 256) -> bytes:
         """A small picture of a key image for lists (window applied; photos from their thumbnail)."""
-        asset = case.asset(key.asset_id)
-        if asset.kind is AssetKind.DICOM_SERIES:
-            return self.render_frame_png(asset, key.frame, key.window or self.asset_window(asset), max_side)
-        if asset.thumbnail and self.blobs.exists(asset.thumbnail):
-            return self.blobs.get(asset.thumbnail)
-        raise RenderError("This item has no picture to show.")
+        return self.pixels.key_image_preview(case, key, max_side)
 
     def key_image_spacing(self, case: Case, key: KeyImage) -> PixelSpacing | None:
         """Pixel spacing (mm) of the key image's frame, for rulers; None for photos and unspaced images."""
-        from casefiles.annotations.measure import pixel_spacing_of
-
-        asset = case.asset(key.asset_id)
-        if asset.kind is not AssetKind.DICOM_SERIES:
-            return None
-        instance, within = asset.locate_frame(key.frame)
-        return pixel_spacing_of(self.dataset(instance.blob), within)
+        return self.pixels.key_image_spacing(case, key)
 
     def annotate_key_image(
         self,
@@ -743,74 +564,30 @@ class Services:
             return self._save_edit(case, key_images=tuple(keys))
 
     def thumbnail(self, asset: Asset) -> bytes | None:
-        if asset.thumbnail is None or not self.blobs.exists(asset.thumbnail):
-            return None
-        return self.blobs.get(asset.thumbnail)
+        return self.pixels.thumbnail(asset)
 
     def previews(self, asset: Asset) -> list[bytes]:
         """The stored picture of each PDF page or PowerPoint slide, in order (empty when none were made)."""
-        if not all(self.blobs.exists(blob) for blob in asset.previews):
-            return []  # pictures must line up with slide numbers, or not be shown
-        return [self.blobs.get(blob) for blob in asset.previews]
+        return self.pixels.previews(asset)
 
     def summary_thumbnail(self, summary: CaseSummary) -> bytes | None:
         """A listed case's picture, without opening the case (None when it has none, or it is missing)."""
-        if summary.thumbnail is None or not self.blobs.exists(summary.thumbnail):
-            return None
-        return self.blobs.get(summary.thumbnail)
+        return self.pixels.summary_thumbnail(summary)
 
     def case_thumbnail(self, case: Case) -> bytes | None:
         """The first key image's series thumbnail, else the first series' one."""
-        ordered = [case.asset(k.asset_id) for k in case.key_images[:1]] + list(case.assets)
-        for asset in ordered:
-            thumb = self.thumbnail(asset)
-            if thumb is not None:
-                return thumb
-        return None
+        return self.pixels.case_thumbnail(case)
 
     # -- burned-in text review ----------------------------------------------------
     def images_for_review(self, case: Case) -> list[tuple[Asset, int, Instance]]:
         """(series, first frame index, instance) of every image still waiting for a burned-in text review."""
-        pending: list[tuple[Asset, int, Instance]] = []
-        for asset in case.assets:
-            first_frame = 0
-            for instance in asset.instances:
-                if instance.review is Review.NEEDS_REVIEW:
-                    pending.append((asset, first_frame, instance))
-                first_frame += instance.frames
-        return pending
+        return self.review.pending(case)
 
     def confirm_reviewed(
         self, case_id: str, asset_id: str, sop_instance_uid: str, *, loaded: Case | None = None
     ) -> Case:
-        """A person looked at the image and found no identifying text left.
-
-        For an image held with its original in the review area, the cleaned image is made now
-        from the original with the boxes the reviewer kept, stored in place of the blank
-        placeholder, and the original is wiped.
-
-        With ``loaded`` (the case as the reviewer saw it), refused if that image (its boxes, file or
-        review state) changed since: what is confirmed is what was looked at.
-        """
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
-            instance = find_instance(stored.asset(asset_id), sop_instance_uid)
-            if not has_original(instance):
-                return self._replace_instance(
-                    case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, review=Review.CONFIRMED)
-                )
-            original = original_dataset(self.review_area, instance)
-            new_blob = self.blobs.put(cleaned_from_original(original, instance.redacted))
-            updated = self._replace_instance(
-                case_id,
-                asset_id,
-                sop_instance_uid,
-                lambda inst: replace(inst, blob=new_blob, review=Review.CONFIRMED, review_original=""),
-                refresh_thumbnail=True,
-            )
-        self.review_area.discard(instance.review_original)
-        self._drop_unused((instance.blob,))
-        return updated
+        """A person found no identifying text left on the image (see :meth:`BurnedInReview.confirm_reviewed`)."""
+        return self.review.confirm_reviewed(case_id, asset_id, sop_instance_uid, loaded=loaded)
 
     def set_review_boxes(
         self,
@@ -821,28 +598,12 @@ class Services:
         *,
         loaded: Case | None = None,
     ) -> Case:
-        """The boxes to blank when the held image is confirmed: the reviewer removed or added some.
-
-        With ``loaded``, refused if that image's boxes (or file, or review state) changed since.
-        """
-        with self._edit_lock:
-            stored = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
-            instance = find_instance(stored.asset(asset_id), sop_instance_uid)
-            if not has_original(instance):
-                raise ValidationError("This image was stored before originals were kept: blank regions on it directly.")
-            kept = checked_boxes(original_dataset(self.review_area, instance), boxes)
-            return self._replace_instance(
-                case_id, asset_id, sop_instance_uid, lambda inst: replace(inst, redacted=kept)
-            )
+        """The boxes to blank when the held image is confirmed: the reviewer removed or added some."""
+        return self.review.set_review_boxes(case_id, asset_id, sop_instance_uid, boxes, loaded=loaded)
 
     def review_image_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """What the reviewer looks at: the original with the proposed boxes, or the stored image with its blanks."""
-        if not has_original(instance):
-            return self.review_overlay_png(asset, frame, instance, max_side)
-        _instance, within = asset.locate_frame(frame)
-        return outlined_frame(
-            original_dataset(self.review_area, instance), within, instance.redacted, max_side=max_side
-        )
+        return self.review.review_image_png(asset, frame, instance, max_side)
 
     def review_area_usage(self) -> tuple[int, int]:
         """(originals waiting, bytes) in the encrypted review area."""
@@ -857,50 +618,8 @@ class Services:
         frame: int = 0,
         loaded: Case | None = None,
     ) -> Case:
-        """Black out ``regions`` (a name, a date, a label) in the stored file of an image, for good.
-
-        For a photo, pathology image or PDF page the stored file is replaced (its thumbnail too);
-        for a DICOM series, the instance holding ``frame`` is blanked in every frame. Annotations
-        and key images stay, since the pixels keep their places. The old file is deleted unless
-        another case shares it.
-
-        With ``loaded`` (the case the boxes were drawn on), refused if the image changed since (for a
-        DICOM series: the image holding ``frame``), since the boxes were placed on what it showed then.
-        """
-        from casefiles.media.images import redact_image
-
-        if not regions:
-            raise ValidationError("Draw at least one box over what should be blacked out.")
-
-        def aspect(c: Case) -> object:
-            found = asset_or_none(c, asset_id)
-            if found is not None and found.kind is AssetKind.DICOM_SERIES and 0 <= frame < found.frame_count:
-                return found.locate_frame(frame)[0]  # the image holding the frame
-            return None if found is None else found.blob  # the picture's or clip's file
-
-        with self._edit_lock:
-            case = self._checked(case_id, loaded, aspect)
-            asset = case.asset(asset_id)
-            if asset.kind is AssetKind.DICOM_SERIES:
-                instance, _within = asset.locate_frame(frame)
-                for region in regions:  # one edit: no other edit comes between the boxes
-                    case = self.blank_region(
-                        case_id, asset_id, instance.sop_instance_uid, region, review=instance.review
-                    )
-                    instance = find_instance(case.asset(asset_id), instance.sop_instance_uid)
-                return case
-        boxes = [(r.x, r.y, r.width, r.height) for r in regions]
-        if asset.kind is AssetKind.VIDEO and asset.blob is not None:
-            changed = self.media_items.reencoded_clip(asset, black_boxes=boxes)  # long: without the edit lock
-        elif asset.kind is AssetKind.IMAGE and asset.blob is not None:
-            cleaned = redact_image(self.blobs.get(asset.blob), boxes)
-            changed = replace(asset, blob=self.blobs.put(cleaned), thumbnail=self.blobs.put(preview_png(cleaned)))
-        else:
-            raise ValidationError("Only images and clips can be blacked out: add a PDF's pages as images first.")
-        with self._edit_lock:
-            case = save_file_change(self.case_edits, case_id, asset_id, changed, loaded=loaded, aspect=aspect)
-        self._drop_unused((asset.blob, asset.thumbnail))
-        return case
+        """Black out ``regions`` in the stored file of an image, for good (see :meth:`BurnedInReview.black_out`)."""
+        return self.review.black_out(case_id, asset_id, regions, frame=frame, loaded=loaded)
 
     def blank_region(
         self,
@@ -912,59 +631,8 @@ class Services:
         review: Review = Review.NEEDS_REVIEW,
         loaded: Case | None = None,
     ) -> Case:
-        """Blank ``region`` in every frame of a stored image, replacing the stored file.
-
-        The previous file is deleted (unless another case shares it): it held the text just removed.
-        A blank made while reviewing burned-in text leaves the image to be confirmed
-        (``review``); one the user makes on a reviewed image keeps its state. With ``loaded``,
-        refused if that image changed since.
-        """
-        from casefiles.redaction import Box, redact
-
-        with self._edit_lock:
-            case = self._checked(case_id, loaded, lambda c: instance_or_none(c, asset_id, sop_instance_uid))
-            instance = find_instance(case.asset(asset_id), sop_instance_uid)
-            if has_original(instance):  # held: the box joins those blanked from the original on confirmation
-                return self.set_review_boxes(case_id, asset_id, sop_instance_uid, (*instance.redacted, region))
-            ds = self.dataset(instance.blob)
-            if region.x >= int(ds.Columns) or region.y >= int(ds.Rows):
-                raise ValidationError(f"That region lies outside the image ({ds.Columns} × {ds.Rows} pixels).")
-            cleaned = redact(ds, [Box(region.x, region.y, region.width, region.height)])
-            cleaned.file_meta = ds.file_meta
-            cleaned.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            buffer = io.BytesIO()
-            cleaned.save_as(buffer, enforce_file_format=True)
-            new_blob = self.blobs.put(buffer.getvalue())
-            old_blob = instance.blob
-            updated = self._replace_instance(
-                case_id,
-                asset_id,
-                sop_instance_uid,
-                lambda inst: replace(inst, blob=new_blob, redacted=(*inst.redacted, region), review=review),
-                refresh_thumbnail=True,
-            )
-        self._drop_unused((old_blob,))
-        return updated
-
-    def _replace_instance(
-        self,
-        case_id: str,
-        asset_id: str,
-        sop_instance_uid: str,
-        change: Callable[[Instance], Instance],
-        *,
-        refresh_thumbnail: bool = False,
-    ) -> Case:
-        """Apply ``change`` to one instance (and redraw the series thumbnail if asked); one save."""
-        with self._edit_lock:
-            case = self.store.get_case(case_id)
-            asset = case.asset(asset_id)
-            target = find_instance(asset, sop_instance_uid)
-            changed = replace(asset, instances=tuple(change(i) if i is target else i for i in asset.instances))
-            if refresh_thumbnail:
-                middle = changed.instances[len(changed.instances) // 2]
-                changed = replace(changed, thumbnail=self.blobs.put(thumbnail_png(self.dataset(middle.blob))))
-            return self._save_edit(case, assets=tuple(changed if a.id == asset_id else a for a in case.assets))
+        """Blank ``region`` in every frame of a stored image (see :meth:`BurnedInReview.blank_region`)."""
+        return self.review.blank_region(case_id, asset_id, sop_instance_uid, region, review=review, loaded=loaded)
 
     def _drop_unused(self, digests: Iterable[str | None]) -> None:
         """Delete the stored files no case refers to any more (they held what was just blacked out)."""
@@ -977,8 +645,7 @@ class Services:
 
     def review_overlay_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """The frame as it is stored, with the blanked regions outlined, for the reviewer."""
-        image = self.render_frame(asset, frame, self.asset_window(asset, frame))
-        return outlined_png(image, instance.redacted, max_side=max_side)
+        return self.review.review_overlay_png(asset, frame, instance, max_side)
 
     # -- conferences --------------------------------------------------------------
     def list_conferences(self) -> list[Conference]:
@@ -1074,24 +741,9 @@ class Services:
         return self.export(case_id, "pptx", out, progress=progress, cancel=cancel)
 
 
-_CLIP_CANVASES_KEPT = 8
-
-
 def _same_instances(first: Asset, second: Asset) -> bool:
     """Whether two series hold the same images (the same study imported twice)."""
     return {i.sop_instance_uid for i in first.instances} == {i.sop_instance_uid for i in second.instances}
-
-
-def _number(value: object, default: float) -> float:
-    """A header's number (the first of several), or ``default`` when it is absent or not a number."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        value = value[0] if value else None
-    if not isinstance(value, int | float | str):
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        return default
 
 
 def _conference_with(conference: Conference, source_id: str, target_id: str) -> Conference:

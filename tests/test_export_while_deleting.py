@@ -122,7 +122,7 @@ def test_an_export_meeting_a_missing_file_stops_with_a_message_and_leaves_no_fil
     board = services.create_conference("Board", case_ids=[case.id])
     for digest in case.assets[0].blob_ids:
         services.blobs.delete(digest)
-    services._datasets.clear()  # as in a new process: nothing read before
+        services.pixels.forget(digest)  # as in a new process: nothing read before
     out = tmp_path / "out" / f"board.{suffix}"
     out.parent.mkdir()
     with pytest.raises(ExportError) as stopped:

@@ -1,8 +1,10 @@
 """Use cases that the Streamlit pages and the CLI both call.
 
-One :class:`Services` object per data directory per process. It wires the
-store, the blob store, the de-identifier and the frame cache together; pages
-never touch those directly.
+One :class:`Services` object per data directory per process. It builds the
+store, the blob store, the de-identifier and the use cases of
+:mod:`casefiles.usecases` over them (library, case editing, media, pixels,
+review, housekeeping, conferences, export), all sharing one edit lock, and its
+methods delegate to them; pages never touch those directly.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,6 @@ from casefiles.ingest import ImportReport, Upload, import_sources, wipe_quaranti
 from casefiles.logsafety import silence_value_logging
 from casefiles.model import (
     Asset,
-    AssetKind,
     Case,
     CasePlan,
     Conference,
@@ -34,14 +35,13 @@ from casefiles.model import (
     Region,
     Review,
     Window,
-    new_id,
 )
 from casefiles.package_import import PackageImportResult
 from casefiles.pacs.nodes import PacsNode
 from casefiles.pacs.retrieval import PullReport
 from casefiles.pacs_service import PacsService
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from casefiles.recheck import RecheckReport, recheck_library
+from casefiles.recheck import RecheckReport
 from casefiles.release import Blocker
 from casefiles.review_area import ReviewArea
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
@@ -62,6 +62,7 @@ from casefiles.usecases.export import (  # noqa: F401 (the constants: pages, tes
     RunningExports,
     StoreMedia,
 )
+from casefiles.usecases.housekeeping import CaseDeletion, Housekeeping
 from casefiles.usecases.library import Library
 from casefiles.usecases.media import MediaItems
 from casefiles.usecases.pixels import Pixels
@@ -81,47 +82,6 @@ if TYPE_CHECKING:
 #: What the library page filters by (text, modality, tag; empty fields match everything): the
 #: store's own query, so the filtering happens inside the store.
 CaseFilter = CaseQuery
-
-
-@dataclass(frozen=True, slots=True)
-class CaseDeletion:
-    """What deleting a case removes, named for the confirmation and the message afterwards."""
-
-    case_id: str
-    title: str
-    series: int
-    images: int
-    other_items: int
-    key_images: int
-    conferences: tuple[str, ...]
-
-    @classmethod
-    def of(cls, case: Case, conferences: Sequence[Conference]) -> CaseDeletion:
-        from casefiles.release import case_name
-
-        dicom = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
-        pictures = sum(1 for a in case.assets if a.kind is AssetKind.IMAGE)
-        return cls(
-            case_id=case.id,
-            title=case_name(case),
-            series=len(dicom),
-            images=sum(len(a.instances) for a in dicom) + pictures,
-            other_items=sum(1 for a in case.assets if a.kind not in (AssetKind.DICOM_SERIES, AssetKind.IMAGE)),
-            key_images=len(case.key_images),
-            conferences=tuple(c.title for c in conferences),
-        )
-
-    def summary(self) -> str:
-        """One sentence naming the case, what goes with it and the conferences it leaves."""
-        parts = [f"{self.series} series", f"{self.images} image(s)"]
-        if self.other_items:
-            parts.append(f"{self.other_items} other item(s) (clips, PDFs, slides)")
-        parts.append(f"{self.key_images} key image(s)")
-        text = f"“{self.title}” with its {', '.join(parts)}"
-        if self.conferences:
-            names = ", ".join(f"“{t}”" for t in self.conferences)
-            text += f"; it is taken out of {len(self.conferences)} conference(s): {names}"
-        return text
 
 
 class Services:
@@ -163,6 +123,14 @@ class Services:
         #: The stored images rendered, with the caches (the exports' pictures too).
         self.pixels = Pixels(self.blobs, quarantine_dir=settings.quarantine_dir, slide_side=SLIDE_IMAGE_MAX)
         self.frames = self.pixels.frames
+        self.housekeeping = Housekeeping(
+            self.store,
+            self.blobs,
+            self.review_area,
+            self._running,
+            edit_lock=self._edit_lock,
+            forget_cached=self.pixels.forget,
+        )
         self.review = BurnedInReview(
             self.store,
             self.blobs,
@@ -365,30 +333,14 @@ class Services:
     # -- housekeeping ---------------------------------------------------------------
     def case_deletion(self, case_id: str) -> CaseDeletion:
         """What deleting this case would remove, for the confirmation (nothing is changed)."""
-        case = self.store.get_case(case_id)
-        conferences = tuple(c for c in self.store.list_conferences() if case_id in c.case_ids)
-        return CaseDeletion.of(case, conferences)
+        return self.housekeeping.deletion(case_id)
 
     def delete_case(self, case_id: str) -> CaseDeletion:
-        """Delete a case: out of every conference it is in, its held originals wiped from the review
-        area, and its stored files deleted unless another case uses them. Missing files are fine.
+        """Delete a case, its held originals and its unused files (see :meth:`Housekeeping.delete`).
 
-        Returns what went (title, counts, the conferences that were updated) for the message.
         Refused (:class:`BusyError`, nothing deleted) while an export holding the case is being written.
         """
-        with self._edit_lock:
-            deletion = self.case_deletion(case_id)  # NotFoundError when it is already gone
-            self._refuse_while_exported(case_id, f"“{deletion.title}” cannot be deleted")
-            case = self.store.get_case(case_id)
-            for conference in self.store.list_conferences():
-                if case_id in conference.case_ids:
-                    self.store.update_conference(
-                        conference.id,
-                        lambda k: k.edited(items=tuple(i for i in k.items if i.case_id != case_id)),
-                    )
-            self.store.delete_case(case_id)
-            self._forget_files(case.assets)
-        return deletion
+        return self.housekeeping.delete(case_id)
 
     def running_exports(self) -> tuple[RunningExport, ...]:
         """The exports being written in this process now."""
@@ -399,88 +351,13 @@ class Services:
         self._running.refuse_while_exported(target_id, refused)
 
     def merge_cases(self, target_id: str, source_id: str) -> Case:
-        """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case.
+        """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case
+        (see :meth:`Housekeeping.merge`)."""
+        return self.housekeeping.merge(target_id, source_id)
 
-        Both must hold a series of the same (de-identified) study. A series both already hold is
-        kept once (the target's), and the source's key images on it point at the target's copy.
-        The target's empty text fields take the source's; tags are joined. Conferences that held
-        the source hold the target in its place.
-        """
-        if target_id == source_id:
-            raise ValidationError("Choose two different cases to merge.")
-        with self._edit_lock:
-            source = self.store.get_case(source_id)
-            self._refuse_while_exported(source_id, f"“{source.title}” cannot be merged into another case")
-            return self._merge_cases(target_id, source)
-
-    def _merge_cases(self, target_id: str, source: Case) -> Case:
-        source_id = source.id
-        target = self.store.get_case(target_id)
-        studies = {a.study_uid for a in target.assets if a.study_uid}
-        if not studies & {a.study_uid for a in source.assets if a.study_uid}:
-            raise ValidationError(
-                "These cases are not of the same study, so they cannot be merged; add the other case's "
-                "images to the same conference instead."
-            )
-        by_series = {a.series_uid: a for a in target.assets if a.series_uid}
-        asset_ids = {a.id for a in target.assets}
-        moved: list[Asset] = []
-        renamed: dict[str, str] = {}  # source asset id -> the target asset that stands for it
-        dropped: list[Asset] = []
-        for asset in source.assets:
-            twin = by_series.get(asset.series_uid) if asset.series_uid else None
-            if twin is not None and _same_instances(twin, asset):
-                renamed[asset.id] = twin.id
-                dropped.append(asset)
-                continue
-            if asset.id in asset_ids:
-                renamed[asset.id] = new_id()
-            moved.append(replace(asset, id=renamed[asset.id]) if asset.id in renamed else asset)
-        keys = list(target.key_images)
-        for key in source.key_images:
-            moved_key = replace(key, asset_id=renamed.get(key.asset_id, key.asset_id))
-            if not any(k.asset_id == moved_key.asset_id and k.frame == moved_key.frame for k in keys):
-                keys.append(moved_key)
-        filled = {
-            name: getattr(source, name)
-            for name in ("history", "findings", "diagnosis", "differential", "teaching_points", "body_part")
-            if not getattr(target, name) and getattr(source, name)
-        }
-        merged = target.edited(
-            assets=(*target.assets, *moved),
-            key_images=tuple(keys),
-            tags=tuple(dict.fromkeys((*target.tags, *source.tags))),
-            **filled,
-        )
-        merged = self.store.save_case(merged)
-        for conference in self.store.list_conferences():
-            if source_id in conference.case_ids:
-                self.store.update_conference(conference.id, lambda k: _conference_with(k, source_id, target_id))
-        self.store.delete_case(source_id)
-        self._forget_files(dropped)
-        return merged
-
-    def _forget_files(self, assets: Iterable[Asset]) -> None:
-        """Wipe the held originals and delete the stored files of assets no case holds any more.
-
-        A file or original that another case still refers to is kept; one already missing is fine.
-        """
-        assets = list(assets)
-        in_use = self.store.blobs_in_use(d for asset in assets for d in asset.blob_ids)
-        for asset in assets:
-            for instance in asset.instances:
-                # a held original belongs to its image record: kept while a case still holds that image
-                if instance.review_original and instance.blob not in in_use:
-                    self.review_area.discard(instance.review_original)
-            for digest in asset.blob_ids - in_use:
-                self._delete_blob(digest)
-
-    def _delete_blob(self, digest: str) -> None:
-        """Delete a stored file no case uses; while an export reads it, only once that export is done."""
-        if self._running.defer_drop(digest):
-            return
-        self.blobs.delete(digest)
-        self.pixels.forget(digest)
+    def _drop_unused(self, digests: Iterable[str | None]) -> None:
+        """Delete the stored files no case refers to any more (once no running export reads them)."""
+        self.housekeeping.drop_unused(digests)
 
     def recheck(
         self,
@@ -490,9 +367,7 @@ class Services:
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> RecheckReport:
         """Bring stored cases up to the current de-identification rules (every case when None)."""
-        report = recheck_library(self.store, self.blobs, self.review_area, case_ids, progress=progress, cancel=cancel)
-        self._drop_unused(report.replaced_blobs)
-        return report
+        return self.housekeeping.recheck(case_ids, progress=progress, cancel=cancel)
 
     # -- pixels -------------------------------------------------------------------
     def dataset(self, blob: str) -> Dataset:
@@ -634,15 +509,6 @@ class Services:
         """Blank ``region`` in every frame of a stored image (see :meth:`BurnedInReview.blank_region`)."""
         return self.review.blank_region(case_id, asset_id, sop_instance_uid, region, review=review, loaded=loaded)
 
-    def _drop_unused(self, digests: Iterable[str | None]) -> None:
-        """Delete the stored files no case refers to any more (they held what was just blacked out)."""
-        for digest in set(digests):
-            if digest and not self._blob_in_use(digest):
-                self._delete_blob(digest)
-
-    def _blob_in_use(self, digest: str) -> bool:
-        return bool(self.store.blobs_in_use((digest,)))
-
     def review_overlay_png(self, asset: Asset, frame: int, instance: Instance, max_side: int = 768) -> bytes:
         """The frame as it is stored, with the blanked regions outlined, for the reviewer."""
         return self.review.review_overlay_png(asset, frame, instance, max_side)
@@ -739,21 +605,6 @@ class Services:
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> Path:
         return self.export(case_id, "pptx", out, progress=progress, cancel=cancel)
-
-
-def _same_instances(first: Asset, second: Asset) -> bool:
-    """Whether two series hold the same images (the same study imported twice)."""
-    return {i.sop_instance_uid for i in first.instances} == {i.sop_instance_uid for i in second.instances}
-
-
-def _conference_with(conference: Conference, source_id: str, target_id: str) -> Conference:
-    """``conference`` with the merged-away ``source_id`` shown as ``target_id`` (once)."""
-    items = tuple(
-        replace(i, case_id=target_id) if i.case_id == source_id else i
-        for i in conference.items
-        if not (i.case_id == source_id and target_id in conference.case_ids)
-    )
-    return conference.edited(items=items)
 
 
 _services: dict[Path, Services] = {}

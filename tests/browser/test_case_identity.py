@@ -31,7 +31,7 @@ from casefiles.store.tinydb_store import TinyDBCaseStore
 from pages.ui import case_key
 from tests.dicom_factory import ct_slice
 from tests.helpers import CHROMIUM_ARGS, require_tool
-from tests.support.streamlit_server import streamlit_app
+from tests.support.streamlit_server import SETTLED, streamlit_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,11 +39,6 @@ TIMEOUT_MS = 60_000
 SLICES = 6
 SAME_TITLE = "Same title twice"
 VIEWER = "window.__casedeckViewer.viewers[0]"
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute("data-test-script-state") === "notRunning"
-        && document.querySelector('[data-stale="true"]') === null;
-}"""
 
 #: The cases each test works on: name -> (title, history, diagnosis).
 CASES = {

@@ -21,17 +21,12 @@ from pages.ui import case_key
 from tests.dicom_factory import ct_slice
 from tests.helpers import CHROMIUM_ARGS, require_tool
 from tests.support.held_case import held_case
-from tests.support.streamlit_server import streamlit_app
+from tests.support.streamlit_server import SETTLED, streamlit_app
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
 VIEWPORTS = [(1440, 900), (1920, 1080)]
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute("data-test-script-state") === "notRunning"
-        && document.querySelector('[data-stale="true"]') === null;
-}"""
 #: Some viewer on the page holds a series of n frames and has drawn one of them.
 SHOWS = """(n) => (window.__casedeckViewer?.viewers || [])
     .some((v) => v.state().frames === n && typeof v.state().shown === "number")"""

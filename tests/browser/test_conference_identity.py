@@ -28,16 +28,11 @@ from casefiles.model import Conference
 from casefiles.services import STALE_CONFERENCE_MESSAGE, Services
 from tests.dicom_factory import write_ct_study
 from tests.helpers import CHROMIUM_ARGS, require_tool
-from tests.support.streamlit_server import streamlit_app
+from tests.support.streamlit_server import SETTLED, streamlit_app
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute("data-test-script-state") === "notRunning"
-        && document.querySelector('[data-stale="true"]') === null;
-}"""
 #: The conferences the tests work on, each holding the one shared case.
 CONFERENCES = ("Board A", "Board B", "Back and forth C", "Back and forth D", "Stale save E")
 

@@ -26,7 +26,7 @@ from casefiles.services import Services
 from pages.ui import case_key
 from tests.support.browser import case_page
 from tests.support.held_case import held_case
-from tests.support.streamlit_server import streamlit_app
+from tests.support.streamlit_server import SETTLED, streamlit_app
 
 pytestmark = pytest.mark.browser
 
@@ -69,13 +69,6 @@ def app_url(held: Held, tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "CASEDECK_DATA": str(held.data_dir), "CASEDECK_SAMPLES": "0"}
     with streamlit_app("app.py", env=env, log_path=tmp_path / "streamlit.log") as url:
         yield url
-
-
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute("data-test-script-state") === "notRunning"
-        && document.querySelector('[data-stale="true"]') === null;
-}"""
 
 
 def _settled(page) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from pptx import Presentation
 
 from tests.dicom_factory import FAKE_PHI, ct_slice, zip_bytes
 from tests.helpers import CHROMIUM_ARGS, require_tool
-from tests.support.streamlit_server import streamlit_app
+from tests.support.streamlit_server import streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,7 @@ def test_upload_to_pptx_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         expect(page.get_by_text("Import studies")).to_be_visible()
         page.locator("input[type=file]").first.set_input_files(str(upload))
         expect(page.get_by_text("study.zip")).to_be_visible()
+        wait_settled(page)  # the upload's rerun is over: a click during it was once lost (no import ran)
         page.get_by_role("button", name="Import uploaded files").click()
         # the first import of a fresh app loads the de-identifier and the OCR model: slow on a busy machine
         expect(page.get_by_text("Import report")).to_be_visible(timeout=180_000)

@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import ROOT
 
@@ -52,3 +53,16 @@ def streamlit_app(script: str, *, env: Mapping[str, str], log_path: Path, addres
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+#: True once the app's script run is over and no element of the run before is still shown.
+SETTLED = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute("data-test-script-state") === "notRunning"
+        && document.querySelector('[data-stale="true"]') === null;
+}"""
+
+
+def wait_settled(page: Any, timeout_ms: float = 60_000) -> None:
+    """Wait until a Playwright ``page`` shows a finished run (a click during a rerun can be lost)."""
+    page.wait_for_function(SETTLED, timeout=timeout_ms)

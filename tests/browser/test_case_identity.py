@@ -30,8 +30,7 @@ from casefiles.services import STALE_EDIT_MESSAGE, Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from pages.ui import case_key
 from tests.dicom_factory import ct_slice
-from tests.helpers import CHROMIUM_ARGS, require_tool
-from tests.support.streamlit_server import SETTLED, streamlit_app
+from tests.support.streamlit_server import SETTLED, checked_chromium, streamlit_app
 
 pytestmark = pytest.mark.browser
 
@@ -83,23 +82,8 @@ def app_url(library: tuple[Path, dict[str, Case]], tmp_path_factory: pytest.Temp
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
     """A Chromium context; each tab is its own Streamlit session. Screenshots of every tab are left in tmp_path."""
-    chromium = require_tool("chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = instance.new_context(viewport={"width": 1440, "height": 900})
-        context.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        errors: list[str] = []
-        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(str(error))))
-        try:
-            yield context
-            for number, page in enumerate(context.pages):  # for the log when a test failed
-                page.screenshot(path=str(tmp_path / f"tab{number}.png"), full_page=True)
-            assert errors == [], "a page threw in the browser"
-        finally:
-            instance.close()
+    with checked_chromium(tmp_path, timeout_ms=TIMEOUT_MS) as context:
+        yield context
 
 
 def stored(data_dir: Path, case_id: str) -> Case:

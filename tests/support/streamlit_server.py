@@ -66,3 +66,30 @@ SETTLED = """() => {
 def wait_settled(page: Any, timeout_ms: float = 60_000) -> None:
     """Wait until a Playwright ``page`` shows a finished run (a click during a rerun can be lost)."""
     page.wait_for_function(SETTLED, timeout=timeout_ms)
+
+
+@contextmanager
+def checked_chromium(screenshots: Path, *, timeout_ms: float = 60_000) -> Iterator[Any]:
+    """A Chromium context at 1440x900 (each tab its own Streamlit session) for tests with several tabs.
+
+    A script error in any tab fails the test; every tab's screenshot is left in ``screenshots``.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import CHROMIUM_ARGS, require_tool
+
+    chromium = require_tool("chromium")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = instance.new_context(viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(timeout_ms)
+        expect.set_options(timeout=timeout_ms)
+        errors: list[str] = []
+        context.on("page", lambda page: page.on("pageerror", lambda error: errors.append(str(error))))
+        try:
+            yield context
+            for number, page in enumerate(context.pages):  # for the log when a test failed
+                page.screenshot(path=str(screenshots / f"tab{number}.png"), full_page=True)
+            assert errors == [], "a page threw in the browser"
+        finally:
+            instance.close()

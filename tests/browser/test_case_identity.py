@@ -30,7 +30,7 @@ from casefiles.services import STALE_EDIT_MESSAGE, Services
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from pages.ui import case_key
 from tests.dicom_factory import ct_slice
-from tests.support.streamlit_server import SETTLED, checked_chromium, streamlit_app
+from tests.support.streamlit_server import checked_chromium, streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -109,10 +109,6 @@ def wait_stored(data_dir: Path, case_id: str, condition: Callable[[Case], bool],
         time.sleep(0.2)
 
 
-def settled(page: Any) -> None:
-    page.wait_for_function(SETTLED)
-
-
 def field(page: Any, label: str) -> Any:
     """A text field of the form as the page now shows it (not one left over from the run before)."""
     return page.locator("[data-testid='stElementContainer'][data-stale='false']").get_by_role("textbox", name=label)
@@ -133,7 +129,7 @@ def pick(page: Any, option: str) -> None:
     """Choose a case in the Case picker by its label's beginning (the title)."""
     page.locator(".st-key-case_picker").get_by_role("combobox").click()
     page.get_by_role("option", name=re.compile("^" + re.escape(option))).click()
-    settled(page)
+    wait_settled(page)
 
 
 def open_case_page(page: Any, url: str, title: str) -> None:
@@ -141,7 +137,7 @@ def open_case_page(page: Any, url: str, title: str) -> None:
 
     page.goto(url)
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-    settled(page)
+    wait_settled(page)
 
 
 def test_switching_case_with_the_picker_then_saving_never_writes_the_first_case_into_the_second(
@@ -156,7 +152,7 @@ def test_switching_case_with_the_picker_then_saving_never_writes_the_first_case_
     expect(page.get_by_text("Case library")).to_be_visible()
     page.get_by_role("link", name="Case", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
-    settled(page)
+    wait_settled(page)
 
     pick(page, a.title)
     expect(page.get_by_role("heading", name=a.title, exact=True)).to_be_visible()
@@ -164,7 +160,7 @@ def test_switching_case_with_the_picker_then_saving_never_writes_the_first_case_
     pick(page, b.title)
     expect(page.get_by_role("heading", name=b.title, exact=True)).to_be_visible()
     save_button(page).click()
-    settled(page)
+    wait_settled(page)
 
     after = stored(data_dir, b.id)
     assert (after.title, after.history, after.diagnosis) == (b.title, b.history, b.diagnosis), "A's text went into B"
@@ -199,13 +195,13 @@ def test_the_second_of_two_cases_with_one_title_stays_open_through_a_rerun(
     expect(page.get_by_text("Case library")).to_be_visible()
     page.locator(f".st-key-open_{first.id} button").click()
     expect(history(page)).to_have_value(first.history)
-    settled(page)
+    wait_settled(page)
     # The picker lists both under one title: choose the second by its place among them.
     same = [c.id for c in stored_cases(data_dir) if c.title == SAME_TITLE]
     page.locator(".st-key-case_picker").get_by_role("combobox").click()
     page.get_by_role("option", name=re.compile("^" + re.escape(SAME_TITLE))).nth(same.index(second.id)).click()
     expect(history(page)).to_have_value(second.history)  # today: the first one's, it cannot be picked
-    settled(page)
+    wait_settled(page)
 
     # A wheel scroll in the viewer reruns the page (it learns the slice shown).
     page.wait_for_function(f"() => window.__casedeckViewer && {VIEWER} && {VIEWER}.root.dataset.firstImageMs")
@@ -219,7 +215,7 @@ def test_the_second_of_two_cases_with_one_title_stays_open_through_a_rerun(
     frame = start + 2
     # The mark button of the second case's series at that slice: the rerun kept the second case.
     expect(page.locator(f"[class*='st-key-key_toggle_{asset_id}_{frame}']")).to_be_attached()
-    settled(page)
+    wait_settled(page)
     expect(history(page)).to_have_value(second.history)
     assert f"case={second.id}" in page.url
     picker = page.locator(".st-key-case_picker").get_by_role("combobox")
@@ -273,7 +269,7 @@ def test_a_save_on_a_case_another_tab_changed_is_refused_and_nothing_is_lost(
         tab.goto(app_url)
         tab.get_by_role("link", name="Case", exact=True).click()
         expect(tab.get_by_role("heading", level=1)).to_be_visible()
-        settled(tab)
+        wait_settled(tab)
         pick(tab, g.title)
         expect(tab.get_by_role("heading", name=g.title, exact=True)).to_be_visible()
         expect(history(tab)).to_have_value(g.history)
@@ -286,14 +282,14 @@ def test_a_save_on_a_case_another_tab_changed_is_refused_and_nothing_is_lost(
     field(mine, "Diagnosis").fill("My diagnosis")
     save_button(mine).click()
     expect(mine.get_by_text(STALE_EDIT_MESSAGE)).to_be_visible()
-    settled(mine)
+    wait_settled(mine)
     after = stored(data_dir, g.id)
     assert (after.history, after.diagnosis) == ("The other tab's history.", g.diagnosis), "nothing was saved"
     expect(history(mine)).to_have_value("My history, typed on the old copy.")  # what I typed is still there
 
     mine.get_by_role("button", name=re.compile("^Reload the case")).click()
     expect(history(mine)).to_have_value("The other tab's history.")
-    settled(mine)  # the reload's rerun is over: one form, one Save button
+    wait_settled(mine)  # the reload's rerun is over: one form, one Save button
     field(mine, "Diagnosis").fill("My diagnosis")
     save_button(mine).click()
     expect(mine.get_by_text("Saved.")).to_be_visible()

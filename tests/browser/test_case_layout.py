@@ -21,7 +21,7 @@ from pages.ui import case_key
 from tests.dicom_factory import ct_slice
 from tests.helpers import CHROMIUM_ARGS, require_tool
 from tests.support.held_case import held_case
-from tests.support.streamlit_server import SETTLED, streamlit_app
+from tests.support.streamlit_server import streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,7 @@ def test_the_viewer_is_on_the_first_screen_and_the_rail_switches_series(
         page.goto(f"{app_url}/case?case={case_id}")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         page.wait_for_function(SHOWS, arg=first.frame_count)
-        page.wait_for_function(SETTLED)
+        wait_settled(page)
         if which == "held":
             expect(page.get_by_text("Burned-in review (1 left)")).to_be_visible()
 
@@ -122,7 +122,7 @@ def test_the_viewer_is_on_the_first_screen_and_the_rail_switches_series(
         expect(rail).to_be_visible()
         rail.click()
         page.wait_for_function(SHOWS, arg=second.frame_count)
-        page.wait_for_function(SETTLED)
+        wait_settled(page)
         # The tools under the viewer follow it: the key-image button names the series shown.
         expect(page.locator(f"[class*='st-key-key_toggle_{second.id}_']")).to_be_attached()
         assert errors == [], "the page threw in the browser"

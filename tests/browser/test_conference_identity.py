@@ -27,7 +27,7 @@ from casefiles.config import Settings
 from casefiles.model import Conference
 from casefiles.services import STALE_CONFERENCE_MESSAGE, Services
 from tests.dicom_factory import write_ct_study
-from tests.support.streamlit_server import SETTLED, checked_chromium, streamlit_app
+from tests.support.streamlit_server import checked_chromium, streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -82,10 +82,6 @@ def wait_stored(data_dir: Path, conference_id: str, condition: Callable[[Confere
         time.sleep(0.2)
 
 
-def settled(page: Any) -> None:
-    page.wait_for_function(SETTLED)
-
-
 def title_field(page: Any, conference_id: str) -> Any:
     """The edit form's Title field of that conference (its key names it)."""
     return page.locator(f".st-key-conf_edit_title_{conference_id} input")
@@ -104,7 +100,7 @@ def shows(page: Any, conference: Conference) -> None:
     expect(page).to_have_url(re.compile(f"conference={conference.id}"))
     picker = page.locator(".st-key-conf_picker").get_by_role("combobox")
     expect(picker).to_have_value(re.compile("^" + re.escape(conference.title) + " · "))
-    settled(page)
+    wait_settled(page)
     open_form(page, conference.id)
 
 
@@ -113,7 +109,7 @@ def open_conference(page: Any, url: str, conference: Conference) -> None:
 
     page.goto(f"{url}/conferences?conference={conference.id}")
     expect(page.get_by_role("heading", name="Conferences")).to_be_visible()
-    settled(page)
+    wait_settled(page)
     open_form(page, conference.id)
     expect(title_field(page, conference.id)).to_have_value(conference.title)
 
@@ -135,10 +131,10 @@ def test_two_tabs_on_two_conferences_each_keep_their_own_title_and_plan(
     tab_b.get_by_role("button", name="Save changes").click()
     for tab in (tab_a, tab_b):
         expect(tab.get_by_text("Conference saved.")).to_be_visible()
-        settled(tab)
+        wait_settled(tab)
     tab_a.locator(f".st-key-conf_reveal_{case_id}_{a.id} label").click()
     wait_stored(data_dir, a.id, lambda c: c.plan(case_id).reveal, "A's quiz reveal")
-    settled(tab_a)
+    wait_settled(tab_a)
 
     after_a = wait_stored(data_dir, a.id, lambda c: c.title == "Board A, typed in tab A", "A's title")
     after_b = wait_stored(data_dir, b.id, lambda c: c.title == "Board B, typed in tab B", "B's title")
@@ -190,7 +186,7 @@ def test_a_save_on_a_conference_another_tab_renamed_is_refused_and_nothing_is_lo
     title_field(mine, e.id).fill("Renamed on the old copy")
     mine.get_by_role("button", name="Save changes").click()
     expect(mine.get_by_text(STALE_CONFERENCE_MESSAGE)).to_be_visible()
-    settled(mine)
+    wait_settled(mine)
     assert stored(data_dir, e.id).title == "Renamed in the other tab", "nothing was saved"
     expect(title_field(mine, e.id)).to_have_value("Renamed on the old copy")  # what I typed stays
 

@@ -26,7 +26,7 @@ from casefiles.services import Services
 from pages.ui import case_key
 from tests.support.browser import case_page
 from tests.support.held_case import held_case
-from tests.support.streamlit_server import SETTLED, streamlit_app
+from tests.support.streamlit_server import streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +73,7 @@ def app_url(held: Held, tmp_path: Path) -> Iterator[str]:
 
 def _settled(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the script run is over and no stale element from the run before is left on the page."""
-    page.wait_for_function(SETTLED)
+    wait_settled(page)
 
 
 def _set_number(page, key: str, value: int) -> None:  # type: ignore[no-untyped-def]

@@ -63,9 +63,10 @@ SETTLED = """() => {
 }"""
 
 
-def wait_settled(page: Any, timeout_ms: float = 60_000) -> None:
-    """Wait until a Playwright ``page`` shows a finished run (a click during a rerun can be lost)."""
-    page.wait_for_function(SETTLED, timeout=timeout_ms)
+def wait_settled(page: Any) -> None:
+    """Wait (within the page's own timeout) until a Playwright ``page`` shows a finished run: a click
+    during a rerun can be lost, or land on the old run's twin of a button."""
+    page.wait_for_function(SETTLED)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from casefiles.errors import StorageError, ValidationError
+from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Case, Conference, Review
 
 JsonDict = dict[str, Any]
@@ -360,3 +360,22 @@ def facets_of(docs: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
 def newest_first(doc: Mapping[str, Any]) -> tuple[str, str]:
     """Sort key (use with ``reverse=True``): created, then id so equal times keep one order."""
     return (doc["created"], doc["id"])
+
+
+# -- what every backend says when a document is missing or was saved on an old version ------------
+def missing_case(case_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
+
+
+def missing_conference(conference_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no conference with id {conference_id!r}; it may have been deleted.")
+
+
+def conflict(kind: str, loaded: int, stored: int) -> ConflictError:
+    """A save on version ``loaded`` refused (0: a new document whose id is taken)."""
+    if loaded == 0:
+        return ConflictError(f"A {kind} with this id already exists in the library; nothing was saved.")
+    return ConflictError(
+        f"This {kind} changed since it was opened (version {loaded}, the library has {stored}) — "
+        "reload it to see the changes; nothing was saved."
+    )

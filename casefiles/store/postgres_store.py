@@ -34,7 +34,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
+from casefiles.errors import StorageError, ValidationError
 from casefiles.model import Case, Conference
 from casefiles.store.documents import (
     SCHEMA_VERSION,
@@ -42,16 +42,27 @@ from casefiles.store.documents import (
     CaseSummary,
     JsonDict,
     KnownManifests,
-    check_schema,
     conference_doc,
     conference_from_doc,
+    conflict,
     join_case,
     manifest_ids,
+    missing_case,
+    missing_conference,
     search_text,
     split_case,
     summary_of,
 )
-from casefiles.store.records import GENESIS, AuditEntry, Record, chained, check_key, check_kind
+from casefiles.store.records import (
+    GENESIS,
+    AuditEntry,
+    Record,
+    chained,
+    check_key,
+    check_kind,
+    missing_record,
+    record_from,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations" / "postgresql"
 #: pg_advisory_xact_lock key that serialises migrations of one database ("CaseDeck" in ASCII).
@@ -82,11 +93,6 @@ def migrations() -> list[Migration]:
     if numbers != list(range(1, len(found) + 1)):
         raise StorageError(f"CaseDeck's PostgreSQL migrations are not numbered 1…n ({numbers}); reinstall CaseDeck.")
     return found
-
-
-def _record(kind: str, key: str, version: int, doc: Mapping[str, Any]) -> Record:
-    check_schema("record", doc)
-    return Record(kind, key, dict(doc.get("data") or {}), version)
 
 
 def newer_database_error(database: str, applied: int, known: int) -> StorageError:
@@ -261,7 +267,7 @@ class PostgresCaseStore:
             ).fetchone()
         if row is None:
             stored = conn.execute("SELECT version FROM cases WHERE id = %s", (case.id,)).fetchone()
-            raise _conflict("case", case.version, 0 if stored is None else int(stored[0]))
+            raise conflict("case", case.version, 0 if stored is None else int(stored[0]))
         self._write_manifests(conn, split.manifests)
         blobs = {digest for asset in case.assets for digest in asset.blob_ids}  # reused series included
         self._write_refs(conn, case.id, blobs, new=new)
@@ -308,7 +314,7 @@ class PostgresCaseStore:
         with self._transaction() as conn:
             row = conn.execute("SELECT version, doc FROM cases WHERE id = %s FOR UPDATE", (case_id,)).fetchone()
             if row is None:
-                raise _missing_case(case_id)
+                raise missing_case(case_id)
             current = self._join(conn, row[1], int(row[0]))
             changed = change(current)
             if changed.id != case_id:
@@ -319,7 +325,7 @@ class PostgresCaseStore:
         with self._transaction() as conn:
             row = conn.execute("SELECT version, doc FROM cases WHERE id = %s", (case_id,)).fetchone()
             if row is None:
-                raise _missing_case(case_id)
+                raise missing_case(case_id)
             return self._join(conn, row[1], int(row[0]))
 
     def exists(self, case_id: str) -> bool:
@@ -372,7 +378,7 @@ class PostgresCaseStore:
     def delete_case(self, case_id: str) -> None:
         with self._transaction() as conn:
             if conn.execute("DELETE FROM cases WHERE id = %s RETURNING id", (case_id,)).fetchone() is None:
-                raise _missing_case(case_id)
+                raise missing_case(case_id)
 
     def manifests_in_use(self) -> set[str]:
         with self._transaction() as conn:
@@ -414,7 +420,7 @@ class PostgresCaseStore:
             ).fetchone()
         if row is None:
             stored = conn.execute("SELECT version FROM conferences WHERE id = %s", (conference.id,)).fetchone()
-            raise _conflict("conference", conference.version, 0 if stored is None else int(stored[0]))
+            raise conflict("conference", conference.version, 0 if stored is None else int(stored[0]))
         return replace(conference, version=version)
 
     def save_conference(self, conference: Conference) -> Conference:
@@ -427,7 +433,7 @@ class PostgresCaseStore:
                 "SELECT version, doc FROM conferences WHERE id = %s FOR UPDATE", (conference_id,)
             ).fetchone()
             if row is None:
-                raise _missing_conference(conference_id)
+                raise missing_conference(conference_id)
             current = conference_from_doc(row[1], int(row[0]))
             changed = change(current)
             if changed.id != conference_id:
@@ -438,7 +444,7 @@ class PostgresCaseStore:
         with self._transaction() as conn:
             row = conn.execute("SELECT version, doc FROM conferences WHERE id = %s", (conference_id,)).fetchone()
         if row is None:
-            raise _missing_conference(conference_id)
+            raise missing_conference(conference_id)
         return conference_from_doc(row[1], int(row[0]))
 
     def list_conferences(self) -> list[Conference]:
@@ -451,7 +457,7 @@ class PostgresCaseStore:
     def delete_conference(self, conference_id: str) -> None:
         with self._transaction() as conn:
             if conn.execute("DELETE FROM conferences WHERE id = %s RETURNING id", (conference_id,)).fetchone() is None:
-                raise _missing_conference(conference_id)
+                raise missing_conference(conference_id)
 
     # -- settings -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -472,7 +478,7 @@ class PostgresCaseStore:
             row = conn.execute(
                 "SELECT version, doc FROM records WHERE kind = %s AND key = %s", (check_kind(kind), check_key(key))
             ).fetchone()
-        return None if row is None else _record(kind, key, int(row[0]), row[1])
+        return None if row is None else record_from(kind, key, int(row[0]), row[1])
 
     def save_record(self, record: Record) -> Record:
         with self._transaction() as conn:
@@ -496,7 +502,7 @@ class PostgresCaseStore:
             stored = conn.execute(
                 "SELECT version FROM records WHERE kind = %s AND key = %s", (record.kind, record.key)
             ).fetchone()
-            raise _conflict(record.kind.replace("_", " "), record.version, 0 if stored is None else int(stored[0]))
+            raise conflict(record.kind.replace("_", " "), record.version, 0 if stored is None else int(stored[0]))
         return replace(record, version=version)
 
     def update_record(self, kind: str, key: str, change: Callable[[Record], Record]) -> Record:
@@ -506,8 +512,8 @@ class PostgresCaseStore:
                 (check_kind(kind), check_key(key)),
             ).fetchone()
             if row is None:
-                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
-            current = _record(kind, key, int(row[0]), row[1])
+                raise missing_record(kind, key)
+            current = record_from(kind, key, int(row[0]), row[1])
             changed = change(current)
             if (changed.kind, changed.key) != (kind, key):
                 raise ValidationError("A change to a record must not change its kind or key.")
@@ -519,14 +525,14 @@ class PostgresCaseStore:
                 "DELETE FROM records WHERE kind = %s AND key = %s RETURNING key", (check_kind(kind), check_key(key))
             ).fetchone()
         if gone is None:
-            raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+            raise missing_record(kind, key)
 
     def list_records(self, kind: str) -> list[Record]:
         with self._transaction() as conn:
             rows = conn.execute(
                 'SELECT key, version, doc FROM records WHERE kind = %s ORDER BY key COLLATE "C"', (check_kind(kind),)
             ).fetchall()
-        return [_record(kind, str(k), int(v), d) for k, v, d in rows]
+        return [record_from(kind, str(k), int(v), d) for k, v, d in rows]
 
     def record_kinds(self) -> list[str]:
         with self._transaction() as conn:
@@ -685,20 +691,3 @@ def _where(query: CaseQuery) -> tuple[str, list[Any]]:
 def _timestamp(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-def _missing_case(case_id: str) -> NotFoundError:
-    return NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
-
-
-def _missing_conference(conference_id: str) -> NotFoundError:
-    return NotFoundError(f"There is no conference with id {conference_id!r}; it may have been deleted.")
-
-
-def _conflict(kind: str, loaded: int, stored: int) -> ConflictError:
-    if loaded == 0:
-        return ConflictError(f"A {kind} with this id already exists in the library; nothing was saved.")
-    return ConflictError(
-        f"This {kind} changed since it was opened (version {loaded}, the library has {stored}) — "
-        "reload it to see the changes; nothing was saved."
-    )

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from casefiles.errors import ValidationError
-from casefiles.store.documents import canonical_json
+from casefiles.errors import NotFoundError, ValidationError
+from casefiles.store.documents import canonical_json, check_schema
 
 _KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
 
@@ -82,3 +82,13 @@ def first_broken(entries: Sequence[AuditEntry], *, start_prev: str = GENESIS, st
             return position
         prev, seq = entry.hash, seq + 1
     return None
+
+
+def record_from(kind: str, key: str, version: int, doc: Mapping[str, Any]) -> Record:
+    """A stored record document (``{"schema", "data"}``) as a :class:`Record`; a newer schema is refused."""
+    check_schema("record", doc)
+    return Record(kind, key, dict(doc.get("data") or {}), version)
+
+
+def missing_record(kind: str, key: str) -> NotFoundError:
+    return NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")

@@ -36,7 +36,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
+from casefiles.errors import StorageError, ValidationError
 from casefiles.model import Case, Conference
 from casefiles.store.documents import (
     SCHEMA_VERSION,
@@ -45,14 +45,16 @@ from casefiles.store.documents import (
     JsonDict,
     KnownManifests,
     canonical_json,
-    check_schema,
     conference_doc,
     conference_from_doc,
+    conflict,
     direct_blobs,
     facets_of,
     join_case,
     manifest_blobs,
     manifest_ids,
+    missing_case,
+    missing_conference,
     newer_schema_error,
     newest_first,
     search_text,
@@ -60,7 +62,16 @@ from casefiles.store.documents import (
     summary_of,
     upgrade_case_doc,
 )
-from casefiles.store.records import GENESIS, AuditEntry, Record, chained, check_key, check_kind
+from casefiles.store.records import (
+    GENESIS,
+    AuditEntry,
+    Record,
+    chained,
+    check_key,
+    check_kind,
+    missing_record,
+    record_from,
+)
 from casefiles.store.safe_files import (
     FileStamp,
     append_durably,
@@ -357,7 +368,7 @@ class TinyDBCaseStore:
             stored = shard.get(case.id)
             stored_version = 0 if stored is None else int(stored.get("version", 1))
             if case.version != stored_version:
-                raise _conflict("case", case.version, stored_version)
+                raise conflict("case", case.version, stored_version)
             return self._write_case(shard, case, stored_version)
 
     def _write_case(self, shard: _DocumentFile, case: Case, stored_version: int) -> Case:
@@ -372,7 +383,7 @@ class TinyDBCaseStore:
         with shard.lock():
             stored = shard.get(case_id)
             if stored is None:
-                raise _missing_case(case_id)
+                raise missing_case(case_id)
             current = self._join(stored)
             changed = change(current)
             if changed.id != case_id:
@@ -382,7 +393,7 @@ class TinyDBCaseStore:
     def get_case(self, case_id: str) -> Case:
         doc = self._shard(case_id).get(case_id)
         if doc is None:
-            raise _missing_case(case_id)
+            raise missing_case(case_id)
         return self._join(doc)
 
     def exists(self, case_id: str) -> bool:
@@ -480,7 +491,7 @@ class TinyDBCaseStore:
         shard = self._shard(case_id)
         with shard.lock():
             if not shard.remove(case_id):
-                raise _missing_case(case_id)
+                raise missing_case(case_id)
 
     def manifests_in_use(self) -> set[str]:
         return {d for shard in self._all_shards() for doc in shard.documents().values() for d in manifest_ids(doc)}
@@ -500,7 +511,7 @@ class TinyDBCaseStore:
             stored = self._conferences.get(conference.id)
             stored_version = 0 if stored is None else int(stored.get("version", 1))
             if conference.version != stored_version:
-                raise _conflict("conference", conference.version, stored_version)
+                raise conflict("conference", conference.version, stored_version)
             return self._write_conference(conference, stored_version)
 
     def _write_conference(self, conference: Conference, stored_version: int) -> Conference:
@@ -512,7 +523,7 @@ class TinyDBCaseStore:
         with self._conferences.lock():
             stored = self._conferences.get(conference_id)
             if stored is None:
-                raise _missing_conference(conference_id)
+                raise missing_conference(conference_id)
             current = conference_from_doc(stored, int(stored.get("version", 1)))
             changed = change(current)
             if changed.id != conference_id:
@@ -522,7 +533,7 @@ class TinyDBCaseStore:
     def get_conference(self, conference_id: str) -> Conference:
         doc = self._conferences.get(conference_id)
         if doc is None:
-            raise _missing_conference(conference_id)
+            raise missing_conference(conference_id)
         return conference_from_doc(doc, int(doc.get("version", 1)))
 
     def list_conferences(self) -> list[Conference]:
@@ -532,7 +543,7 @@ class TinyDBCaseStore:
     def delete_conference(self, conference_id: str) -> None:
         with self._conferences.lock():
             if not self._conferences.remove(conference_id):
-                raise _missing_conference(conference_id)
+                raise missing_conference(conference_id)
 
     # -- settings -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -567,7 +578,7 @@ class TinyDBCaseStore:
             stored = records.get(record.key)
             stored_version = 0 if stored is None else int(stored["version"])
             if record.version != stored_version:
-                raise _conflict(record.kind.replace("_", " "), record.version, stored_version)
+                raise conflict(record.kind.replace("_", " "), record.version, stored_version)
             return self._write_record(records, record, stored_version)
 
     @staticmethod
@@ -581,7 +592,7 @@ class TinyDBCaseStore:
         with records.lock():
             stored = records.get(check_key(key))
             if stored is None:
-                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+                raise missing_record(kind, key)
             current = _record(kind, stored)
             changed = change(current)
             if (changed.kind, changed.key) != (kind, key):
@@ -592,7 +603,7 @@ class TinyDBCaseStore:
         records = self._records(kind)
         with records.lock():
             if not records.remove(check_key(key)):
-                raise NotFoundError(f"There is no {kind.replace('_', ' ')} {key!r}; it may have been removed.")
+                raise missing_record(kind, key)
 
     def list_records(self, kind: str) -> list[Record]:
         return [_record(kind, d) for _, d in sorted(self._records(kind).documents().items())]
@@ -633,8 +644,7 @@ class TinyDBCaseStore:
 
 
 def _record(kind: str, doc: Mapping[str, Any]) -> Record:
-    check_schema("record", doc)
-    return Record(kind, doc["id"], dict(doc.get("data") or {}), int(doc["version"]))
+    return record_from(kind, doc["id"], int(doc["version"]), doc)
 
 
 def _audit_entry(line: bytes) -> AuditEntry:
@@ -661,20 +671,3 @@ def _last_audit_line(path: Path) -> AuditEntry | None:
     if not lines or not tail.endswith(b"\n"):
         raise StorageError("The audit log is damaged at its end; restore it from a backup before adding to it.")
     return _audit_entry(lines[-1])
-
-
-def _missing_case(case_id: str) -> NotFoundError:
-    return NotFoundError(f"There is no case with id {case_id!r}; it may have been deleted.")
-
-
-def _missing_conference(conference_id: str) -> NotFoundError:
-    return NotFoundError(f"There is no conference with id {conference_id!r}; it may have been deleted.")
-
-
-def _conflict(kind: str, loaded: int, stored: int) -> ConflictError:
-    if loaded == 0:
-        return ConflictError(f"A {kind} with this id already exists in the library; nothing was saved.")
-    return ConflictError(
-        f"This {kind} changed since it was opened (version {loaded}, the library has {stored}) — "
-        "reload it to see the changes; nothing was saved."
-    )

@@ -18,6 +18,10 @@ from typing import Any
 
 from casefiles.annotations.model import Annotation, annotations_from_list, annotations_to_list
 from casefiles.errors import ValidationError
+from casefiles.visibility import Sharing
+
+#: A new case or conference before anyone is named its owner: seen by admins only (fail closed).
+PRIVATE_UNOWNED = Sharing()
 
 JsonDict = dict[str, Any]
 
@@ -425,6 +429,8 @@ class Case:
     #: Version of the free-text rules that cleaned the text this case took from DICOM (title, series
     #: labels, a KOS description in the history); 0 means never. The release gate compares it.
     text_rules: int = 0
+    #: Who owns the case and who else sees it (casefiles.visibility); the domain checks it on every use.
+    sharing: Sharing = PRIVATE_UNOWNED
     #: The store's version of this case (0: never stored). A save made on an older version is
     #: refused by the store (optimistic concurrency); not part of the JSON shape, the store keeps it.
     version: int = 0
@@ -488,6 +494,7 @@ class Case:
             "assets": [a.to_dict() for a in self.assets],
             "key_images": [k.to_dict() for k in self.key_images],
             "text_rules": self.text_rules,
+            "sharing": self.sharing.to_dict(),
         }
 
     @classmethod
@@ -510,6 +517,7 @@ class Case:
             assets=tuple(Asset.from_dict(a) for a in data.get("assets", ())),
             key_images=tuple(KeyImage.from_dict(k) for k in data.get("key_images", ())),
             text_rules=int(data.get("text_rules", 0)),
+            sharing=Sharing.from_dict(data.get("sharing")),
         )
 
 
@@ -578,6 +586,8 @@ class Conference:
     items: tuple[CasePlan, ...] = ()
     created: dt.datetime = field(default_factory=utcnow)
     updated: dt.datetime = field(default_factory=utcnow)
+    #: Who owns the conference and who else sees it (casefiles.visibility).
+    sharing: Sharing = PRIVATE_UNOWNED
     #: The store's version of this conference (0: never stored); see ``Case.version``.
     version: int = 0
 
@@ -620,6 +630,7 @@ class Conference:
             "items": [i.to_dict() for i in self.items],
             "created": self.created.isoformat(),
             "updated": self.updated.isoformat(),
+            "sharing": self.sharing.to_dict(),
         }
 
     @classmethod
@@ -634,4 +645,5 @@ class Conference:
             items=tuple(CasePlan.from_dict(i) for i in data.get("items", ())),
             created=dt.datetime.fromisoformat(data["created"]),
             updated=dt.datetime.fromisoformat(data["updated"]),
+            sharing=Sharing.from_dict(data.get("sharing")),
         )

@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass
 
 from casefiles.errors import CaseDeckError, ValidationError
+from casefiles.visibility import Sharing, Visibility, sees
 
 
 class Role(enum.StrEnum):
@@ -31,12 +32,6 @@ class Role(enum.StrEnum):
     @property
     def rank(self) -> int:
         return {"admin": 3, "coordinator": 2, "presenter": 1, "learner": 0}[self.value]
-
-
-class Visibility(enum.StrEnum):
-    PRIVATE = "private"
-    GROUP = "group"
-    DEPARTMENT = "department"
 
 
 class Action(enum.StrEnum):
@@ -88,18 +83,8 @@ class Actor:
         object.__setattr__(self, "groups", frozenset(self.groups))
 
 
-@dataclass(frozen=True, slots=True)
-class Ownership:
-    """Who owns a case or conference and who else may see it."""
-
-    owner: str
-    visibility: Visibility = Visibility.PRIVATE
-    groups: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.visibility, Visibility):
-            raise ValidationError(f"Visibility must be one of {[v.value for v in Visibility]}.")
-        object.__setattr__(self, "groups", frozenset(self.groups))
+#: A case's or conference's owner, visibility and groups (one definition, in casefiles.visibility).
+Ownership = Sharing
 
 
 class PermissionDenied(CaseDeckError):
@@ -130,10 +115,9 @@ def _reason(actor: Actor | None, action: Action, target: Ownership | None) -> st
         raise ValidationError(f"Deciding whether someone may {_words(action)} needs the case or conference.")
     if actor.role is Role.ADMIN:
         return None
-    owner = actor.username == target.owner
+    owner = bool(target.owner) and actor.username == target.owner
     in_group = bool(actor.groups & target.groups) and target.visibility is not Visibility.PRIVATE
-    sees = owner or in_group or target.visibility is Visibility.DEPARTMENT
-    if not sees:
+    if not sees(actor.username, actor.groups, target):
         return "This case or conference is not shared with you; ask its owner."
     if action is Action.VIEW:
         return None

@@ -130,7 +130,14 @@ class PacsService:
         date_to: date | str | None = None,
         modality: str | None = None,
     ) -> list[StudyMatch]:
-        """Studies of a patient (ID or name with * and ? wildcards), optionally by date range and modality."""
+        """Studies of a patient (ID or name with * and ? wildcards), optionally by date range and modality.
+
+        A search that names nobody (empty, or wildcards only) is refused: it would list every patient.
+        """
+        if not any(_names_someone(value) for value in (patient_id, patient_name)):
+            raise ValidationError(
+                "Type a patient ID or at least part of a name: a search of wildcards alone would list every patient."
+            )
         return client.find_studies(
             self.node(name),
             patient_id=patient_id or None,
@@ -326,3 +333,8 @@ def retrieval_job(
         )
 
     return run
+
+
+def _names_someone(value: str | None) -> bool:
+    """Whether a search value has a letter or digit besides wildcards and separators."""
+    return any(ch.isalnum() for ch in (value or ""))

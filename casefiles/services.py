@@ -67,6 +67,7 @@ from casefiles.usecases.library import Library
 from casefiles.usecases.media import MediaItems
 from casefiles.usecases.pixels import Pixels
 from casefiles.usecases.review import BurnedInReview
+from casefiles.visibility import Sharing
 from exporters.bundle import ConferenceBundle
 
 if TYPE_CHECKING:
@@ -311,6 +312,16 @@ class Services:
     def update_case(self, case_id: str, changes: Mapping[str, Any], *, loaded: Case | None = None) -> Case:
         """Apply edits from the case form (see :meth:`CaseEdits.update`)."""
         return self.case_edits.update(case_id, changes, loaded=loaded)
+
+    def set_case_sharing(self, case_id: str, sharing: Sharing) -> Case:
+        """Set who owns the case and who else sees it (casefiles.visibility); the guard decides who may."""
+        with self._edit_lock:
+            return self.store.update_case(case_id, lambda c: c.edited(sharing=sharing))
+
+    def set_conference_sharing(self, conference_id: str, sharing: Sharing) -> Conference:
+        """Set who owns the conference and who else sees it."""
+        with self._edit_lock:
+            return self.store.update_conference(conference_id, lambda c: c.edited(sharing=sharing))
 
     def set_key_images(self, case_id: str, key_images: Iterable[KeyImage], *, loaded: Case | None = None) -> Case:
         """Replace the case's key images; with ``loaded``, refused if the stored ones changed since."""

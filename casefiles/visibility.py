@@ -78,3 +78,15 @@ def sees(username: str, groups: Iterable[str], sharing: Sharing, *, sees_all: bo
     if username and username == sharing.owner:
         return True
     return sharing.visibility is Visibility.GROUP and bool(sharing.groups & frozenset(groups))
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Whom a list is for: the store shows only what :func:`sees` lets this person see."""
+
+    username: str
+    groups: frozenset[str] = frozenset()
+    sees_all: bool = False
+
+    def sees(self, sharing: Sharing) -> bool:
+        return sees(self.username, self.groups, sharing, sees_all=self.sees_all)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from casefiles.accounts.local import REFUSED, USER, LocalAccounts, SignInRefused, User, normalised_username
 from casefiles.accounts.permissions import Role
@@ -37,7 +37,7 @@ class DirectoryPerson(Protocol):
 
 
 class Auditor(Protocol):
-    def record(self, actor: str, action: str, *, where: str = "", **details: object) -> object: ...
+    def record(self, actor: str, action: str, *, where: str = "", **details: Any) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)

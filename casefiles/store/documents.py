@@ -25,6 +25,7 @@ from typing import Any
 
 from casefiles.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Case, Conference, Review
+from casefiles.visibility import LEGACY, Sharing, Viewer
 
 JsonDict = dict[str, Any]
 
@@ -232,6 +233,7 @@ class CaseSummary:
     held: int
     lowest_text_rules: int
     lowest_pixel_rules: int
+    sharing: Sharing = LEGACY
 
 
 def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
@@ -261,6 +263,7 @@ def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
         held=int(facts.get("held", 0)),
         lowest_text_rules=int(facts.get("lowest_text_rules", 0)),
         lowest_pixel_rules=int(facts.get("lowest_pixel_rules", 0)),
+        sharing=Sharing.from_dict(doc.get("sharing")),
     )
 
 
@@ -297,6 +300,8 @@ class CaseQuery:
     tag: str = ""
     study_uid: str = ""
     ids: tuple[str, ...] | None = None
+    #: Only cases this person may see (None: every case, for the CLI and the local operator).
+    viewer: Viewer | None = None
     offset: int = 0
     limit: int | None = None
 
@@ -313,6 +318,8 @@ class CaseQuery:
     def matches(self, doc: Mapping[str, Any]) -> bool:
         """Does the case document match (everything but offset and limit)?"""
         if self.ids is not None and doc["id"] not in self.ids:
+            return False
+        if self.viewer is not None and not self.viewer.sees(Sharing.from_dict(doc.get("sharing"))):
             return False
         if self.modality and self.modality.upper() not in doc.get("modality", "").upper().split("/"):
             return False

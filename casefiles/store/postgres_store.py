@@ -673,6 +673,14 @@ def _where(query: CaseQuery) -> tuple[str, list[Any]]:
     if query.ids is not None:
         conditions.append("id = ANY(%s::text[])")
         params.append(list(query.ids))
+    if query.viewer is not None and not query.viewer.sees_all:
+        # casefiles.visibility.sees in SQL: no stored sharing (made before accounts) is department-wide
+        conditions.append(
+            "(doc->'sharing' IS NULL OR doc->'sharing'->>'visibility' = 'department'"
+            " OR (doc->'sharing'->>'owner' <> '' AND doc->'sharing'->>'owner' = %s)"
+            " OR (doc->'sharing'->>'visibility' = 'group' AND doc->'sharing'->'groups' ?| %s::text[]))"
+        )
+        params.extend([query.viewer.username, sorted(query.viewer.groups)])
     if query.modality:
         conditions.append("modalities @> ARRAY[%s::text]")
         params.append(query.modality.upper())

@@ -10,6 +10,7 @@ import pytest
 from casefiles.errors import ConflictError, NotFoundError, StaleEditError, ValidationError
 from casefiles.model import CasePlan, Conference, Review
 from casefiles.store import CaseQuery, CaseStore
+from casefiles.visibility import LEGACY, Sharing, Viewer, Visibility
 from tests.store.conftest import blob_of, make_case, make_series
 
 
@@ -116,6 +117,33 @@ def test_summaries_are_newest_first_filtered_and_paged(store: CaseStore) -> None
     assert [s.id for s in store.summaries(CaseQuery(text="CASE 10"))] == ["c10"]
     assert [s.id for s in store.summaries(CaseQuery(ids=("c03", "c05", "zz")))] == ["c05", "c03"]
     assert store.facets() == (["CT", "MR"], ["chest", "liver"])
+
+
+def test_a_list_for_someone_holds_exactly_what_they_may_see(store: CaseStore) -> None:
+    """The store filters by visibility (SQL on PostgreSQL) with the rule the permission check uses."""
+    sharings = {
+        "legacy": LEGACY,
+        "mine": Sharing("pia", Visibility.PRIVATE),
+        "theirs": Sharing("olivia", Visibility.PRIVATE),
+        "unowned": Sharing("", Visibility.PRIVATE),
+        "gi": Sharing("olivia", Visibility.GROUP, frozenset({"gi"})),
+        "neuro": Sharing("olivia", Visibility.GROUP, frozenset({"neuro", "msk"})),
+        "everyone": Sharing("olivia", Visibility.DEPARTMENT),
+    }
+    for n, (name, sharing) in enumerate(sharings.items()):
+        store.save_case(replace(make_case(name, series=1, images=1, created_minutes=n), sharing=sharing))
+    viewers = [
+        Viewer("pia", frozenset({"gi"})),
+        Viewer("leo"),
+        Viewer("", frozenset({"msk"})),
+        Viewer("ada", sees_all=True),
+    ]
+    for viewer in viewers:
+        expected = {name for name, sharing in sharings.items() if viewer.sees(sharing)}
+        assert {s.id for s in store.summaries(CaseQuery(viewer=viewer))} == expected, viewer
+        assert store.count_cases(CaseQuery(viewer=viewer)) == len(expected)
+    assert {s.id for s in store.summaries(CaseQuery(viewer=viewers[0]))} == {"legacy", "mine", "gi", "everyone"}
+    assert store.summaries(CaseQuery(ids=("gi",)))[0].sharing == sharings["gi"]
 
 
 def test_words_are_searched_in_the_teaching_text(store: CaseStore) -> None:

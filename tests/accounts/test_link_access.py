@@ -213,3 +213,19 @@ def test_an_upload_to_a_case_joins_its_study_and_keeps_another_study_apart(world
     assert not other.joined_target and len(other.new_case_ids) == 1
     assert world.services.get_case(other.new_case_ids[0]).sharing == GROUP
     assert len(world.department.notifications.of("ana")) == 2
+
+
+def test_a_conference_link_shows_its_cases_only_while_all_of_them_may_leave(world: World) -> None:
+    conference = world.services.create_conference("GI tumor board", case_ids=[world.case.id])
+    world.services.store.save_conference(dataclasses.replace(conference, sharing=GROUP))
+    with pytest.raises(PermissionDenied):
+        world.links.create_link(LEA, "conference", conference.id)
+    token, _ = world.links.create_link(ANA, "conference", conference.id, days=0)
+    view = world.links.open_shared(token)
+    assert view.ready and view.title == "GI tumor board" and [c.id for c in view.cases] == [world.case.id]
+    world.services.store.save_case(dataclasses.replace(world.services.get_case(world.case.id), text_rules=0))
+    held = world.links.still_open(view)
+    assert not held.ready and held.cases == () and held.title == "" and "conference" in held.message
+    world.services.delete_conference(conference.id)
+    gone = world.links.still_open(view)
+    assert not gone.ready and "no longer" in gone.message

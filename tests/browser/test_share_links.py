@@ -167,3 +167,34 @@ def test_an_upload_link_brings_a_study_in_de_identified_and_tells_the_owner(
     assert [phi for phi in FAKE_PHI if phi.encode() in stored] == []
     notes = library.links.department.notifications.of("ana")
     assert [n.kind for n in notes] == ["upload_arrived"] and library.conference_id in notes[0].text
+
+
+def test_a_password_link_asks_for_it_and_offers_the_deck_when_allowed(
+    app_url: str, library: Library, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    token, _ = library.links.create_link(ANA, "case", library.case_id, download=True, password="tumor board thursday")
+    with checked_chromium(tmp_path) as context:
+        page = context.new_page()
+        page.goto(app_url + link_path(LinkKind.VIEW, token))
+        password = page.get_by_label("Password", exact=True)
+        expect(password).to_be_visible()
+        assert page.get_by_text(TITLE, exact=True).count() == 0
+        password.fill("not the password at all")
+        page.get_by_role("button", name="Open").click()
+        expect(page.get_by_text("This link needs its password")).to_be_visible()
+        wait_settled(page)
+        assert page.get_by_text(TITLE, exact=True).count() == 0
+        page.get_by_label("Password", exact=True).fill("tumor board thursday")
+        page.locator("[data-stale='false']").get_by_role("button", name="Open").click()
+        expect(page.get_by_text(TITLE, exact=True)).to_be_visible()
+        wait_settled(page)
+        page.locator("[data-stale='false']").get_by_role("button", name="Prepare download").click()
+        download_button = page.get_by_role("button", name="Download offline slide show (.html)")
+        expect(download_button).to_be_visible(timeout=180_000)
+        with page.expect_download() as download:
+            download_button.click()
+        saved = tmp_path / "shared.html"
+        download.value.save_as(saved)
+        assert TITLE in saved.read_text(encoding="utf-8")

@@ -116,15 +116,13 @@ class Library(Protocol):
 
 
 class LinkStore(Protocol):
-    """What is read of the store directly: a link's record (without opening it) and a case to re-own."""
+    """What is used of the store directly: a link's record (read without opening it), the cases, re-owning one."""
 
     def get_record(self, kind: str, key: str) -> Record | None: ...
 
     def summaries(self, query: CaseQuery | None = None) -> list[CaseSummary]: ...
 
-    def get_case(self, case_id: str) -> Case: ...
-
-    def save_case(self, case: Case) -> Case: ...
+    def update_case(self, case_id: str, change: Callable[[Case], Case]) -> Case: ...
 
 
 class UploadRefused(CaseDeckError):
@@ -476,9 +474,8 @@ class ShareLinks:
 
     def _own(self, case_id: str, owner: str, target: Sharing) -> None:
         """A new case from an upload belongs to the link's owner, visible like the target it came for."""
-        store = self.library.store
-        case = store.get_case(case_id)
-        store.save_case(replace(case, sharing=Sharing(owner, target.visibility, target.groups)))
+        sharing = Sharing(owner, target.visibility, target.groups)
+        self.library.store.update_case(case_id, lambda case: replace(case, sharing=sharing))
 
     def _tell_owner(self, link: Link) -> None:
         """The link's owner is told in the app (and by mail when set up); a failure never undoes the upload."""

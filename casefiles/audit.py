@@ -30,6 +30,11 @@ ACTIONS = frozenset(
         "user.create",
         "user.disable",
         "user.reset",
+        "user.enable",
+        "user.update",
+        "user.password",
+        "user.password_refused",
+        "audit.export",
         "case.view",
         "case.edit",
         "case.delete",
@@ -48,8 +53,8 @@ ACTIONS = frozenset(
         "upload.received",
     }
 )
-#: Detail keys an event may carry: counts and formats, never free text from a study.
-DETAIL_KEYS = frozenset({"format", "count", "accession_hashes", "node", "kind", "reason", "link", "bytes"})
+#: Detail keys an event may carry: counts, formats and roles, never free text from a study.
+DETAIL_KEYS = frozenset({"format", "count", "accession_hashes", "node", "kind", "reason", "link", "bytes", "role"})
 
 
 class AuditLog(Protocol):

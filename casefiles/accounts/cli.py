@@ -38,6 +38,25 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], settin
         q.add_argument("username")
     p.set_defaults(func=lambda args: _user(args, settings(args)))
 
+    add_share_parser(sub, settings)
+
+    p = sub.add_parser("audit", help="the audit log: export as CSV, check the chain, find a pulled accession")
+    audits = p.add_subparsers(dest="audit_command", required=True)
+    q = audits.add_parser("export", help="CSV of the (filtered) audit log")
+    q.add_argument("--actor", default="")
+    q.add_argument("--action", default="")
+    q.add_argument("--target", default="")
+    q.add_argument("--out", help="file to write (default: stdout)")
+    audits.add_parser("check", help="say whether any entry was changed, removed or reordered")
+    q = audits.add_parser("pulled", help="was this accession number pulled from a PACS? (typed, never stored)")
+    q.add_argument("accession")
+    p.set_defaults(func=lambda args: _audit(args, settings(args)))
+
+
+def add_share_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], settings: Callable[..., Settings]
+) -> None:
+    """Register ``share`` (also from ``casefiles.acting.cli``, whose ``user`` and ``audit`` use the use cases)."""
     p = sub.add_parser("share", help="share and upload links: create, list, revoke")
     shares = p.add_subparsers(dest="share_command", required=True)
     q = shares.add_parser("create", help="create a link; prints its token once")
@@ -53,18 +72,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], settin
     q = shares.add_parser("revoke", help="withdraw a link (by the id `share list` shows)")
     q.add_argument("link_id")
     p.set_defaults(func=lambda args: _share(args, settings(args)))
-
-    p = sub.add_parser("audit", help="the audit log: export as CSV, check the chain, find a pulled accession")
-    audits = p.add_subparsers(dest="audit_command", required=True)
-    q = audits.add_parser("export", help="CSV of the (filtered) audit log")
-    q.add_argument("--actor", default="")
-    q.add_argument("--action", default="")
-    q.add_argument("--target", default="")
-    q.add_argument("--out", help="file to write (default: stdout)")
-    audits.add_parser("check", help="say whether any entry was changed, removed or reordered")
-    q = audits.add_parser("pulled", help="was this accession number pulled from a PACS? (typed, never stored)")
-    q.add_argument("accession")
-    p.set_defaults(func=lambda args: _audit(args, settings(args)))
 
 
 def _user(args: argparse.Namespace, settings: Settings) -> int:

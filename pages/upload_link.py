@@ -21,6 +21,7 @@ from pages.ui import progress_bar, user_errors
 TARGET_KEY = "casedeck_upload_target"
 PASSWORD_KEY = "casedeck_upload_password"  # noqa: S105 (a session-state key, not a secret)
 OUTCOME_KEY = "casedeck_upload_outcome"
+ROUND_KEY = "casedeck_upload_round"
 
 
 def _size(n: int) -> str:
@@ -67,7 +68,9 @@ def main() -> None:
         "Send DICOM files or a zip of a study (for example a CD's contents). Every image is de-identified "
         "the moment it arrives; patient names and identifiers are not kept."
     )
-    files = st.file_uploader("DICOM files or a zip", accept_multiple_files=True, key="upload_files")
+    # A new uploader after each upload: the files sent are not offered to be sent again.
+    round_ = st.session_state.setdefault(ROUND_KEY, 0)
+    files = st.file_uploader("DICOM files or a zip", accept_multiple_files=True, key=f"upload_files_{round_}")
     if st.button("Send files", type="primary", key="upload_send", disabled=not files):
         uploads = [Upload(f.name, f.getvalue()) for f in files or ()]
         report, clear = progress_bar("Receiving…")
@@ -77,12 +80,15 @@ def main() -> None:
                 st.session_state[OUTCOME_KEY] = share_links().receive_upload(
                     token, uploads, password=st.session_state.get(PASSWORD_KEY), where=where(), progress=report
                 )
+                st.session_state[ROUND_KEY] = round_ + 1
             except LinkRefused as exc:  # withdrawn or expired since the page opened
                 clear()
                 _refused(str(exc))
             except UploadRefused as exc:
                 st.error(str(exc))
         clear()
+        if OUTCOME_KEY in st.session_state:
+            st.rerun()  # the outcome under a fresh, empty uploader
     outcome = st.session_state.get(OUTCOME_KEY)
     if outcome is None:
         return

@@ -101,6 +101,9 @@ def test_a_share_link_shows_its_case_and_nothing_else(app_url: str, library: Lib
         assert page.get_by_text("Case library").count() == 0
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0
         assert page.get_by_role("button", name="Prepare download").count() == 0  # download not allowed
+    opened = [e.data for e in library.links.department.audit.events() if e.data["action"] == "share.open"]
+    assert opened and opened[-1]["actor"] == "" and opened[-1]["target_id"] == library.case_id
+    assert all(token not in str(e) for e in opened)
 
 
 def test_expired_and_withdrawn_links_are_refused(app_url: str, library: Library, tmp_path: Path) -> None:
@@ -154,6 +157,8 @@ def test_an_upload_link_brings_a_study_in_de_identified_and_tells_the_owner(
         page.locator("[data-stale='false']").get_by_role("button", name="Send files", exact=True).click()
         # the first import of a fresh app loads the de-identifier: slow on a busy machine
         expect(page.get_by_text("3 image(s) received and de-identified")).to_be_visible(timeout=180_000)
+        wait_settled(page)
+        assert page.get_by_text("IM2.dcm").count() == 0  # a fresh uploader: nothing to send twice
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0
 
     services = _fresh_library(library)
@@ -165,6 +170,8 @@ def test_an_upload_link_brings_a_study_in_de_identified_and_tells_the_owner(
         + str(case.to_dict()).encode()
     )
     assert [phi for phi in FAKE_PHI if phi.encode() in stored] == []
+    received = [e.data for e in library.links.department.audit.events() if e.data["action"] == "upload.received"]
+    assert [(r["target_id"], r["count"]) for r in received] == [(library.conference_id, 3)]
     notes = library.links.department.notifications.of("ana")
     assert [n.kind for n in notes] == ["upload_arrived"] and library.conference_id in notes[0].text
 

@@ -419,18 +419,31 @@ class ShareLinks:
         """
         grant = self._open(token, password, where, LinkKind.UPLOAD)
         link = grant.link
-        if not files:
-            raise UploadRefused("Choose at least one DICOM file or a zip of a study.")
         size = sum(len(f.data) for f in files)
-        if size > link.max_upload_bytes:
-            raise UploadRefused(
-                f"These files are {_size(size)}, more than this link takes ({_size(link.max_upload_bytes)}); "
-                "nothing was imported. Send fewer files at a time, or ask for a link with a larger limit."
-            )
         try:
-            target_sharing = self._sharing(link.target_kind, link.target_id)
-        except NotFoundError:
-            raise UploadRefused(GONE) from None
+            if not files:
+                raise UploadRefused("Choose at least one DICOM file or a zip of a study.")
+            if size > link.max_upload_bytes:
+                raise UploadRefused(
+                    f"These files are {_size(size)}, more than this link takes ({_size(link.max_upload_bytes)}); "
+                    "nothing was imported. Send fewer files at a time, or ask for a link with a larger limit."
+                )
+            try:
+                target_sharing = self._sharing(link.target_kind, link.target_id)
+            except NotFoundError:
+                raise UploadRefused(GONE) from None
+        except UploadRefused as exc:
+            self.department.audit.record(
+                VISITOR,
+                "share.refused",
+                target_kind=link.target_kind,
+                target_id=link.target_id,
+                where=where,
+                reason=type(exc).__name__,
+                bytes=size,
+                link=link.key[:16],
+            )
+            raise
         before = self._known_cases()
         with QuarantineFolder(self.library.settings.quarantine_dir, _UPLOAD_FOLDER) as folder:
             paths = []

@@ -168,6 +168,11 @@ def test_an_upload_over_the_limit_imports_nothing(world: World) -> None:
     assert world.services.count_cases() == before
     assert not any(world.services.settings.quarantine_dir.iterdir())
     assert world.department.notifications.of("ana") == []
+    refused = [e.data for e in world.department.audit.events() if e.data["action"] == "share.refused"]
+    assert [(r["reason"], r.get("bytes"), r.get("target_id")) for r in refused] == [
+        ("UploadRefused", sum(len(f.data) for f in files), conference.id),
+        ("LinkRefused", None, ""),
+    ]
 
 
 def test_an_upload_to_a_conference_arrives_de_identified_and_the_owner_is_told(world: World) -> None:

@@ -2,7 +2,12 @@
 
 import streamlit as st
 
+from casefiles.accounts.permissions import Action, allowed
+from pages.session import current_actor, signed_in_user, write_session_cookie
 from pages.ui import exposure_problem, get_services, init_session, start_receiver_if_configured
+
+#: A link from outside (``?share=`` or ``?upload=``) opens its own page and nothing else, without an account.
+LINK_PAGES = {"share": "pages/share_link.py", "upload": "pages/upload_link.py"}
 
 
 def main() -> None:
@@ -11,20 +16,39 @@ def main() -> None:
     if refused is not None:  # one page that says why: no other page can be reached, none is listed
         st.navigation([st.Page(lambda: st.error(refused), title="CaseDeck", url_path="refused")]).run()
         return
-    # Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
-    navigation = st.navigation(
-        [
-            st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
-            st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
-            st.Page("pages/pacs.py", title="From PACS", icon=":material/lan:"),
-            st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
-            st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
-            st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
-            st.Page("pages/safety.py", title="Safety", icon=":material/verified_user:"),
-        ]
-    )
     init_session()
     get_services()
+    link = next((page for param, page in LINK_PAGES.items() if param in st.query_params), None)
+    if link is not None:
+        st.navigation([st.Page(link, title="CaseDeck", default=True)], position="hidden").run()
+        return
+    actor = current_actor()
+    write_session_cookie()  # after a sign-in or sign-out on the run before
+    if actor is None:  # sign-in is required and nobody is signed in on this tab: that page only
+        st.navigation([st.Page("pages/sign_in.py", title="Sign in", default=True)], position="hidden").run()
+        return
+    user = signed_in_user()
+    if user is not None and user.must_change_password:  # a one-time password opens the Account page only
+        st.navigation([st.Page("pages/account.py", title="Account", default=True)], position="hidden").run()
+        return
+    # Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
+    pages = [
+        st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
+        st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
+        st.Page("pages/pacs.py", title="From PACS", icon=":material/lan:"),
+        st.Page("pages/case.py", title="Case", icon=":material/radiology:"),
+        st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
+        st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
+        st.Page("pages/safety.py", title="Safety", icon=":material/verified_user:"),
+        st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:"),
+        st.Page("pages/account.py", title="Account", icon=":material/person:"),
+    ]
+    # Admin pages are listed for admins only; each also refuses anyone else itself (the domain decides).
+    if allowed(actor, Action.MANAGE_USERS):
+        pages.append(st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"))
+    if allowed(actor, Action.READ_AUDIT):
+        pages.append(st.Page("pages/audit_log.py", title="Audit log", icon=":material/policy:"))
+    navigation = st.navigation(pages)
     start_receiver_if_configured()
     navigation.run()
 

@@ -24,6 +24,7 @@ from typing import Any
 from casefiles.errors import CaseDeckError, NotFoundError, StorageError, ValidationError
 from casefiles.model import Asset, AssetKind, Case, Difficulty, KeyImage, Window
 from casefiles.services import Services
+from casefiles.visibility import Sharing, Visibility
 
 SAMPLE_ROOT = Path(__file__).resolve().parent.parent / "sample_data"
 SEEDED_FLAG = "samples_seeded"
@@ -148,6 +149,10 @@ def _series_in_order(services: Services, case: Case) -> list[Asset]:
     return sorted(series, key=series_number)
 
 
+#: The sample cases belong to nobody in particular and every signed-in user sees them.
+SAMPLE_SHARING = Sharing("", Visibility.DEPARTMENT)
+
+
 def _with_authored_content(services: Services, case: Case, entry: Mapping[str, Any]) -> Case:
     series = _series_in_order(services, case)
     keys: list[KeyImage] = []
@@ -178,6 +183,7 @@ def _with_authored_content(services: Services, case: Case, entry: Mapping[str, A
         difficulty=Difficulty(entry.get("difficulty", "")),
         author=entry.get("author", ""),
         key_images=tuple(keys),
+        sharing=SAMPLE_SHARING,  # teaching material for everyone who signs in
     )
 
 

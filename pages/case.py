@@ -25,10 +25,11 @@ from pages.components.stack_viewer import (
     stack_viewer,
     viewer_window,
 )
+from pages.session import acting_services
+from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_key,
     get_jobs,
-    get_services,
     job_panel,
     job_running,
     pick_case,
@@ -145,8 +146,8 @@ def save_drawing(
     if annotations_to_list(key.annotations if key else ()) == annotations_to_list(parsed):
         return loaded
     if key is None:
-        loaded = get_services().toggle_key_image(case_id, asset_id, frame, window, loaded=loaded)
-    return get_services().annotate_key_image(case_id, asset_id, frame, drawn, loaded=loaded)
+        loaded = acting_services().toggle_key_image(case_id, asset_id, frame, window, loaded=loaded)
+    return acting_services().annotate_key_image(case_id, asset_id, frame, drawn, loaded=loaded)
 
 
 def _keep_drawing(case_id: str, asset_id: str, window: Window | None, drawing: Drawing) -> None:
@@ -156,12 +157,12 @@ def _keep_drawing(case_id: str, asset_id: str, window: Window | None, drawing: D
 
 def _reload_form(case_id: str) -> None:
     """Fill the form again from the stored case (what was typed and not saved is dropped)."""
-    _fill_form(get_services().get_case(case_id))
+    _fill_form(acting_services().get_case(case_id))
 
 
 # Wide, also when the page is opened from a link straight to it (?case=<id>): the viewer needs the width.
 st.set_page_config(layout="wide")
-services = get_services()
+services = acting_services()
 # The case is the URL's (?case=<id>); every key below names it, so nothing typed, drawn or picked for
 # one case is ever shown on, or saved into, another (a picker change, back/forward, a second tab).
 case = pick_case(services, key="case_picker")
@@ -212,7 +213,11 @@ def _open_series(case_id: str, asset_id: str) -> None:
 viewer_col, side_col = st.columns([7, 3])
 
 with side_col:
-    side_tabs = st.tabs(([f"Burned-in review ({len(pending)} left)"] if pending else []) + ["Teaching content"])
+    side_tabs = st.tabs(
+        ([f"Burned-in review ({len(pending)} left)"] if pending else []) + ["Teaching content", "Sharing"]
+    )
+    with side_tabs[-1]:
+        sharing_panel(services, case)
 
 if pending:
     with side_tabs[0]:
@@ -273,7 +278,7 @@ if pending:
                     services.confirm_reviewed(case.id, review_asset.id, sop, loaded=on_screen)
                     st.rerun()
 
-form_tab = side_tabs[-1]
+form_tab = side_tabs[-2]
 if _form_values(case) != _form_values(loaded):
     with form_tab:
         st.warning("This case was changed elsewhere (another tab or user) after this form was filled.")
@@ -513,9 +518,9 @@ for asset in media:
         left, middle, right = st.columns([1, 3, 1])
         with user_errors("Showing the item"):
             if asset.kind is AssetKind.VIDEO and asset.blob:
-                left.video(services.blobs.get(asset.blob), format="video/mp4")
-            elif asset.thumbnail and services.blobs.exists(asset.thumbnail):
-                left.image(services.blobs.get(asset.thumbnail), width="stretch")
+                left.video(services.blob_bytes(asset.blob), format="video/mp4")
+            elif asset.thumbnail and services.blob_exists(asset.thumbnail):
+                left.image(services.blob_bytes(asset.thumbnail), width="stretch")
         middle.markdown(f"**{asset.label}** · {asset.kind.value.replace('_', ' ')}")
         caption = middle.text_input("Caption", asset.caption, key=ck(f"media_caption_{asset.id}"))
         if caption != asset.caption:

@@ -14,9 +14,10 @@ import streamlit as st
 
 from casefiles.errors import StaleEditError
 from casefiles.model import Case, CasePlan, Conference, ConferenceKind
+from pages.session import acting_services
+from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_labels,
-    get_services,
     pick_conference,
     progress_bar,
     release_panel,
@@ -27,7 +28,7 @@ from pages.ui import (
 #: The edit form's fields: conference attribute -> widget key prefix (the key ends with the conference id).
 EDIT_FIELDS = {"title": "conf_edit_title", "kind": "conf_edit_kind", "date": "conf_edit_date"}
 
-services = get_services()
+services = acting_services()
 st.title("Conferences")
 done = st.session_state.pop("conf_edit_done", None)
 if done:
@@ -56,7 +57,7 @@ def fill_edit_form(conference: Conference) -> None:
 def reload_edit_form(conference_id: str) -> None:
     """Fill the form again from the stored conference (what was typed and not saved is dropped)."""
     st.session_state.pop(ckey(conference_id, "conf_edit_refused"), None)
-    fill_edit_form(get_services().get_conference(conference_id))
+    fill_edit_form(acting_services().get_conference(conference_id))
 
 
 def _edited(conference: Conference) -> tuple[object, ...]:
@@ -95,7 +96,7 @@ def plan_changed(conference_id: str, case_id: str, key_count: int, loaded: Confe
         stacks=bool(st.session_state[stacks]),
     )
     try:
-        get_services().set_plan(conference_id, plan, loaded=loaded)
+        acting_services().set_plan(conference_id, plan, loaded=loaded)
     except StaleEditError as exc:  # the widgets go back to the stored plan on this rerun
         st.session_state[ckey(conference_id, "conf_plan_refused")] = str(exc)
     else:
@@ -147,6 +148,9 @@ st.caption(
 if ckey(cid, "conf_edit_loaded") not in st.session_state or ckey(cid, EDIT_FIELDS["title"]) not in st.session_state:
     fill_edit_form(conference)  # a form shown afresh is filled from the conference as it is now
 loaded: Conference = st.session_state[ckey(cid, "conf_edit_loaded")]
+
+with st.expander("Who can see this conference"):
+    sharing_panel(services, conference)
 
 with st.expander("Edit or delete this conference"):
     # One container for the notice, there or not: the form below keeps its place in the page (a form

@@ -6,9 +6,9 @@ from pathlib import Path
 import streamlit as st
 
 from casefiles.jobs import JobState
+from pages.session import acting_services
 from pages.ui import (
     get_jobs,
-    get_services,
     job_panel,
     job_running,
     pick_case,
@@ -17,7 +17,7 @@ from pages.ui import (
     user_errors,
 )
 
-services = get_services()
+services = acting_services()
 st.title("Export")
 case = pick_case(services, key="export_case")
 st.caption(f"{len(case.key_images)} key image(s) · format: PowerPoint (16:9)")

@@ -6,9 +6,10 @@ from pathlib import Path
 import streamlit as st
 
 from casefiles.ingest import ImportReport, Upload
-from pages.ui import LAST_IMPORT, get_services, open_case, progress_bar, user_errors
+from pages.session import acting_services
+from pages.ui import LAST_IMPORT, open_case, progress_bar, user_errors
 
-services = get_services()
+services = acting_services()
 st.title("Import studies")
 st.caption(
     "Every image is de-identified (DICOM PS3.15 Annex E, teaching-file profile) before it is stored. "

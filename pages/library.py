@@ -6,7 +6,8 @@ import streamlit as st
 
 from casefiles.errors import NotFoundError
 from casefiles.services import CaseFilter
-from pages.ui import SELECTED_CASE, get_services, open_case, user_errors
+from pages.session import acting_services
+from pages.ui import SELECTED_CASE, open_case, user_errors
 
 #: The case whose deletion waits for confirmation, and the message of the last deletion.
 DELETE_PENDING = "library_delete_pending"
@@ -14,7 +15,7 @@ DELETE_DONE = "library_delete_done"
 #: Cases per page: a library of thousands lists as fast as one of four.
 PAGE_SIZE = 48
 
-services = get_services()
+services = acting_services()
 st.title("Case library")
 
 done = st.session_state.pop(DELETE_DONE, None)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from casefiles.accounts.permissions import Action, require
 from casefiles.jobs import JobState
 from casefiles.pacs import PacsNode
 from casefiles.pacs.retrieval import StudyRequest
 from casefiles.pacs_service import retrieval_job
 from casefiles.services import CaseFilter
+from pages.session import acting_services
 from pages.ui import (
     app_receiver,
     get_jobs,
-    get_services,
     job_panel,
     job_running,
     open_case,
@@ -26,7 +27,7 @@ FOUND = "pacs_found"  # StudyMatch list: PHI, this session's memory only
 SERIES_CHOICE = "pacs_series_choice"  # study uid -> chosen series uids
 JOB = "pacs_job"
 
-services = get_services()
+services = acting_services()
 pacs = services.pacs
 st.title("From PACS")
 st.caption(
@@ -65,7 +66,7 @@ def receive_section() -> None:
             with user_errors("Starting the receiver"):
                 allowed = frozenset(t.strip() for t in senders.split(",") if t.strip()) or None
                 host = "127.0.0.1" if where == "This computer only" else "0.0.0.0"  # noqa: S104 - asked for
-                start_app_receiver(receive_ae.strip(), int(receive_port), host=host, allowed=allowed)
+                start_app_receiver(services.pacs, receive_ae.strip(), int(receive_port), host=host, allowed=allowed)
                 st.rerun()
     else:
 
@@ -82,6 +83,7 @@ def receive_section() -> None:
         receiver_status()
         if st.button("Stop receiving", key="receive_stop"):
             with user_errors("Stopping the receiver"):
+                require(services.actor, Action.RUN_RECEIVER)
                 stop_app_receiver()
                 st.rerun()
     inbox = services.case_summaries(CaseFilter(tag="inbox", limit=20))

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from casefiles.jobs import JobState
-from pages.ui import get_jobs, get_services, job_panel, job_running, release_panel
+from pages.session import acting_services
+from pages.ui import get_jobs, job_panel, job_running, release_panel
 
-services = get_services()
+services = acting_services()
 st.title("Safety")
 st.caption(
     "Nothing leaves CaseDeck (deck, handout, show, package, PACS push) unless every image and text in it "

@@ -9,12 +9,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import streamlit as st
 
 from casefiles.accounts.exposure import ExposedWithoutSignIn, check_exposure
 from casefiles.config import Settings, settings_from_env
+from casefiles.department import sign_in_required
 from casefiles.errors import CaseDeckError
 from casefiles.imaging.stack import StackPayload
 from casefiles.jobs import JobRunner, JobSnapshot, JobState
@@ -160,13 +161,13 @@ def pick_case(services: Services, *, key: str) -> Case:
     """
     cases = services.case_summaries()
     if not cases:
-        st.info("The library is empty. Import a study first.")
+        st.info("No case here yet: import a study, or ask a colleague to share one with you.")
         st.stop()
     ids = [c.id for c in cases]
     case_id = st.query_params.get(CASE_PARAM)
     if case_id not in ids:
         if case_id is not None:
-            st.warning("The case in this link is not in the library (deleted?); showing another one.")
+            st.warning("The case in this link is not in the library or not shared with you; showing another one.")
         selected = st.session_state.get(SELECTED_CASE)
         case_id = selected if selected in ids else ids[0]
     st.session_state[key] = case_id  # the picker shows the URL's case, whatever it showed before
@@ -263,12 +264,23 @@ def app_receiver() -> StorageReceiver | None:
     return receiver if receiver is not None and receiver.running else None
 
 
+class ReceiverMaker(Protocol):
+    """The PACS use case that makes a receiver (the acting one checks who may run it)."""
+
+    def receiver(self, **settings: Any) -> StorageReceiver: ...
+
+
 def start_app_receiver(
-    ae_title: str, port: int, *, host: str = "127.0.0.1", allowed: frozenset[str] | None = None
+    pacs: ReceiverMaker,
+    ae_title: str,
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    allowed: frozenset[str] | None = None,
 ) -> StorageReceiver:
     """Start the receiver that files sent studies into this app's library (stops a previous one)."""
+    receiver = pacs.receiver(ae_title=ae_title, port=port, host=host, allowed_calling_aes=allowed)
     stop_app_receiver()
-    receiver = get_services().pacs.receiver(ae_title=ae_title, port=port, host=host, allowed_calling_aes=allowed)
     receiver.start()
     _receivers()["inbox"] = receiver
     return receiver
@@ -283,7 +295,7 @@ def stop_app_receiver() -> None:
 def exposure_problem() -> str | None:
     """Why the app must not serve this address (no sign-in yet and not this computer only), or None."""
     try:
-        check_exposure(st.get_option("server.address"), sign_in_configured=False)
+        check_exposure(st.get_option("server.address"), sign_in_configured=sign_in_required())
     except ExposedWithoutSignIn as exc:
         return str(exc)
     return None
@@ -296,7 +308,7 @@ def start_receiver_if_configured() -> None:
         return
     _receivers()["started with the app"] = None  # tried once, whatever the outcome
     try:
-        start_app_receiver(settings.receive_ae, settings.receive_port, host=settings.receive_host)
+        start_app_receiver(get_services().pacs, settings.receive_ae, settings.receive_port, host=settings.receive_host)
     except CaseDeckError as exc:
         st.toast(f"The DICOM receiver did not start: {exc}")
 

@@ -31,6 +31,7 @@ USER = "user"
 SESSION = "session"
 IDLE_EXPIRY = dt.timedelta(minutes=30)
 ABSOLUTE_EXPIRY = dt.timedelta(hours=12)
+SEEN_EVERY = dt.timedelta(seconds=30)
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 REFUSED = "That user name and password were not accepted."
 
@@ -249,7 +250,8 @@ class LocalAccounts:
         if users is None or User.of(users).disabled:
             self._forget(record.key)
             raise SessionExpired("This account is no longer active; ask an administrator.")
-        self._records.update_record(SESSION, record.key, lambda r: r.with_data(seen=now.isoformat()))
+        if now - seen > SEEN_EVERY:  # a page rerun is not a write: the idle clock needs minutes, not seconds
+            self._records.update_record(SESSION, record.key, lambda r: r.with_data(seen=now.isoformat()))
         return User.of(users)
 
     def close_session(self, token: str) -> None:

@@ -263,12 +263,14 @@ class ActingPacs:
     def retrieve(self, name: str, requests: Sequence[Any], **kwargs: Any) -> Any:
         """Pull chosen studies; the new cases (and a new conference) are the puller's."""
         actor = self._checks.check(Action.PULL_FROM_PACS, None)
+        self._may_gather(actor, kwargs.get("conference_title"))
         report, conference = self._pacs.retrieve(name, requests, **kwargs)
         return self._owned(actor, report, conference, name, ())
 
     def pull_accessions(self, name: str, accessions: Sequence[str], **kwargs: Any) -> Any:
         """Pull by accession numbers; the audit log keeps only keyed hashes of them."""
         actor = self._checks.check(Action.PULL_FROM_PACS, None)
+        self._may_gather(actor, kwargs.get("conference_title"))
         report, conference = self._pacs.pull_accessions(name, accessions, **kwargs)
         return self._owned(actor, report, conference, name, accessions)
 
@@ -277,6 +279,13 @@ class ActingPacs:
         result = self._pacs.push_case(case_id, name, **kwargs)
         self._checks.audit("pacs.push", "case", case_id, node=name)
         return result
+
+    def _may_gather(self, actor: Actor, conference_title: str | None) -> None:
+        """A pull gathered into an existing conference (by its title) needs the right to edit that one."""
+        title = (conference_title or "").strip()
+        for conference in self._checks._services.store.list_conferences() if title else ():
+            if conference.title == title:
+                require(actor, Action.EDIT, conference.sharing)
 
     def _owned(
         self, actor: Actor, report: Any, conference: Conference | None, node: str, accessions: Iterable[str]
@@ -339,10 +348,11 @@ class ActingServices:
         return [c for c in self._services.list_conferences() if viewer.sees(c.sharing)]
 
     # -- creating: what someone makes is theirs --------------------------------------------
-    def import_dicom(self, sources: Sequence[Path], **kwargs: Any) -> Any:
+    def import_dicom(self, sources: Sequence[Any], **kwargs: Any) -> Any:
         """Import uploads (staged in the quarantine) or, for coordinators and admins, a server folder."""
         actor = self._checks.check(Action.CREATE, None)
-        if not all(_inside(Path(s), self._services.settings.quarantine_dir) for s in sources):
+        paths = [Path(s) for s in sources if isinstance(s, str | Path)]  # the rest are uploads, in memory
+        if not all(_inside(p, self._services.settings.quarantine_dir) for p in paths):
             require(actor, Action.IMPORT_SERVER_PATH)
         report = self._services.import_dicom(sources, **kwargs)
         for case_id in report.case_ids:
@@ -437,6 +447,15 @@ class ActingServices:
                     owner = case_sharing.owner or actor.username
                     self._services.set_case_sharing(case_id, Sharing(owner, visibility, frozenset(groups)))
         return result
+
+    def blob_bytes(self, digest: str) -> bytes:
+        """A stored file named by a case already opened (a clip, a thumbnail): content-addressed, read only."""
+        self._checks.signed_in()
+        return self._services.blobs.get(digest)
+
+    def blob_exists(self, digest: str) -> bool:
+        self._checks.signed_in()
+        return self._services.blobs.exists(digest)
 
     def may(self, action: Action, sharing: Sharing | None = None) -> bool:
         """Whether this person may take ``action`` (pages use it to hide what would be refused)."""

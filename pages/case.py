@@ -33,6 +33,7 @@ from pages.ui import (
     job_panel,
     job_running,
     pick_case,
+    plain,
     stack_payload,
     user_errors,
 )
@@ -191,7 +192,7 @@ if drawing_kept is not None:
         st.session_state[ck("shown")] = on_screen = case  # the next edit is made on this version
         st.toast("Annotations saved.")
 
-st.title(case.title)
+st.title(plain(case.title))
 
 pending = services.images_for_review(case)
 clips_pending = services.media_for_review(case)
@@ -364,7 +365,7 @@ with viewer_col:
                     width="stretch",
                 )
             else:
-                st.caption(item.label)
+                st.caption(plain(item.label))
     with stage_col:
         if unshowable:
             st.caption(
@@ -521,7 +522,7 @@ for asset in media:
                 left.video(services.blob_bytes(asset.blob), format="video/mp4")
             elif asset.thumbnail and services.blob_exists(asset.thumbnail):
                 left.image(services.blob_bytes(asset.thumbnail), width="stretch")
-        middle.markdown(f"**{asset.label}** · {asset.kind.value.replace('_', ' ')}")
+        middle.markdown(f"**{plain(asset.label)}** · {asset.kind.value.replace('_', ' ')}")
         caption = middle.text_input("Caption", asset.caption, key=ck(f"media_caption_{asset.id}"))
         if caption != asset.caption:
             with user_errors("Saving the caption"):

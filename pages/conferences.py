@@ -19,6 +19,7 @@ from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_labels,
     pick_conference,
+    plain,
     progress_bar,
     release_panel,
     show_conference,
@@ -195,7 +196,7 @@ with st.expander("Edit or delete this conference"):
         st.rerun()
     if asking:
         st.warning(
-            f"Delete the conference “{conference.title}” ({len(conference.items)} case(s))? "
+            f"Delete the conference “{plain(conference.title)}” ({len(conference.items)} case(s))? "
             "Its cases stay in the library. This cannot be undone."
         )
         sure, keep = st.columns(2)
@@ -205,7 +206,7 @@ with st.expander("Edit or delete this conference"):
                 gone = services.delete_conference(conference.id)
                 show_conference(None)
                 st.session_state["conf_edit_done"] = (
-                    f"Deleted the conference “{gone.title}”; its cases stay in the library."
+                    f"Deleted the conference “{plain(gone.title)}”; its cases stay in the library."
                 )
                 st.rerun()
         if keep.button("Keep it", key=f"conf_delete_cancel_{conference.id}"):
@@ -255,7 +256,7 @@ if refused_plan:
 for index, (case, plan) in enumerate(bundle.entries()):
     with st.container(border=True):
         head, up, down, remove = st.columns([8, 1, 1, 1])
-        head.markdown(f"**{index + 1}. {case.title}**  \n{case.modality} · {len(case.key_images)} key image(s)")
+        head.markdown(f"**{index + 1}. {plain(case.title)}**  \n{case.modality} · {len(case.key_images)} key image(s)")
         if up.button("↑", key=ckey(cid, f"conf_up_{case.id}"), disabled=index == 0, help="Move earlier"):
             services.move_case(cid, case.id, index - 1)
             st.rerun()

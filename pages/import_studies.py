@@ -7,7 +7,7 @@ import streamlit as st
 
 from casefiles.ingest import ImportReport, Upload
 from pages.session import acting_services
-from pages.ui import LAST_IMPORT, open_case, progress_bar, user_errors
+from pages.ui import LAST_IMPORT, open_case, plain, progress_bar, user_errors
 
 services = acting_services()
 st.title("Import studies")
@@ -92,5 +92,5 @@ if last is not None:
     for case_id in last.case_ids:
         with user_errors("Opening the case"):
             case = services.get_case(case_id)
-            if st.button(f"Open case: {case.title}", key=f"import_open_{case_id}"):
+            if st.button(f"Open case: {plain(case.title)}", key=f"import_open_{case_id}"):
                 open_case(case_id)

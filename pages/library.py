@@ -7,7 +7,7 @@ import streamlit as st
 from casefiles.errors import NotFoundError
 from casefiles.services import CaseFilter
 from pages.session import acting_services
-from pages.ui import SELECTED_CASE, open_case, user_errors
+from pages.ui import SELECTED_CASE, open_case, plain, user_errors
 
 #: The case whose deletion waits for confirmation, and the message of the last deletion.
 DELETE_PENDING = "library_delete_pending"
@@ -76,7 +76,7 @@ with user_errors("Loading the library"):
                 thumb = services.summary_thumbnail(case)
                 if thumb:
                     st.image(thumb, width="stretch")
-                st.markdown(f"**{case.title}**")
+                st.markdown(f"**{plain(case.title)}**")
                 st.caption(" · ".join(x for x in (case.modality, case.body_part, case.difficulty) if x))
                 if case.tags:
                     st.caption(" ".join(f"#{t}" for t in case.tags))

@@ -18,6 +18,7 @@ from pages.ui import (
     job_panel,
     job_running,
     open_case,
+    plain,
     start_app_receiver,
     stop_app_receiver,
     user_errors,
@@ -90,7 +91,7 @@ def receive_section() -> None:
     if inbox:
         st.write(f"**Inbox** — {services.count_cases(CaseFilter(tag='inbox'))} draft case(s):")
         for case in inbox[:20]:
-            if st.button(f"Open: {case.title}", key=f"inbox_open_{case.id}"):
+            if st.button(f"Open: {plain(case.title)}", key=f"inbox_open_{case.id}"):
                 open_case(case.id)
 
 
@@ -320,7 +321,7 @@ def retrieval_progress() -> None:
         for case_id in report.case_ids:
             with user_errors("Opening the case"):
                 case = services.get_case(case_id)
-                if st.button(f"Open case: {case.title}", key=f"pacs_open_{case_id}"):
+                if st.button(f"Open case: {plain(case.title)}", key=f"pacs_open_{case_id}"):
                     open_case(case_id)
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from casefiles.accounts.local import ABSOLUTE_EXPIRY, SessionExpired, User
 from casefiles.accounts.permissions import Actor
+from casefiles.acting.announce import Announcer
 from casefiles.acting.guard import ActingServices
 from casefiles.config import Settings, settings_from_env
 from casefiles.department import (
@@ -53,7 +54,9 @@ def _department_for(settings: Settings) -> Department:
 
 def acting_services() -> ActingServices:
     """The library's use cases as the person on this tab: each asks the permission check and is audited."""
-    return ActingServices(get_services(), current_actor(), audit=get_department().audit, where=where())
+    department = get_department()
+    announce = Announcer(department.accounts, department.notifications, department)
+    return ActingServices(get_services(), current_actor(), audit=department.audit, where=where(), announce=announce)
 
 
 def signed_in_user() -> User | None:

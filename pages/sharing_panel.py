@@ -8,6 +8,7 @@ from casefiles.accounts.permissions import Action
 from casefiles.acting.guard import ActingServices
 from casefiles.model import Case, Conference
 from casefiles.visibility import Visibility
+from pages.share_panel import share_panel
 from pages.ui import user_errors
 
 
@@ -21,6 +22,14 @@ def sharing_panel(services: ActingServices, target: Case | Conference) -> None:
     if not services.may(Action.SHARE, sharing):
         st.caption("Only its owner, a coordinator of its groups or an admin may change who sees it.")
         return
+    _department_form(services, target, kind)
+    st.divider()
+    st.caption("Links for people outside CaseDeck: a read-only view, or an upload for a CD's studies.")
+    share_panel(kind, target.id)
+
+
+def _department_form(services: ActingServices, target: Case | Conference, kind: str) -> None:
+    sharing = target.sharing
     key = f"sharing_{kind}_{target.id}_{target.version}"
     with st.form(key):
         visibility = st.radio(

@@ -6,6 +6,7 @@ Not a page itself (app.py does not route to it).
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,18 @@ def _services_for(settings: Settings) -> Services:
         except CaseDeckError:
             log.warning("Sample cases could not be loaded; the library starts empty.")
     return services
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def plain(text: str) -> str:
+    """``text`` (a title from DICOM, a caption someone typed) safe to put in Streamlit markdown.
+
+    Titles and labels come from studies and from other people: a ``[link](…)``, an image, HTML, a
+    ``:red[…]`` directive or ``$…$`` maths in one must show as the characters typed, not act.
+    """
+    return _MARKDOWN.sub(r"\\\1", text.replace("\n", " "))
 
 
 @contextmanager

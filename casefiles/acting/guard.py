@@ -39,6 +39,13 @@ from casefiles.visibility import Sharing, Viewer, Visibility
 VIEW_AUDIT_EVERY = dt.timedelta(minutes=10)
 
 
+class Announcer(Protocol):
+    """Who is told about a change (casefiles.acting.announce)."""
+
+    def case_shared(self, actor: Actor, case_id: str, sharing: Sharing) -> None: ...
+    def conference_changed(self, actor: Actor, conference: Conference) -> None: ...
+
+
 class Auditor(Protocol):
     def record(
         self, actor: str, action: str, *, target_kind: str = "", target_id: str = "", where: str = "", **details: Any
@@ -171,11 +178,24 @@ def own_sharing(actor: Actor) -> Sharing:
 class _Checks:
     """Resolving a rule's target and asking the permission check; shared by the two guards."""
 
-    def __init__(self, services: Services, actor: Actor | None, audit: Auditor | None, where: str) -> None:
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor | None,
+        audit: Auditor | None,
+        where: str,
+        announce: Announcer | None = None,
+    ) -> None:
         self._services = services
         self.actor = actor
         self._audit = audit
         self._where = where
+        self._announce = announce
+
+    def conference_changed(self, conference_id: str) -> None:
+        """Tell the conference's presenters and owner (once until read) that it changed."""
+        if self._announce is not None and self.actor is not None:
+            self._announce.conference_changed(self.actor, self._services.store.get_conference(conference_id))
 
     def signed_in(self) -> Actor:
         if self.actor is None:
@@ -243,6 +263,8 @@ class _Checks:
             self.check(rule.action, sharing)
             result = member(*args, **kwargs)
             self.audit(rule.audit, kind, target_id)
+            if rule.audit == "conference.edit":
+                self.conference_changed(target_id)
             return result
 
         call.__name__ = name
@@ -311,9 +333,15 @@ class ActingServices:
     """:class:`~casefiles.services.Services` as one signed-in person (``actor`` None: nobody signed in)."""
 
     def __init__(
-        self, services: Services, actor: Actor | None, *, audit: Auditor | None = None, where: str = ""
+        self,
+        services: Services,
+        actor: Actor | None,
+        *,
+        audit: Auditor | None = None,
+        where: str = "",
+        announce: Announcer | None = None,
     ) -> None:
-        self._checks = _Checks(services, actor, audit, where)
+        self._checks = _Checks(services, actor, audit, where, announce)
         self._services = services
         self.pacs = ActingPacs(self._checks)
 
@@ -391,6 +419,7 @@ class ActingServices:
             self._checks.check(Action.VIEW, self._checks.case_sharing(case_id))
         result = self._services.add_cases(conference_id, case_ids)
         self._checks.audit("conference.edit", "conference", conference_id)
+        self._checks.conference_changed(conference_id)
         return result
 
     def merge_cases(self, target_id: str, source_id: str) -> Any:
@@ -429,6 +458,8 @@ class ActingServices:
         owner = current.owner or actor.username
         result = self._services.set_case_sharing(case_id, Sharing(owner, visibility, frozenset(groups)))
         self._checks.audit("case.edit", "case", case_id)
+        if self._checks._announce is not None and result.sharing != current:
+            self._checks._announce.case_shared(actor, case_id, result.sharing)
         return result
 
     def set_conference_sharing(

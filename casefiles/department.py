@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from casefiles.accounts.directory import LdapDirectory
 from casefiles.accounts.directory import settings_from_env as directory_settings_from_env
 from casefiles.accounts.local import LocalAccounts
 from casefiles.accounts.permissions import Actor, Role
+from casefiles.accounts.ratelimit import Attempts
 from casefiles.accounts.shares import Links
 from casefiles.accounts.signin import RoleMap, SignIn
 from casefiles.audit import Audit
@@ -57,6 +58,8 @@ class Department:
     audit: Audit
     notifications: NotificationShelf
     mailer: Mailer | None
+    #: Refused link opens per address (share and upload links), to slow a scanner down.
+    link_attempts: Attempts = field(default_factory=Attempts)
 
     def notify(self, notification: Notification) -> None:
         """Keep ``notification`` in the recipient's in-app list and e-mail it when mail is set up.

@@ -290,6 +290,7 @@ class ShareLinks:
     def _open(self, token: str, password: str | None, where: str, kind: LinkKind) -> Grant:
         """Open and audit (share.open, or share.refused with the refusal's type, never the token)."""
         link_id = token_key(token)[:16] if _well_formed(token) else ""
+        self.department.link_attempts.check(where)  # before any work: a scanner waits, and is not logged again
         try:
             grant = self.department.links.open(token, password)
             if grant.link.kind is not kind:
@@ -299,6 +300,7 @@ class ShareLinks:
                     else "This link is for viewing a case; it does not take uploads."
                 )
         except LinkRefused as exc:
+            self.department.link_attempts.refused(where)
             details = {"link": link_id} if link_id else {}
             self.department.audit.record(VISITOR, "share.refused", where=where, reason=type(exc).__name__, **details)
             raise

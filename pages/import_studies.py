@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from casefiles.accounts.permissions import Action
 from casefiles.ingest import ImportReport, Upload
 from pages.session import acting_services
 from pages.ui import LAST_IMPORT, open_case, plain, progress_bar, user_errors
@@ -15,6 +16,9 @@ st.caption(
     "Every image is de-identified (DICOM PS3.15 Annex E, teaching-file profile) before it is stored. "
     "Identifiable originals are never kept."
 )
+if not services.may(Action.CREATE):
+    st.info("Importing studies is for presenters, coordinators and admins; learners open shared cases.")
+    st.stop()
 
 upload_tab, folder_tab, package_tab = st.tabs(
     ["Upload files or a zip", "Folder or CD on this computer", "CaseDeck teaching-file package"]

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from casefiles.accounts.permissions import Action
 from casefiles.errors import NotFoundError
 from casefiles.services import CaseFilter
 from pages.session import acting_services
@@ -79,10 +80,11 @@ with user_errors("Loading the library"):
                 st.markdown(f"**{plain(case.title)}**")
                 st.caption(" · ".join(x for x in (case.modality, case.body_part, case.difficulty) if x))
                 if case.tags:
-                    st.caption(" ".join(f"#{t}" for t in case.tags))
+                    st.caption(" ".join(f"#{plain(t)}" for t in case.tags))
                 open_col, delete_col = st.columns(2)
                 if open_col.button("Open", key=f"open_{case.id}", width="stretch"):
                     open_case(case.id)
-                if delete_col.button("Delete case", key=f"delete_{case.id}", width="stretch"):
+                may_delete = services.may(Action.DELETE, case.sharing)  # the domain refuses it anyway
+                if may_delete and delete_col.button("Delete case", key=f"delete_{case.id}", width="stretch"):
                     st.session_state[DELETE_PENDING] = case.id
                     st.rerun()

@@ -35,6 +35,9 @@ st.caption(
     "Studies are retrieved into a quarantine, de-identified on arrival and only then stored; "
     "the quarantine is wiped after each study, also when a retrieval fails or is cancelled."
 )
+if not services.may(Action.PULL_FROM_PACS):
+    st.info("Pulling studies from the PACS is for presenters, coordinators and admins.")
+    st.stop()
 
 
 # --- receive -----------------------------------------------------------------------------

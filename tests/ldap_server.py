@@ -13,6 +13,15 @@ Anonymous clients may only bind; the people and groups are readable by any bound
 ``memberof`` overlay is loaded, so users carry ``memberOf`` as Active Directory's do, and the
 groups can also be searched by ``member`` (the memberOf-less way).
 
+With TLS (``start_server(tls=True)``, fixtures ``ldap_server_tls`` and ``ldap_server_tls_only``)
+the server gets a throw-away CA and a certificate for 127.0.0.1/localhost from
+``tests/support/certificates.py`` (``server.ca_file`` is the CA to trust), offers StartTLS on its
+``ldap://`` port and also listens on ``ldaps://127.0.0.1:<another free port>``. The key is
+readable by its owner only, who is also the user slapd runs as. ``ldap_server_tls_only`` also
+has ``security ssf=1``: a simple bind over plain ``ldap://`` is refused with
+``confidentialityRequired``, while StartTLS, ldaps:// and the local ``ldapi://`` socket (which
+the fixtures use to load the tree) are accepted.
+
 As root (CI) slapd runs as root; as a normal user it runs as that user (it needs no privilege on
 a port above 1024). Without slapd the tests that need it are skipped on a developer's machine and
 fail in CI (``CI`` set): ``scripts/test`` installs Debian's ``slapd`` and ``ldap-utils``.
@@ -33,6 +42,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from tests.support.certificates import Certificates, make_certificates
 
 SLAPD = "/usr/sbin/slapd"
 SLAPPASSWD = "/usr/sbin/slappasswd"
@@ -80,6 +91,8 @@ class LdapServer:
     root_password: str
     service_password: str
     process: subprocess.Popen[bytes] | None = None
+    tls_port: int | None = None  # the ldaps:// port, when started with TLS
+    ca_file: Path | None = None  # the throw-away CA that signed the server's certificate (TLS only)
     users: dict[str, LdapTestUser] = field(default_factory=lambda: {user.uid: user for user in USERS})
     base_dn: str = BASE_DN
     people_dn: str = PEOPLE_DN
@@ -89,6 +102,20 @@ class LdapServer:
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        if self.tls_port is None:
+            raise RuntimeError("this test slapd was started without TLS")
+        return f"ldaps://127.0.0.1:{self.tls_port}"
+
+    @property
+    def listen_urls(self) -> str:
+        """slapd's ``-h``: ldap://, ldaps:// with TLS, and the ldapi:// socket."""
+        urls = [f"{self.url}/"]
+        if self.tls_port is not None:
+            urls.append(f"{self.ldaps_url}/")
+        return " ".join([*urls, self.ldapi_url])
 
     @property
     def ldapi_url(self) -> str:
@@ -135,7 +162,23 @@ def _hash(password: str, root: Path) -> str:
     return out.stdout.decode().strip()
 
 
-def _config(root: Path, root_hash: str) -> str:
+def _tls_config(certificates: Certificates, *, require_tls: bool) -> str:
+    """The global TLS directives: the server's certificate and key, and the CA that signed it."""
+    lines = [
+        f"TLSCACertificateFile {certificates.ca_file}",
+        f"TLSCertificateFile {certificates.cert_file}",
+        f"TLSCertificateKeyFile {certificates.key_file}",
+        "TLSVerifyClient never",
+    ]
+    if require_tls:
+        # ssf (any protection), not tls=1: the local ldapi:// socket has an ssf but no TLS, and
+        # the fixture loads the tree through it. (transport=1 would refuse TLS: slapd counts
+        # only ldapi:// as a protected transport.)
+        lines.append("security ssf=1")
+    return "\n".join(lines) + "\n"
+
+
+def _config(root: Path, root_hash: str, tls: str = "") -> str:
     schemas = "\n".join(f"include {SCHEMA_DIR / name}.schema" for name in ("core", "cosine", "inetorgperson", "nis"))
     return f"""{schemas}
 pidfile {root / "slapd.pid"}
@@ -147,7 +190,7 @@ loglevel stats
 # Like Active Directory, accept a DN with an empty password as an anonymous ("unauthenticated") bind:
 # CaseDeck must refuse empty passwords itself.
 allow bind_anon_dn
-
+{tls}
 database mdb
 maxsize 67108864
 suffix "{BASE_DN}"
@@ -201,20 +244,34 @@ def _wait_ready(server: LdapServer, deadline: float) -> None:
     raise RuntimeError(f"slapd did not answer within the time allowed:\n{server.log[-4000:]}")
 
 
-def start_server(parent: Path | None = None, *, load_tree: bool = True) -> LdapServer:
-    """Start a slapd in a fresh directory under ``parent`` (or the system temp dir)."""
+def start_server(
+    parent: Path | None = None, *, load_tree: bool = True, tls: bool = False, require_tls: bool = False
+) -> LdapServer:
+    """Start a slapd in a fresh directory under ``parent`` (or the system temp dir).
+
+    ``tls``: StartTLS on the ldap:// port and an ldaps:// port, with a throw-away CA
+    (``server.ca_file``); ``require_tls`` (implies ``tls``): refuse binds over plain ldap://.
+    """
+    tls = tls or require_tls
     root = Path(tempfile.mkdtemp(prefix="casedeck-slapd-", dir=parent))
     (root / "data").mkdir()
     server = LdapServer(
         root=root, port=0, root_password=os.urandom(12).hex(), service_password="svc-" + os.urandom(8).hex()
     )
-    (root / "slapd.conf").write_text(_config(root, _hash(server.root_password, root)))
+    tls_config = ""
+    if tls:
+        certificates = make_certificates(root / "tls", ca_name="CaseDeck test LDAP CA")
+        server.ca_file = certificates.ca_file
+        tls_config = _tls_config(certificates, require_tls=require_tls)
+    (root / "slapd.conf").write_text(_config(root, _hash(server.root_password, root), tls_config))
     (root / "rootpw").write_text(server.root_password)
     for _attempt in range(5):
         server.port = _free_port()
+        if tls:
+            server.tls_port = _free_port()
         with (root / "slapd.log").open("wb") as log:
             server.process = subprocess.Popen(
-                [SLAPD, "-f", str(root / "slapd.conf"), "-h", f"{server.url}/ {server.ldapi_url}", "-d", "stats"],
+                [SLAPD, "-f", str(root / "slapd.conf"), "-h", server.listen_urls, "-d", "stats"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -249,17 +306,33 @@ def start_server(parent: Path | None = None, *, load_tree: bool = True) -> LdapS
     return server
 
 
-@pytest.fixture(scope="session")
-def ldap_server() -> Iterator[LdapServer]:
-    """One real slapd per test process (per xdist worker), stopped and removed at the end."""
+def _serve(*, tls: bool = False, require_tls: bool = False) -> Iterator[LdapServer]:
     if not slapd_available():
         message = "OpenLDAP's slapd and ldap-utils are not installed (Debian: apt-get install slapd ldap-utils)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    server = start_server()
+    server = start_server(tls=tls, require_tls=require_tls)
     atexit.register(server.remove)
     try:
         yield server
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def ldap_server() -> Iterator[LdapServer]:
+    """One real slapd per test process (per xdist worker), stopped and removed at the end."""
+    yield from _serve()
+
+
+@pytest.fixture(scope="session")
+def ldap_server_tls() -> Iterator[LdapServer]:
+    """A slapd with TLS: StartTLS on ``server.url``, implicit TLS on ``server.ldaps_url``; trust ``server.ca_file``."""
+    yield from _serve(tls=True)
+
+
+@pytest.fixture(scope="session")
+def ldap_server_tls_only() -> Iterator[LdapServer]:
+    """Like ``ldap_server_tls``, but a simple bind over plain ldap:// (no StartTLS) is refused."""
+    yield from _serve(require_tls=True)

@@ -81,6 +81,9 @@ set_library_log_hide_sensitive_data(True)
 REFUSED_MESSAGE = "That user name and password were not accepted."
 # Result codes that mean "the directory cannot serve you now", not "wrong name or password".
 _UNAVAILABLE_CODES = frozenset({3, 11, 51, 52, 80})  # timeLimit, adminLimit, busy, unavailable, other
+# Result codes of a bind the directory refuses to take over this connection (not a verdict on the
+# password): strongerAuthRequired (AD's "LDAP signing required"), confidentialityRequired.
+_NEEDS_TLS_CODES = frozenset({8, 13})
 _MAX_USERNAME = 256
 
 
@@ -369,6 +372,10 @@ class LdapDirectory:
                 code = int(conn.result.get("result", -1))
                 if code in _UNAVAILABLE_CODES:
                     raise DirectoryUnavailable(f"the directory answered '{conn.result.get('description', code)}'")
+                if code in _NEEDS_TLS_CODES:
+                    reason = _needs_tls(code, encrypted=tls is not None)
+                    logger.warning("directory sign-in failed: %s", reason)
+                    raise DirectoryUnavailable(reason)
                 raise _BindFailed(code)
         except BaseException:
             _close(conn)
@@ -425,9 +432,47 @@ def _cn_of(dn: str) -> str:
     return str(parts[0][1]) if parts else ""
 
 
+def _needs_tls(code: int, *, encrypted: bool) -> str:
+    """Why a bind the directory would not take over this connection was refused."""
+    if not encrypted:
+        return (
+            f"the directory only accepts sign-ins over an encrypted connection (result {code}): "
+            "set CASEDECK_LDAP_STARTTLS=1 or use an ldaps:// URL"
+        )
+    return f"the directory asks for stronger protection than this encrypted connection has (result {code})"
+
+
+def _certificate_problem(error: BaseException) -> str | None:
+    """What was wrong with the directory's certificate, if that is why TLS failed (else None).
+
+    ldap3 wraps the ssl error, sometimes only as text (ldaps:// reports it as a socket open error).
+    """
+    seen: BaseException | None = error
+    for _depth in range(8):  # the chain of causes, not endlessly
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "not-trusted"
+        if isinstance(seen, ldap_errors.LDAPCertificateError):
+            return "wrong-name"
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "not-trusted"
+    if "doesn't match any name" in text:  # ldap3's own host name check
+        return "wrong-name"
+    return None
+
+
 def _reason(error: Exception, settings: DirectorySettings) -> str:
     """Why the directory could not be used, in words that never quote a credential."""
     where = settings.url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+    problem = _certificate_problem(error)
+    if problem == "not-trusted":
+        trusted = "the CA file (CASEDECK_LDAP_CA_FILE)" if settings.ca_file else "the system's trusted CAs"
+        return f"the certificate of {where} could not be verified against {trusted}"
+    if problem == "wrong-name":
+        return f"the certificate of {where} is for another host name"
     if isinstance(error, ldap_errors.LDAPStartTLSError | ldap_errors.LDAPSSLConfigurationError):
         return f"a secure (TLS) connection to {where} could not be made"
     if isinstance(error, ldap_errors.LDAPSocketOpenError):

@@ -165,7 +165,9 @@ def test_switching_case_with_the_picker_then_saving_never_writes_the_first_case_
     wait_settled(page)
 
     after = stored(data_dir, b.id)
-    assert (after.title, after.history, after.diagnosis) == (b.title, b.history, b.diagnosis), "B's text changed on a save of B's own form"
+    assert (after.title, after.history, after.diagnosis) == (b.title, b.history, b.diagnosis), (
+        "B's text changed on a save of B's own form"
+    )
     expect(history(page)).to_have_value(b.history)
     assert f"case={b.id}" in page.url
 

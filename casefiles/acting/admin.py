@@ -150,11 +150,11 @@ class UserAdmin:
         self._allowed()
         user = self.accounts.user(username)
         if not user.disabled and is_last_active_admin(self.accounts.users(), user.username):
-            raise LastAdmin(
-                f"{user.username} is the last active admin: make another user an admin first, "
-                "so someone can still manage users."
-            )
+            raise LastAdmin(_last_admin(user.username))
         changed = self.accounts.set_disabled(user.username, True)
+        if user.role is Role.ADMIN and not active_admins(self.accounts.users()):
+            self.accounts.set_disabled(user.username, False)  # another admin was disabled meanwhile: undo
+            raise LastAdmin(_last_admin(user.username))
         self._record("user.disable", changed.username)
         return changed
 
@@ -211,14 +211,19 @@ class UserAdmin:
         if not changes:
             return user
         if "role" in changes and user.role is Role.ADMIN and is_last_active_admin(self.accounts.users(), user.username):
-            raise LastAdmin(
-                f"{user.username} is the last active admin: make another user an admin first, "
-                "so someone can still manage users."
-            )
+            raise LastAdmin(_last_admin(user.username))
         saved = self.records.update_record(USER, user.username, lambda r: r.with_data(**changes))
+        if "role" in changes and user.role is Role.ADMIN and not active_admins(self.accounts.users()):
+            # another admin was demoted or disabled at the same moment: undo, so one stays
+            self.records.update_record(USER, user.username, lambda r: r.with_data(role=Role.ADMIN.value))
+            raise LastAdmin(_last_admin(user.username))
         changed = User.of(saved)
         self._record("user.update", changed.username, role=changed.role.value)
         return changed
+
+
+def _last_admin(username: str) -> str:
+    return f"{username} is the last active admin: make another user an admin first, so someone can still manage users."
 
 
 def _elsewhere(user: User, what: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from casefiles.accounts.local import LocalAccounts, SignInRefused
+from casefiles.accounts.local import LocalAccounts, SignInRefused, User
 from casefiles.accounts.permissions import Actor, PermissionDenied, Role
 from casefiles.acting.admin import (
     AuditView,
@@ -31,6 +31,7 @@ from casefiles.errors import NotFoundError, ValidationError
 from casefiles.notify.inbox import new_in_app
 from casefiles.notify.messages import CaseShared, ConferenceReady, Recipient
 from casefiles.notify.shelf import NotificationShelf
+from casefiles.store.records import Record
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from tests.accounts.test_local_accounts import Clock
 
@@ -172,6 +173,31 @@ def test_the_last_active_admin_stays(parts: Parts) -> None:
     parts.admin(Actor("cora", Role.ADMIN)).update("root", groups="gi")  # an unchanged role needs no check
 
 
+def test_two_admins_demoting_each_other_at_once_leave_one(parts: Parts) -> None:
+    """Both checks pass (two admins), both writes land: the later one sees no admin left and undoes itself."""
+    parts.accounts.create_user("ada", Role.ADMIN, password=PASSWORD)
+
+    class Meanwhile:  # the other admin's request lands between this one's check and its write
+        def update_record(self, kind: str, key: str, change: Callable[[Record], Record]) -> Record:
+            parts.store.update_record("user", "ada", lambda r: r.with_data(role="presenter"))
+            return parts.store.update_record(kind, key, change)
+
+    with pytest.raises(LastAdmin):
+        UserAdmin(ADMIN, parts.accounts, Meanwhile(), parts.audit, WHERE).update("root", role="learner")
+    assert parts.accounts.user("root").role is Role.ADMIN
+
+    class DisablingMeanwhile(LocalAccounts):
+        def set_disabled(self, username: str, disabled: bool = True) -> User:
+            if disabled:
+                parts.store.update_record("user", "ada", lambda r: r.with_data(role="admin", disabled=True))
+            return super().set_disabled(username, disabled)
+
+    with pytest.raises(LastAdmin):
+        UserAdmin(ADMIN, DisablingMeanwhile(parts.store), parts.store, parts.audit, WHERE).disable("root")
+    assert not parts.accounts.user("root").disabled
+    assert parts.audit.events() == []
+
+
 def test_bad_input_is_refused_with_nothing_changed(parts: Parts) -> None:
     admin = parts.admin(ADMIN)
     before = parts.accounts.users()
@@ -206,7 +232,7 @@ def test_a_directory_user_is_managed_in_the_directory(parts: Parts) -> None:
 
 
 def test_csv_export_is_formula_safe_and_audited(parts: Parts) -> None:
-    parts.audit.record("=HYPERLINK(\"http://evil\")", "sign_in_refused", where="+1-2")
+    parts.audit.record('=HYPERLINK("http://evil")', "sign_in_refused", where="+1-2")
     parts.audit.record("ana", "case.view", target_kind="case", target_id="@c1")
     view = parts.view(ADMIN)
     rows = list(csv.reader(io.StringIO(view.csv(audit_filter()))))

@@ -58,6 +58,7 @@ class Parts:
         self.audit = Audit(self.store, SECRET, self.clock)
         self.shelf = NotificationShelf(self.store)
         self.accounts.create_user("root", Role.ADMIN, password=PASSWORD)
+        self.accounts.create_user("tom", Role.PRESENTER, password=PASSWORD)  # whom the admins change
         for actor in OTHERS.values():
             if actor is not None:
                 self.accounts.create_user(actor.username, actor.role, password=PASSWORD, groups=["gi"])
@@ -83,10 +84,10 @@ def parts(tmp_path: Path) -> Parts:
 USER_ADMIN: dict[str, Callable[[UserAdmin], Any]] = {
     "list": lambda a: a.users(),
     "add": lambda a: a.add("newbie", "learner", display_name="New Person", groups="gi, chest"),
-    "disable": lambda a: a.disable("ana"),
-    "enable": lambda a: a.enable("ana"),
-    "reset": lambda a: a.reset_password("ana"),
-    "update": lambda a: a.update("ana", role="coordinator", groups=["gi", "neuro"]),
+    "disable": lambda a: a.disable("tom"),
+    "enable": lambda a: a.enable("tom"),
+    "reset": lambda a: a.reset_password("tom"),
+    "update": lambda a: a.update("tom", role="coordinator", groups=["gi", "neuro"]),
 }
 AUDIT_VIEW: dict[str, Callable[[AuditView], Any]] = {
     "events": lambda v: v.events(),
@@ -117,6 +118,56 @@ def test_the_audit_log_is_for_admins(parts: Parts, name: str) -> None:
         with pytest.raises(PermissionDenied, match="Sign in first" if actor is None else "Only admins"):
             AUDIT_VIEW[name](parts.view(actor))
         assert len(parts.audit.events()) == before, who
+
+
+MY_ACCOUNT: dict[str, Callable[[MyAccount, Parts], Any]] = {
+    "profile": lambda m, p: m.profile(),
+    "change password": lambda m, p: m.change_password(PASSWORD, NEW_PASSWORD, NEW_PASSWORD),
+    "notifications": lambda m, p: m.notification_list(),
+    "unread count": lambda m, p: m.unread_count(),
+    "mark read": lambda m, p: m.mark_read(p.shelf.of(m.actor.username)[0].id if m.actor else "someone's"),
+    "mark all read": lambda m, p: m.mark_all_read(),
+}
+
+
+def test_the_full_matrix(parts: Parts) -> None:
+    """Every use case of this module as every kind of person: admins (and the local operator) manage
+    users and read the audit log; everyone signed in has their own account; an anonymous visitor nothing."""
+    people: dict[str, Actor | None] = {"admin": ADMIN, "local operator": LOCAL_OPERATOR, **OTHERS}
+    for actor in people.values():
+        if actor is not None:
+            parts.shelf.keep(new_in_app(CaseShared(Recipient(actor.username, "Some One"), "Ben Jones", "c1")))
+    outcomes: dict[tuple[str, str], str] = {}
+    for who, actor in people.items():
+        for name, call in USER_ADMIN.items():
+            outcomes[(f"users: {name}", who)] = _outcome(call, parts.admin(actor))
+            if parts.store.get_record("user", "newbie") is not None:  # each cell starts from the same accounts
+                parts.store.delete_record("user", "newbie")
+            parts.accounts.set_disabled("tom", False)
+        for name, view in AUDIT_VIEW.items():
+            outcomes[(f"audit: {name}", who)] = _outcome(view, parts.view(actor))
+        for name, mine in MY_ACCOUNT.items():
+            outcomes[(f"account: {name}", who)] = _outcome(lambda m, f=mine: f(m, parts), parts.mine(actor))
+    assert len(outcomes) == (len(USER_ADMIN) + len(AUDIT_VIEW) + len(MY_ACCOUNT)) * len(people)
+    for (use_case, who), outcome in outcomes.items():
+        if who == "anonymous":
+            expected = "denied"
+        elif use_case.startswith("account:"):
+            no_password = who == "local operator" and use_case == "account: change password"
+            expected = "NotLocalAccount" if no_password else "allowed"
+        else:
+            expected = "allowed" if who in ("admin", "local operator") else "denied"
+        assert outcome == expected, (use_case, who)
+
+
+def _outcome(call: Callable[[Any], Any], use_case: Any) -> str:
+    try:
+        call(use_case)
+    except PermissionDenied:
+        return "denied"
+    except Exception as exc:  # the cell names what else happened
+        return type(exc).__name__
+    return "allowed"
 
 
 def test_the_local_operator_manages_users(parts: Parts) -> None:

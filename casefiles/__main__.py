@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from casefiles.accounts.cli import add_parsers as add_account_parsers
+from casefiles.acting.cli import add_parsers as add_account_parsers
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.logsafety import silence_value_logging

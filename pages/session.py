@@ -85,6 +85,8 @@ def _cookie_token() -> str | None:
         value = st.context.cookies.get(SESSION_COOKIE)
     except AttributeError:  # no browser (a script run)
         return None
+    if not isinstance(value, str):  # no browser behind this run (Streamlit's AppTest)
+        return None
     return value if value and value != st.session_state.get(_FORGOTTEN) else None
 
 

@@ -1,56 +1,18 @@
-"""The command-line face of accounts, links and the audit log: ``user``, ``share`` and ``audit``.
+"""The command-line face of share and upload links: ``share create|list|revoke``.
 
-``python -m casefiles user add|list|disable|enable|reset``, ``share create|list|revoke`` and
-``audit export|check|pulled``. One-time passwords and link tokens are printed once, on stdout,
-and never logged.
+Link tokens are printed once, on stdout, and never logged. ``user`` and ``audit`` live in
+``casefiles.acting.cli`` (they go through the audited use cases).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from casefiles.accounts.local import LocalAccounts
-from casefiles.accounts.permissions import Role
 from casefiles.accounts.shares import DEFAULT_EXPIRY_DAYS, EXPIRY_CHOICES, LinkKind, Links
-from casefiles.audit import Audit, AuditFilter, to_csv
 from casefiles.config import Settings
-from casefiles.deid.keys import load_or_create_secret
 from casefiles.errors import CaseDeckError
 from casefiles.store.opening import open_store
-
-
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], settings: Callable[..., Settings]) -> None:
-    """Register ``user``, ``share`` and ``audit`` on the main parser."""
-    p = sub.add_parser("user", help="local and directory users: add, list, disable, enable, reset a password")
-    users = p.add_subparsers(dest="user_command", required=True)
-    q = users.add_parser("add", help="add a user; prints a one-time password for a local account")
-    q.add_argument("username")
-    q.add_argument("--role", choices=[r.value for r in Role], required=True)
-    q.add_argument("--name", default="", help="display name")
-    q.add_argument("--email", default="")
-    q.add_argument("--group", action="append", default=[], help="CaseDeck group (repeat)")
-    users.add_parser("list", help="list users (no passwords)")
-    for name in ("disable", "enable", "reset"):
-        q = users.add_parser(name, help=f"{name} a user" if name != "reset" else "new one-time password")
-        q.add_argument("username")
-    p.set_defaults(func=lambda args: _user(args, settings(args)))
-
-    add_share_parser(sub, settings)
-
-    p = sub.add_parser("audit", help="the audit log: export as CSV, check the chain, find a pulled accession")
-    audits = p.add_subparsers(dest="audit_command", required=True)
-    q = audits.add_parser("export", help="CSV of the (filtered) audit log")
-    q.add_argument("--actor", default="")
-    q.add_argument("--action", default="")
-    q.add_argument("--target", default="")
-    q.add_argument("--out", help="file to write (default: stdout)")
-    audits.add_parser("check", help="say whether any entry was changed, removed or reordered")
-    q = audits.add_parser("pulled", help="was this accession number pulled from a PACS? (typed, never stored)")
-    q.add_argument("accession")
-    p.set_defaults(func=lambda args: _audit(args, settings(args)))
 
 
 def add_share_parser(
@@ -72,27 +34,6 @@ def add_share_parser(
     q = shares.add_parser("revoke", help="withdraw a link (by the id `share list` shows)")
     q.add_argument("link_id")
     p.set_defaults(func=lambda args: _share(args, settings(args)))
-
-
-def _user(args: argparse.Namespace, settings: Settings) -> int:
-    accounts = LocalAccounts(open_store(settings))
-    if args.user_command == "add":
-        user, one_time = accounts.create_user(
-            args.username, Role(args.role), display_name=args.name, email=args.email, groups=args.group
-        )
-        print(f"{user.username}\t{user.role.value}")
-        if one_time:
-            print(f"one-time password (shown once; changed at first sign-in): {one_time}")
-    elif args.user_command == "list":
-        for user in accounts.users():
-            state = "disabled" if user.disabled else "active"
-            print(f"{user.username}\t{user.role.value}\t{user.source}\t{state}\t{','.join(sorted(user.groups))}")
-    elif args.user_command in ("disable", "enable"):
-        user = accounts.set_disabled(args.username, args.user_command == "disable")
-        print(f"{user.username}\t{'disabled' if user.disabled else 'active'}")
-    else:
-        print(f"one-time password (shown once; changed at first sign-in): {accounts.reset_password(args.username)}")
-    return 0
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
@@ -134,27 +75,4 @@ def _share(args: argparse.Namespace, settings: Settings) -> int:
             raise CaseDeckError("Give the link id as `share list` prints it (one link must match).")
         links.revoke(matches[0])
         print(f"{matches[0][:16]}\trevoked")
-    return 0
-
-
-def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    audit = Audit(open_store(settings), load_or_create_secret(settings.secret_path))
-    if args.audit_command == "export":
-        text = to_csv(audit.events(AuditFilter(actor=args.actor, action=args.action, target_id=args.target)))
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-    elif args.audit_command == "check":
-        broken = audit.first_broken()
-        if broken is not None:
-            print(f"The audit log was changed: entry {broken + 1} does not follow from the one before it.")
-            return 1
-        print("The audit log is intact.")
-    else:
-        pulls = audit.pulls_of(args.accession)
-        for entry in pulls:
-            print(f"{entry.data['at']}\t{entry.data['actor']}\t{entry.data.get('target_id', '')}")
-        if not pulls:
-            print("No pull of that accession number is in the audit log.")
     return 0

@@ -41,6 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], settin
     q.add_argument("--group", action="append", default=[], help="CaseDeck group (repeat)")
     q.add_argument("--source", choices=ADDABLE_SOURCES, default="local", help="how they sign in (default: local)")
     users.add_parser("list", help="list users (no passwords)")
+    users.add_parser("first-admin", help="on an installation without an admin, make 'admin' and print its password")
     for name in ("disable", "enable", "reset"):
         q = users.add_parser(name, help=f"{name} a user" if name != "reset" else "new one-time password")
         q.add_argument("username")
@@ -76,6 +77,13 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
         LOCAL_OPERATOR, LocalAccounts(store), store, Audit(store, load_or_create_secret(settings.secret_path)), WHERE
     )
     command = args.user_command
+    if command == "first-admin":
+        one_time = LocalAccounts(store).ensure_first_admin()
+        if one_time is None:
+            print("An admin account exists already.")
+        else:
+            print(f"The first sign-in is user 'admin' with the one-time password {one_time} (changed at that sign-in).")
+        return 0
     if command == "add":
         added = admin.add(
             args.username, args.role, display_name=args.name, email=args.email, groups=args.group, source=args.source

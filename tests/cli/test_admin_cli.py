@@ -78,3 +78,13 @@ def test_audit_export_check_and_pulled(tmp_path: Path, capsys: pytest.CaptureFix
     assert "No pull" in run(data, capsys, "audit", "pulled", "ACC1")
     with pytest.raises(CaseDeckError, match="YYYY-MM-DD"):
         run(data, capsys, "audit", "export", "--until", "yesterday")
+
+
+def test_the_first_admin_is_made_once_and_its_password_signs_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    said = run(data, capsys, "user", "first-admin")
+    one_time = said.split("one-time password ", 1)[1].split(" ", 1)[0]
+    assert LocalAccounts(TinyDBCaseStore(data / "library")).sign_in("admin", one_time).must_change_password
+    assert run(data, capsys, "user", "first-admin") == "An admin account exists already.\n"

@@ -403,6 +403,7 @@ CASE_EDITABLE_FIELDS = (
     "body_part",
     "difficulty",
     "author",
+    "category",
 )
 
 
@@ -422,6 +423,8 @@ class Case:
     body_part: str = ""
     difficulty: Difficulty = Difficulty.UNSET
     author: str = ""
+    #: The diagnosis category (a term of casefiles.vocabulary, or free text), for search filters.
+    category: str = ""
     created: dt.datetime = field(default_factory=utcnow)
     updated: dt.datetime = field(default_factory=utcnow)
     assets: tuple[Asset, ...] = ()
@@ -445,6 +448,7 @@ class Case:
         _require_str("modality", self.modality, max_len=64)
         _require_str("body part", self.body_part, max_len=64)
         _require_str("author", self.author, max_len=200)
+        _require_str("category", self.category, max_len=100)
         object.__setattr__(self, "differential", _require_str_tuple("differential", self.differential))
         object.__setattr__(self, "teaching_points", _require_str_tuple("teaching points", self.teaching_points))
         tags = _require_str_tuple("tags", self.tags)
@@ -489,6 +493,7 @@ class Case:
             "body_part": self.body_part,
             "difficulty": self.difficulty.value,
             "author": self.author,
+            "category": self.category,
             "created": self.created.isoformat(),
             "updated": self.updated.isoformat(),
             "assets": [a.to_dict() for a in self.assets],
@@ -512,6 +517,7 @@ class Case:
             body_part=data.get("body_part", ""),
             difficulty=Difficulty(data.get("difficulty", "")),
             author=data.get("author", ""),
+            category=data.get("category", ""),
             created=dt.datetime.fromisoformat(data["created"]),
             updated=dt.datetime.fromisoformat(data["updated"]),
             assets=tuple(Asset.from_dict(a) for a in data.get("assets", ())),

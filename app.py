@@ -33,7 +33,8 @@ def main() -> None:
         return
     # Navigation first: until st.navigation runs, Streamlit would list every file in pages/ itself.
     pages = [
-        st.Page("pages/library.py", title="Library", icon=":material/photo_library:", default=True),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/library.py", title="Library", icon=":material/photo_library:"),
         st.Page("pages/import_studies.py", title="Import", icon=":material/upload:"),
         st.Page("pages/pacs.py", title="From PACS", icon=":material/lan:"),
         st.Page("pages/case.py", title="Case", icon=":material/radiology:"),

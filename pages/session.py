@@ -13,6 +13,7 @@ from casefiles.accounts.local import ABSOLUTE_EXPIRY, SessionExpired, User
 from casefiles.accounts.permissions import Actor
 from casefiles.acting.announce import Announcer
 from casefiles.acting.guard import ActingServices
+from casefiles.acting.landing import Landing
 from casefiles.config import Settings, settings_from_env
 from casefiles.department import (
     LOCAL_OPERATOR,
@@ -57,6 +58,11 @@ def acting_services() -> ActingServices:
     department = get_department()
     announce = Announcer(department.accounts, department.notifications, department)
     return ActingServices(get_services(), current_actor(), audit=department.audit, where=where(), announce=announce)
+
+
+def landing() -> Landing:
+    """The home page's use cases for the person on this tab."""
+    return Landing(acting_services(), get_services().store, audit=get_department().audit, where=where())
 
 
 def signed_in_user() -> User | None:

@@ -8,6 +8,7 @@ from casefiles.accounts.permissions import Action
 from casefiles.acting.guard import ActingServices
 from casefiles.model import Case, Conference
 from casefiles.visibility import Visibility
+from pages.session import landing
 from pages.share_panel import share_panel
 from pages.ui import user_errors
 
@@ -19,6 +20,11 @@ def sharing_panel(services: ActingServices, target: Case | Conference) -> None:
     owner = sharing.owner or "nobody (made before sign-in, or by the server)"
     groups = ", ".join(sorted(sharing.groups)) or "none"
     st.text(f"Owner: {owner}\nVisible to: {sharing.visibility.label}\nGroups: {groups}")
+    featurable = isinstance(target, Case) and landing().may_feature(sharing)
+    if featurable and st.button("Make it the case of the week", key=f"feature_{target.id}"):
+        with user_errors("Choosing the case of the week"):
+            landing().feature(target.id)
+            st.toast("It greets everyone on the Home page now.")
     if not services.may(Action.SHARE, sharing):
         st.caption("Only its owner, a coordinator of its groups or an admin may change who sees it.")
         return

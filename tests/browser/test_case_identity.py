@@ -148,7 +148,7 @@ def test_switching_case_with_the_picker_then_saving_never_writes_the_first_case_
     data_dir, cases = library
     a, b = cases["A"], cases["B"]
     page = browser.new_page()
-    page.goto(app_url)
+    page.goto(app_url + "/library")
     expect(page.get_by_text("Case library")).to_be_visible()
     page.get_by_role("link", name="Case", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -194,7 +194,7 @@ def test_the_second_of_two_cases_with_one_title_stays_open_through_a_rerun(
     first, second = cases["C"], cases["D"]
     asset_id = second.assets[0].id
     page = browser.new_page()
-    page.goto(app_url)
+    page.goto(app_url + "/library")
     # The first one is opened from the library, then the second.
     expect(page.get_by_text("Case library")).to_be_visible()
     page.locator(f".st-key-open_{first.id} button").click()
@@ -270,8 +270,7 @@ def test_a_save_on_a_case_another_tab_changed_is_refused_and_nothing_is_lost(
     g = cases["G"]
     mine, other = browser.new_page(), browser.new_page()
     for tab in (mine, other):  # each opens the Case page and picks G
-        tab.goto(app_url)
-        tab.get_by_role("link", name="Case", exact=True).click()
+        tab.goto(app_url + "/case")
         expect(tab.get_by_role("heading", level=1)).to_be_visible()
         wait_settled(tab)
         pick(tab, g.title)

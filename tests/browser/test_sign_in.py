@@ -137,6 +137,9 @@ def test_a_learner_sees_what_is_shared_with_them_only(
     page = browser.new_page()
     page.goto(url)
     sign_in(page, "lena", LEARNER_PASSWORD)
+    expect(page.get_by_text("Recently added")).to_be_visible()  # the home page
+    assert page.get_by_text("Pia private draft").count() == 0
+    page.get_by_role("link", name="Library").click()
     expect(page.get_by_text("Case library")).to_be_visible()
     expect(page.get_by_text("Department teaching case").first).to_be_visible()
     assert page.get_by_text("Pia private draft").count() == 0

@@ -48,7 +48,7 @@ def test_upload_to_pptx_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)  # expect() has its own 5 s default; a cold first import is slower
-        page.goto(app_url)
+        page.goto(app_url + "/library")
         expect(page.get_by_text("Case library")).to_be_visible()
 
         page.get_by_role("link", name="Import").click()

@@ -94,7 +94,7 @@ def test_tumor_board_batch_in_a_real_browser(
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)
         try:
-            page.goto(app_url)
+            page.goto(app_url + "/library")
             expect(page.get_by_text("Case library")).to_be_visible()
             page.get_by_role("link", name="From PACS").click()
             expect(page.get_by_role("heading", name="From PACS")).to_be_visible()

@@ -30,7 +30,7 @@ def case_page(
         page.set_default_timeout(timeout_ms)
         expect.set_options(timeout=timeout_ms)
         try:
-            page.goto(app_url)
+            page.goto(app_url + "/library")
             expect(page.get_by_text("Case library")).to_be_visible()  # app.py's navigation is in place
             page.get_by_role("link", name="Case", exact=True).click()
             expect(page.get_by_role("heading", name=title)).to_be_visible()

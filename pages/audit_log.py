@@ -10,7 +10,9 @@ from casefiles.accounts.permissions import PermissionDenied
 from casefiles.acting.admin import AUDIT_ACTIONS, AuditView, audit_filter, audit_rows
 from casefiles.audit import AuditFilter
 from pages.session import current_actor, get_department, where
-from pages.ui import user_errors
+from pages.ui import routed, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 ANY = "(any action)"
 

@@ -22,9 +22,12 @@ from pages.ui import (
     plain,
     progress_bar,
     release_panel,
+    routed,
     show_conference,
     user_errors,
 )
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 #: The edit form's fields: conference attribute -> widget key prefix (the key ends with the conference id).
 EDIT_FIELDS = {"title": "conf_edit_title", "kind": "conf_edit_kind", "date": "conf_edit_date"}

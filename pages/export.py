@@ -14,8 +14,11 @@ from pages.ui import (
     pick_case,
     progress_bar,
     release_panel,
+    routed,
     user_errors,
 )
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 services = acting_services()
 st.title("Export")

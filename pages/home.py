@@ -4,7 +4,9 @@ import streamlit as st
 
 from casefiles.store import CaseSummary
 from pages.session import acting_services, landing
-from pages.ui import open_case, plain, show_conference, user_errors
+from pages.ui import open_case, plain, routed, show_conference, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 services = acting_services()
 home = landing()

@@ -10,7 +10,9 @@ import streamlit as st
 from casefiles.accounts.permissions import PermissionDenied
 from casefiles.acting.admin import MyAccount
 from pages.session import current_actor, get_department, where
-from pages.ui import user_errors
+from pages.ui import routed, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 #: App-relative notification links (``/case?case=…``) → the page that shows them.
 LINK_PAGES = {"/case": "pages/case.py", "/conferences": "pages/conferences.py"}

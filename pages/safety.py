@@ -4,7 +4,9 @@ import streamlit as st
 
 from casefiles.jobs import JobState
 from pages.session import acting_services
-from pages.ui import get_jobs, job_panel, job_running, release_panel
+from pages.ui import get_jobs, job_panel, job_running, release_panel, routed
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 services = acting_services()
 st.title("Safety")

@@ -6,6 +6,9 @@ import streamlit as st
 
 from casefiles.errors import CaseDeckError
 from pages.session import SESSION_ENDED, get_department, start_session, where
+from pages.ui import routed
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 log = logging.getLogger("casedeck.sign_in")
 

@@ -12,7 +12,9 @@ from casefiles.accounts.local import User
 from casefiles.accounts.permissions import PermissionDenied, Role
 from casefiles.acting.admin import ADDABLE_SOURCES, UserAdmin
 from pages.session import current_actor, get_department, where
-from pages.ui import get_services, user_errors
+from pages.ui import get_services, routed, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 #: (what was done, one-time password or None) to show once on the next run.
 DONE = "users_done"

@@ -178,3 +178,20 @@ def test_the_first_admin_signs_in_with_the_printed_password_and_must_change_it(
     expect(page.get_by_role("button", name=re.compile("Change password"))).to_be_visible()
     assert page.get_by_text("Case library").count() == 0
     assert printed.group(1) not in page.content()
+
+
+def test_the_first_visit_to_a_fresh_server_straight_to_a_page_meets_the_sign_in(
+    installation: tuple[Path, dict[str, str]], tmp_path: Path, browser: Any
+) -> None:
+    """Streamlit runs pages/<name>.py by itself until app.py's navigation has run once (its old
+    multipage mode): the very first request of a fresh server, a deep link, must still be routed."""
+    from playwright.sync_api import expect
+
+    data_dir, _ = installation
+    env = {**os.environ, "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0", "CASEDECK_SIGN_IN": "1"}
+    with streamlit_app("app.py", env=env, log_path=tmp_path / "fresh.log") as url:
+        page = browser.new_page()
+        page.goto(url + "/library")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert page.get_by_text("Case library").count() == 0
+    assert "Traceback" not in (tmp_path / "fresh.log").read_text()

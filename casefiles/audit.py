@@ -51,6 +51,16 @@ ACTIONS = frozenset(
         "share.open",
         "share.refused",
         "upload.received",
+        "quiz.create",
+        "quiz.edit",
+        "quiz.publish",
+        "quiz.close",
+        "quiz.delete",
+        "quiz.start",
+        "quiz.answer",
+        "quiz.refused",
+        "quiz.results",
+        "quiz.export",
     }
 )
 #: Detail keys an event may carry: counts, formats and roles, never free text from a study.

@@ -123,6 +123,7 @@ def current_actor() -> Actor | None:
     """Who acts on this tab: the signed-in user, the local operator when sign-in is off, else None."""
     if not sign_in_required():
         return LOCAL_OPERATOR
+    get_department()  # the first request of an installation makes the first admin (and prints its password)
     user = signed_in_user()
     return user.actor if user is not None else None
 

@@ -18,7 +18,9 @@ from casefiles.quiz.flow import QuizRefused, QuizStep, Step
 from casefiles.quiz.model import SetState
 from pages.components.stack_viewer import stack_viewer, viewer_window
 from pages.session import acting_services, current_actor, get_department, where
-from pages.ui import get_services, stack_payload, user_errors
+from pages.ui import get_services, routed, stack_payload, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 #: The quiz chosen on this tab, and per (set, case) the reveal step reached.
 CHOSEN = "quiz_chosen"
@@ -61,20 +63,21 @@ def _images(step: QuizStep) -> None:
 
 
 def _answer_form(step: QuizStep, taking: Quizzes) -> None:
-    with st.form(f"quiz_answer_{step.set_id}_{step.position}"):
+    suffix = f"quiz_{step.set_id}_{step.position}"  # each case its own widgets: nothing typed carries over
+    with st.form(f"{suffix}_answer"):
         picked: list[int] = []
         if step.options:
             numbers = list(range(len(step.options)))
             if step.several:
                 picked = st.multiselect(
-                    "Pick all that apply", numbers, format_func=lambda n: step.options[n], key="quiz_pick_many"
+                    "Pick all that apply", numbers, format_func=lambda n: step.options[n], key=f"{suffix}_many"
                 )
             else:
                 one = st.radio(
-                    "Pick one", numbers, index=None, format_func=lambda n: step.options[n], key="quiz_pick_one"
+                    "Pick one", numbers, index=None, format_func=lambda n: step.options[n], key=f"{suffix}_one"
                 )
                 picked = [] if one is None else [one]
-        typed = st.text_input("Your answer", max_chars=500, key="quiz_typed") if step.free_text else ""
+        typed = st.text_input("Your answer", max_chars=500, key=f"{suffix}_typed") if step.free_text else ""
         if st.form_submit_button("Answer", type="primary"):
             try:
                 taking.answer(step.set_id, step.position, text=typed or "", choices=picked)

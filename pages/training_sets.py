@@ -19,7 +19,9 @@ from casefiles.quiz.model import Choice, Question, SetState, TrainingSet
 from casefiles.store import CaseQuery
 from casefiles.visibility import Visibility
 from pages.session import acting_services, current_actor, get_department, where
-from pages.ui import get_services, plain, user_errors
+from pages.ui import get_services, plain, routed, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
 CHOSEN = "training_set_chosen"
 DONE = "training_set_done"

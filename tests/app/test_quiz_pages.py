@@ -9,6 +9,7 @@ publishing it while a question has no correct answer, and downloads the results.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -40,9 +41,13 @@ def installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, o
 
 
 def page(token: str, name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=120)
+    """The page as the signed-in person: through app.py once it routes there, else the page file by itself."""
+    routed = f"pages/{name}" in (ROOT / "app.py").read_text()
+    at = AppTest.from_file(str(ROOT / ("app.py" if routed else f"pages/{name}")), default_timeout=120)
     at.session_state[SESSION_TOKEN] = token
     at.run()
+    if routed:
+        at.switch_page(f"pages/{name}").run()
     assert not at.exception, at.exception
     return at
 
@@ -71,6 +76,16 @@ def _texts(node: object) -> list[str]:
     return out
 
 
+def typed(at: AppTest) -> Any:
+    (box,) = [t for t in at.text_input if t.label == "Your answer"]
+    return box
+
+
+def picked(at: AppTest) -> Any:
+    (options,) = [r for r in at.radio if r.label == "Pick one"]
+    return options
+
+
 def click(at: AppTest, label: str) -> None:
     (button,) = [b for b in at.button if b.label == label]
     button.click().run()
@@ -90,7 +105,7 @@ def test_a_learner_takes_the_quiz(installation: dict[str, object]) -> None:
         assert secret.lower() not in before.lower(), secret
     assert not [b for b in at.button if b.label in ("Show annotations", "Show teaching points")]
 
-    at.text_input(key="quiz_typed").set_value("hepatocelular carcinoma")  # one typo is forgiven
+    typed(at).set_value("hepatocelular carcinoma")  # one typo is forgiven
     at.button[0].click().run()  # the form's Answer button
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["Right."]
@@ -105,8 +120,8 @@ def test_a_learner_takes_the_quiz(installation: dict[str, object]) -> None:
 
     click(at, "Next case")
     assert "Case 2 of 2" in shown(at)
-    assert "Adenocarcinoma of the lung" in at.radio(key="quiz_pick_one").options
-    at.radio(key="quiz_pick_one").set_value(0)
+    assert "Adenocarcinoma of the lung" in picked(at).options
+    picked(at).set_value(0)
     next(b for b in at.button if b.label == "Answer").click().run()
     assert [e.value for e in at.error] == ["Not right."]
     assert any(t.value == "1 of 2 right (50%), 2 answered" for t in at.text)
@@ -119,7 +134,7 @@ def test_a_closed_quiz_takes_no_answer(installation: dict[str, object]) -> None:
     at = page(tokens["lena"], "quiz.py")
     click(at, "Start quiz")
     Quizzes(Actor("ada", Role.ADMIN), installation["services"]).close(set_id)  # type: ignore[arg-type]
-    at.text_input(key="quiz_typed").set_value("HCC")
+    typed(at).set_value("HCC")
     at.button[0].click().run()  # submitted on a page drawn before the set closed
     assert not at.exception
     assert any("answers are no longer taken" in i.value for i in at.info)
@@ -134,7 +149,7 @@ def test_a_coordinator_makes_publishes_and_reads_results(installation: dict[str,
     # lena answers the published quiz first, so there are results to read
     lena = page(tokens["lena"], "quiz.py")
     click(lena, "Start quiz")
-    lena.text_input(key="quiz_typed").set_value("HCC")
+    typed(lena).set_value("HCC")
     lena.button[0].click().run()
 
     at = page(tokens["cora"], "training_sets.py")

@@ -217,3 +217,48 @@ def test_manager_preview_sees_everything_without_answering(library: Library) -> 
     made = published_set(library)
     step = library.as_(COORDINATOR).step(made.id, 0, Step.TEACHING)
     assert isinstance(step, QuizStep) and step.revealed is not None and step.teaching_points
+
+
+def test_two_tabs_answering_at_once_keep_one_answer(library: Library) -> None:
+    import threading
+
+    made = published_set(library)
+    learner = library.as_(LEARNER)
+    learner.start(made.id)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def answer(text: str) -> None:
+        barrier.wait()
+        try:
+            learner.answer(made.id, 0, text=text)
+            outcomes.append("kept " + text)
+        except QuizRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=answer, args=(t,)) for t in ("HCC", "cholangiocarcinoma")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.split()[0] for o in outcomes) == ["kept", "refused"]
+    attempt = learner.attempt(made.id)
+    assert attempt is not None and len(attempt.answers) == 1
+    assert "kept " + attempt.answers[0].text in outcomes
+
+
+def test_copy_reopen_and_records(library: Library) -> None:
+    coordinator = library.as_(COORDINATOR)
+    made = published_set(library, time_limit_minutes=30)
+    closed = coordinator.close(made.id)
+    assert closed.state is SetState.CLOSED
+    assert coordinator.reopen(made.id).state is SetState.OPEN
+    copy = coordinator.copy(made.id)
+    assert copy.state is SetState.DRAFT and copy.id != made.id and copy.title == "Copy of Liver and chest"
+    assert copy.questions == made.questions and copy.sharing.visibility is Visibility.PRIVATE
+    stored = TrainingSet.from_dict(copy.to_dict())
+    assert stored.questions == copy.questions and stored.time_limit_minutes == 30
+    with pytest.raises(ValidationError, match="nothing to close"):
+        coordinator.close(copy.id)
+    coordinator.delete(made.id)
+    assert [s.id for s in coordinator.managed_sets()] == [copy.id]

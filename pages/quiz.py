@@ -18,7 +18,7 @@ from casefiles.quiz.flow import QuizRefused, QuizStep, Step
 from casefiles.quiz.model import SetState
 from pages.components.stack_viewer import stack_viewer, viewer_window
 from pages.session import acting_services, current_actor, get_department, where
-from pages.ui import get_services, routed, stack_payload, user_errors
+from pages.ui import get_services, plain, routed, stack_payload, user_errors
 
 routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
 
@@ -74,7 +74,7 @@ def _answer_form(step: QuizStep, taking: Quizzes) -> None:
                 )
             else:
                 one = st.radio(
-                    "Pick one", numbers, index=None, format_func=lambda n: step.options[n], key=f"{suffix}_one"
+                    "Pick one", numbers, index=None, format_func=lambda n: plain(step.options[n]), key=f"{suffix}_one"
                 )
                 picked = [] if one is None else [one]
         typed = st.text_input("Your answer", max_chars=500, key=f"{suffix}_typed") if step.free_text else ""

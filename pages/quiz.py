@@ -17,10 +17,10 @@ from casefiles.model import AssetKind
 from casefiles.quiz.flow import QuizRefused, QuizStep, Step
 from casefiles.quiz.model import SetState
 from pages.components.stack_viewer import stack_viewer, viewer_window
-from pages.session import acting_services, current_actor, get_department, where
-from pages.ui import get_services, plain, routed, stack_payload, user_errors
+from pages.session import acting_services, current_actor, get_department, routed, where
+from pages.ui import get_services, plain, stack_payload, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: The quiz chosen on this tab, and per (set, case) the reveal step reached.
 CHOSEN = "quiz_chosen"
@@ -41,7 +41,8 @@ def _label(quiz: MyQuiz) -> str:
 
 
 def _images(step: QuizStep) -> None:
-    series = [a for a in step.images if a.kind is AssetKind.DICOM_SERIES]
+    services = get_services()
+    series = [a for a in step.images if a.kind is AssetKind.DICOM_SERIES and services.series_showable(a)]
     pictures = [a for a in step.images if a.kind is AssetKind.IMAGE and a.blob]
     if not series and not pictures:
         st.caption("This case has no images to show.")
@@ -54,7 +55,7 @@ def _images(step: QuizStep) -> None:
         asset = next(a for a in series if a.id == asset_id)
         key = f"quiz_viewer_{step.set_id}_{step.position}_{asset.id}"
         with user_errors("Opening the series"):
-            window = viewer_window(key) or get_services().asset_window(asset)
+            window = viewer_window(key) or services.asset_window(asset)
             stack_viewer(stack_payload(step.case_id, asset, window), key=key, height=520)
             st.caption("Scroll with the mouse wheel or arrow keys · drag to set window/level · R resets")
     for picture in pictures:

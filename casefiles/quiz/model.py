@@ -18,9 +18,10 @@ import enum
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from casefiles.errors import ValidationError
+from casefiles.store.records import Record
 from casefiles.visibility import Sharing
 
 TRAINING_SET = "training_set"
@@ -323,3 +324,17 @@ class Attempt:
 def questions_for(case_ids: Iterable[str]) -> tuple[Question, ...]:
     """Default questions (ask for the diagnosis, no answer yet) for cases in this order, repeats dropped."""
     return tuple(Question(case_id) for case_id in dict.fromkeys(case_ids))
+
+
+class RecordLister(Protocol):
+    def list_records(self, kind: str) -> list[Record]: ...
+
+
+def quizzed_case_ids(records: RecordLister) -> frozenset[str]:
+    """Cases asked about in a published (open or closed) training set: the search's "has quiz" filter."""
+    found: set[str] = set()
+    for record in records.list_records(TRAINING_SET):
+        training_set = TrainingSet.from_dict(record.data, record.version)
+        if training_set.state is not SetState.DRAFT:
+            found.update(training_set.case_ids)
+    return frozenset(found)

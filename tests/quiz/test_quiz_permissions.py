@@ -104,3 +104,13 @@ def test_a_set_from_a_conference(library: Library) -> None:
     assert made.case_ids == ("chest1", "liver1") and made.conference_id == conference.id
     with pytest.raises(PermissionDenied):  # the conference is not shared with learners (nor may they make sets)
         library.as_(LEARNER).create("x", conference_id=conference.id)
+
+
+def test_cases_in_published_sets_for_the_search_filter(library: Library) -> None:
+    from casefiles.quiz.model import quizzed_case_ids
+
+    coordinator = library.as_(COORDINATOR)
+    draft = coordinator.create("Draft", ["chest1"])
+    assert quizzed_case_ids(library.services.store) == frozenset()
+    coordinator.publish(draft.id)
+    assert quizzed_case_ids(library.services.store) == {"chest1"}

@@ -16,6 +16,7 @@ from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
 from casefiles.model import AssetKind, Case, Difficulty, KeyImage, Region, Review, Window
 from casefiles.services import EDITABLE_FIELDS
+from casefiles.usecases.vocabulary_terms import VocabularyTerms
 from pages.components.annotator import annotator
 from pages.components.stack_viewer import (
     Drawing,
@@ -30,6 +31,7 @@ from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_key,
     get_jobs,
+    get_services,
     job_panel,
     job_running,
     pick_case,
@@ -44,6 +46,7 @@ FORM_WIDGETS = (
     "case_history",
     "case_findings",
     "case_diagnosis",
+    "case_category",
     "case_ddx",
     "case_teaching",
     "case_tags",
@@ -120,9 +123,10 @@ def _fill_form(filled: Case) -> None:
         filled.history,
         filled.findings,
         filled.diagnosis,
+        filled.category,
         "\n".join(filled.differential),
         "\n".join(filled.teaching_points),
-        ", ".join(filled.tags),
+        list(filled.tags),
         filled.modality,
         filled.body_part,
         filled.difficulty,
@@ -131,6 +135,12 @@ def _fill_form(filled: Case) -> None:
     for name, value in zip(FORM_WIDGETS, values, strict=True):
         st.session_state[case_key(filled.id, name)] = value
     st.session_state[case_key(filled.id, "form_loaded")] = filled
+
+
+def _choices(known: list[str], current: object) -> list[str]:
+    """A picker's options: "" (not set), then what is known and what the form holds now (typed before)."""
+    held = [current] if isinstance(current, str) else [str(v) for v in current] if isinstance(current, list) else []
+    return ["", *sorted((set(known) | set(held)) - {""}, key=lambda v: (v.casefold(), v))]
 
 
 def save_drawing(
@@ -296,12 +306,35 @@ with form_tab, st.form(f"case_form_{case.id}"):
     history = st.text_area("Clinical history", key=ck("case_history"))
     findings = st.text_area("Findings", key=ck("case_findings"))
     diagnosis = st.text_input("Diagnosis", key=ck("case_diagnosis"))
+    # Pickers over the installation's vocabulary (casefiles.vocabulary) that also take a new value.
+    vocabulary = VocabularyTerms(services.actor, get_services().store).vocabulary()
+    category = st.selectbox(
+        "Diagnosis category",
+        _choices(vocabulary.labels("category"), st.session_state.get(ck("case_category"))),
+        format_func=lambda v: v or "Not set",
+        accept_new_options=True,
+        help="Pick a category of the vocabulary, or type a new one.",
+        key=ck("case_category"),
+    )
     differential = st.text_area("Differential (one per line)", key=ck("case_ddx"))
     teaching = st.text_area("Teaching points (one per line)", key=ck("case_teaching"))
-    tags = st.text_input("Tags (comma separated)", key=ck("case_tags"))
+    tags = st.multiselect(
+        "Tags",
+        _choices(services.library_facets()[1], st.session_state.get(ck("case_tags")))[1:],
+        accept_new_options=True,
+        help="Pick tags used in the library, or type a new one.",
+        key=ck("case_tags"),
+    )
     c1, c2 = st.columns(2)
     modality = c1.text_input("Modality", key=ck("case_modality"))
-    body_part = c2.text_input("Body part", key=ck("case_body_part"))
+    body_part = c2.selectbox(
+        "Body part",
+        _choices(vocabulary.labels("body_region"), st.session_state.get(ck("case_body_part"))),
+        format_func=lambda v: v or "Not set",
+        accept_new_options=True,
+        help="Pick a body region of the vocabulary, or type a new one.",
+        key=ck("case_body_part"),
+    )
     difficulty = st.selectbox(
         "Difficulty",
         list(Difficulty),
@@ -318,11 +351,12 @@ with form_tab, st.form(f"case_form_{case.id}"):
                     "history": history,
                     "findings": findings,
                     "diagnosis": diagnosis,
+                    "category": category or "",
                     "differential": differential,
                     "teaching_points": teaching,
                     "tags": tags,
                     "modality": modality,
-                    "body_part": body_part,
+                    "body_part": body_part or "",
                     "difficulty": difficulty,
                     "author": author,
                 },

@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +15,26 @@ from casefiles.accounts.permissions import Actor, PermissionDenied, Role
 from casefiles.acting.vocabulary_cli import add_parsers
 from casefiles.config import Settings
 from casefiles.errors import CaseDeckError, ValidationError
+from casefiles.store import CaseStore
 from casefiles.store.tinydb_store import TinyDBCaseStore
 from casefiles.usecases.vocabulary_terms import VocabularyTerms, installation_terms, installation_vocabulary
 from casefiles.vocabulary import shipped_vocabulary
 from casefiles.vocabulary.custom import TERM_RECORD, new_term
 from tests.helpers import ROOT
+from tests.store.conftest import BACKENDS, open_backend
 
 COORDINATOR = Actor("cora", Role.COORDINATOR)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> TinyDBCaseStore:
-    return TinyDBCaseStore(tmp_path / "library")
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaseStore]:
+    """The library's store on each backend (PostgreSQL: skipped where it is not installed, as elsewhere)."""
+    opened = open_backend(request.param, tmp_path, request)
+    yield opened
+    opened.close()
 
 
-def test_a_coordinator_adds_a_term_and_everyone_signed_in_sees_it(store: TinyDBCaseStore) -> None:
+def test_a_coordinator_adds_a_term_and_everyone_signed_in_sees_it(store: CaseStore) -> None:
     added = VocabularyTerms(COORDINATOR, store).add("category", "  Erdheim-Chester   disease ", ["ECD", "ecd", ""])
     assert (added.kind, added.label, added.synonyms) == ("category", "Erdheim-Chester disease", ("ECD",))
     [record] = store.list_records(TERM_RECORD)
@@ -47,7 +53,7 @@ def test_a_coordinator_adds_a_term_and_everyone_signed_in_sees_it(store: TinyDBC
     assert installation_terms(store) == (added,)
 
 
-def test_an_added_term_folds_british_spellings(store: TinyDBCaseStore) -> None:
+def test_an_added_term_folds_british_spellings(store: CaseStore) -> None:
     VocabularyTerms(COORDINATOR, store).add("category", "Epithelioid haemangioma", ["histiocytoid tumour"])
     vocabulary = installation_vocabulary(store)
     assert vocabulary.canonical("histiocytoid tumor") == "epithelioid hemangioma"
@@ -70,14 +76,14 @@ def test_an_added_term_folds_british_spellings(store: TinyDBCaseStore) -> None:
     ],
 )
 def test_a_term_the_vocabulary_already_knows_or_cannot_use_is_refused(
-    store: TinyDBCaseStore, kind: str, label: str, synonyms: list[str], message: str
+    store: CaseStore, kind: str, label: str, synonyms: list[str], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         VocabularyTerms(COORDINATOR, store).add(kind, label, synonyms)
     assert store.list_records(TERM_RECORD) == []
 
 
-def test_a_term_added_twice_is_refused_the_second_time(store: TinyDBCaseStore) -> None:
+def test_a_term_added_twice_is_refused_the_second_time(store: CaseStore) -> None:
     VocabularyTerms(COORDINATOR, store).add("body_region", "Temporomandibular joint", ["TMJ"])
     with pytest.raises(ValidationError, match="Temporomandibular joint"):
         VocabularyTerms(Actor("root", Role.ADMIN), store).add("category", "TMJ dysfunction", ["tmj"])
@@ -85,20 +91,20 @@ def test_a_term_added_twice_is_refused_the_second_time(store: TinyDBCaseStore) -
 
 
 @pytest.mark.parametrize("actor", [None, Actor("pat", Role.PRESENTER), Actor("lea", Role.LEARNER)])
-def test_only_coordinators_and_admins_add(store: TinyDBCaseStore, actor: Actor | None) -> None:
+def test_only_coordinators_and_admins_add(store: CaseStore, actor: Actor | None) -> None:
     with pytest.raises(PermissionDenied):
         VocabularyTerms(actor, store).add("category", "Erdheim-Chester disease")
     assert store.list_records(TERM_RECORD) == []
 
 
-def test_nobody_signed_in_reads_nothing(store: TinyDBCaseStore) -> None:
+def test_nobody_signed_in_reads_nothing(store: CaseStore) -> None:
     with pytest.raises(PermissionDenied):
         VocabularyTerms(None, store).vocabulary()
     with pytest.raises(PermissionDenied):
         VocabularyTerms(None, store).terms()
 
 
-def test_a_damaged_record_is_left_out(store: TinyDBCaseStore) -> None:
+def test_a_damaged_record_is_left_out(store: CaseStore) -> None:
     from casefiles.store.records import Record
 
     store.save_record(Record(TERM_RECORD, "category:broken", {"label": "No kind"}))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from casefiles.acting.cli import add_parsers as add_account_parsers
+from casefiles.acting.vocabulary_cli import add_parsers as add_vocabulary_parsers
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
 from casefiles.logsafety import silence_value_logging
@@ -60,6 +61,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     for problem in report.problems:
         print(f"  problem: {problem.item}: {problem.reason}", file=sys.stderr)
+    for duplicate in report.duplicates:
+        where = ", ".join(duplicate.existing_case_ids)
+        merge = "".join(f"; to merge: case merge {new} --into {old}" for old, new in duplicate.merge_offers())
+        print(
+            f"  already in the library: case {where} ({duplicate.instances_already} image(s) there already, "
+            f"{duplicate.instances_new} new){merge}",
+            file=sys.stderr,
+        )
     return EXIT_OK if report.case_ids or not report.problems else EXIT_FAILED
 
 
@@ -809,6 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_store)
 
     add_account_parsers(sub, _settings)
+    add_vocabulary_parsers(sub, _settings)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")

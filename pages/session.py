@@ -7,6 +7,9 @@ serves this computer only and the person at it acts as the local admin.
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import streamlit as st
 
 from casefiles.accounts.local import ABSOLUTE_EXPIRY, SessionExpired, User
@@ -22,16 +25,45 @@ from casefiles.department import (
     open_department,
     sign_in_required,
 )
-from pages.ui import get_services
+from pages.ui import exposure_problem, get_services
 
 #: This tab's session token (its hash is in the store).
 SESSION_TOKEN = "casedeck_session_token"  # noqa: S105 (a session-state key, not a secret)
+#: Outside links (share, upload) open their own page through app.py, never another page.
+LINK_PARAMS = ("share", "upload")
 #: Why the last session ended, shown once on the sign-in page.
 SESSION_ENDED = "casedeck_session_ended"
 #: The browser cookie that carries the sign-in to a new tab or a reload (the token; its hash is stored).
 SESSION_COOKIE = "casedeck_session"
 _COOKIE_PENDING = "casedeck_cookie_pending"
 _FORGOTTEN = "casedeck_forgotten_token"
+
+
+def routed() -> None:
+    """Make sure this run is one app.py's routing would show; call it first in every page.
+
+    A Streamlit process with a ``pages/`` folder starts in its old multipage mode: until some run
+    calls ``st.navigation``, a visit straight to ``/library`` runs ``pages/library.py`` by itself,
+    without app.py (and Streamlit's AppTest runs pages that way on every run). Such a run goes on
+    only if app.py would show this page to this visitor (this computer, or someone signed in, no
+    outside link); otherwise it is sent to app.py, which shows the sign-in or the refusal.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return  # app.py's navigation runs this page
+    PagesManager.uses_pages_directory = False  # what app.py's st.navigation sets, from now on for the process
+    page = Path(inspect.stack()[1].filename).name
+    user = signed_in_user() if sign_in_required() else None
+    must_change = user is not None and user.must_change_password  # app.py shows the Account page only
+    shown = (
+        exposure_problem() is None
+        and not any(param in st.query_params for param in LINK_PARAMS)
+        and current_actor() is not None
+        and (page == "account.py" or not must_change)
+    )
+    if not shown:
+        st.switch_page("app.py")
 
 
 def get_department() -> Department:

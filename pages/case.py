@@ -26,7 +26,7 @@ from pages.components.stack_viewer import (
     stack_viewer,
     viewer_window,
 )
-from pages.session import acting_services
+from pages.session import acting_services, routed
 from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_key,
@@ -39,6 +39,8 @@ from pages.ui import (
     stack_payload,
     user_errors,
 )
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: The teaching-content form's widgets (each key also names the case: see ``ck``).
 FORM_WIDGETS = (

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from casefiles.accounts.permissions import Action, allowed
+from casefiles.accounts.permissions import Action, Role, allowed
 from pages.session import current_actor, signed_in_user, write_session_cookie
 from pages.ui import exposure_problem, get_services, init_session, start_receiver_if_configured
 
@@ -41,9 +41,12 @@ def main() -> None:
         st.Page("pages/conferences.py", title="Conferences", icon=":material/groups:"),
         st.Page("pages/export.py", title="Export", icon=":material/slideshow:"),
         st.Page("pages/safety.py", title="Safety", icon=":material/verified_user:"),
+        st.Page("pages/quiz.py", title="Quizzes", icon=":material/quiz:"),
         st.Page("pages/notifications.py", title="Notifications", icon=":material/notifications:"),
         st.Page("pages/account.py", title="Account", icon=":material/person:"),
     ]
+    if actor.role.rank >= Role.PRESENTER.rank:  # the page itself tells anyone else it is not for them
+        pages.append(st.Page("pages/training_sets.py", title="Training sets", icon=":material/school:"))
     # Admin pages are listed for admins only; each also refuses anyone else itself (the domain decides).
     if allowed(actor, Action.MANAGE_USERS):
         pages.append(st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"))

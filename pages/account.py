@@ -5,10 +5,10 @@ import streamlit as st
 from casefiles.accounts.permissions import PermissionDenied
 from casefiles.acting.admin import MyAccount
 from casefiles.department import sign_in_required
-from pages.session import current_actor, end_session, get_department, where
-from pages.ui import routed, user_errors
+from pages.session import current_actor, end_session, get_department, routed, where
+from pages.ui import user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: Said once after the password was changed (the form is redrawn empty).
 CHANGED = "account_password_changed"

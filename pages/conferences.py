@@ -14,7 +14,7 @@ import streamlit as st
 
 from casefiles.errors import StaleEditError
 from casefiles.model import Case, CasePlan, Conference, ConferenceKind
-from pages.session import acting_services
+from pages.session import acting_services, routed
 from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_labels,
@@ -22,12 +22,11 @@ from pages.ui import (
     plain,
     progress_bar,
     release_panel,
-    routed,
     show_conference,
     user_errors,
 )
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: The edit form's fields: conference attribute -> widget key prefix (the key ends with the conference id).
 EDIT_FIELDS = {"title": "conf_edit_title", "kind": "conf_edit_kind", "date": "conf_edit_date"}

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from casefiles.jobs import JobState
-from pages.session import acting_services
+from pages.session import acting_services, routed
 from pages.ui import (
     get_jobs,
     job_panel,
@@ -14,11 +14,10 @@ from pages.ui import (
     pick_case,
     progress_bar,
     release_panel,
-    routed,
     user_errors,
 )
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 services = acting_services()
 st.title("Export")

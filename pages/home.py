@@ -3,10 +3,10 @@
 import streamlit as st
 
 from casefiles.store import CaseSummary
-from pages.session import acting_services, landing
-from pages.ui import open_case, plain, routed, show_conference, user_errors
+from pages.session import acting_services, landing, quizzes, routed
+from pages.ui import open_case, plain, show_conference, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 services = acting_services()
 home = landing()
@@ -39,6 +39,14 @@ with user_errors("Loading the home page"):
         for column, case in zip(st.columns(4), drafts[:4], strict=False):
             with column:
                 case_card(case, "home_draft")
+
+    mine = [q for q in quizzes().my_quizzes() if not q.over]
+    if mine:
+        st.subheader("My quizzes")
+        for quiz in mine[:5]:
+            done = f"{quiz.score.answered} of {quiz.score.total} answered" if quiz.attempt else "not started"
+            if st.button(f"{plain(quiz.title)} · {done}", key=f"home_quiz_{quiz.training_set.id}"):
+                st.switch_page("pages/quiz.py")
 
     upcoming = home.upcoming_conferences()
     st.subheader("Conferences ahead")

@@ -9,10 +9,10 @@ import streamlit as st
 
 from casefiles.accounts.permissions import PermissionDenied
 from casefiles.acting.admin import MyAccount
-from pages.session import current_actor, get_department, where
-from pages.ui import routed, user_errors
+from pages.session import current_actor, get_department, routed, where
+from pages.ui import user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: App-relative notification links (``/case?case=…``) → the page that shows them.
 LINK_PAGES = {"/case": "pages/case.py", "/conferences": "pages/conferences.py"}

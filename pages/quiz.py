@@ -17,7 +17,7 @@ from casefiles.model import AssetKind
 from casefiles.quiz.flow import QuizRefused, QuizStep, Step
 from casefiles.quiz.model import SetState
 from pages.components.stack_viewer import stack_viewer, viewer_window
-from pages.session import acting_services, current_actor, get_department, routed, where
+from pages.session import acting_services, quizzes, routed
 from pages.ui import get_services, plain, stack_payload, user_errors
 
 routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
@@ -28,10 +28,6 @@ POSITION = "quiz_position_{}"
 STEP = "quiz_step_{}_{}"
 #: A refusal to show once (answered twice, closed, time is up).
 NOTICE = "quiz_notice"
-
-
-def quizzes() -> Quizzes:
-    return Quizzes(current_actor(), get_services(), get_department().audit, where())
 
 
 def _label(quiz: MyQuiz) -> str:

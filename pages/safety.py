@@ -3,10 +3,10 @@
 import streamlit as st
 
 from casefiles.jobs import JobState
-from pages.session import acting_services
-from pages.ui import get_jobs, job_panel, job_running, release_panel, routed
+from pages.session import acting_services, routed
+from pages.ui import get_jobs, job_panel, job_running, release_panel
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 services = acting_services()
 st.title("Safety")

@@ -17,6 +17,7 @@ from casefiles.accounts.permissions import Actor
 from casefiles.acting.announce import Announcer
 from casefiles.acting.guard import ActingServices
 from casefiles.acting.landing import Landing
+from casefiles.acting.quiz import Quizzes
 from casefiles.config import Settings, settings_from_env
 from casefiles.department import (
     LOCAL_OPERATOR,
@@ -90,6 +91,11 @@ def acting_services() -> ActingServices:
     department = get_department()
     announce = Announcer(department.accounts, department.notifications, department)
     return ActingServices(get_services(), current_actor(), audit=department.audit, where=where(), announce=announce)
+
+
+def quizzes() -> Quizzes:
+    """The quiz use cases for the person on this tab."""
+    return Quizzes(current_actor(), get_services(), get_department().audit, where())
 
 
 def landing() -> Landing:

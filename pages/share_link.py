@@ -17,11 +17,11 @@ from casefiles.accounts.shares import LinkRefused, token_key
 from casefiles.acting.links import DECK_FORMATS, SharedView
 from casefiles.model import AssetKind, Case
 from pages.components.stack_viewer import stack_viewer, viewer_window
-from pages.session import where
+from pages.session import routed, where
 from pages.share_panel import share_links
-from pages.ui import get_services, routed, stack_payload, user_errors
+from pages.ui import get_services, stack_payload, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: This tab's opened link (kept so that scrolling does not count as another open).
 VIEW_KEY = "casedeck_shared_view"

@@ -5,10 +5,9 @@ import logging
 import streamlit as st
 
 from casefiles.errors import CaseDeckError
-from pages.session import SESSION_ENDED, get_department, start_session, where
-from pages.ui import routed
+from pages.session import SESSION_ENDED, get_department, routed, start_session, where
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 log = logging.getLogger("casedeck.sign_in")
 

@@ -18,19 +18,15 @@ from casefiles.quiz.flow import publish_problems
 from casefiles.quiz.model import Choice, Question, SetState, TrainingSet
 from casefiles.store import CaseQuery
 from casefiles.visibility import Visibility
-from pages.session import acting_services, current_actor, get_department, where
-from pages.ui import get_services, plain, routed, user_errors
+from pages.session import acting_services, quizzes, routed
+from pages.ui import plain, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 CHOSEN = "training_set_chosen"
 DONE = "training_set_done"
 #: The set to choose on the next run (the chooser's own state cannot change once it is drawn).
 PENDING = "training_set_pending"
-
-
-def quizzes() -> Quizzes:
-    return Quizzes(current_actor(), get_services(), get_department().audit, where())
 
 
 def _done(message: str, chosen: str | None = None) -> None:

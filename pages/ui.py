@@ -39,21 +39,6 @@ LAST_IMPORT = "last_import_report"
 SESSION_DEFAULTS: dict[str, object] = {SELECTED_CASE: None, LAST_IMPORT: None}
 
 
-def routed() -> None:
-    """Make sure app.py's routing (sign-in, refusal, links) decided this run; call first in every page.
-
-    A Streamlit process with a ``pages/`` folder starts in its old multipage mode: until some run
-    calls ``st.navigation``, a first visit straight to ``/library`` runs ``pages/library.py`` by
-    itself, without app.py — without the sign-in page or the refusal to serve the network. Such a
-    run is turned back here into a run of app.py, before the page shows or reads anything.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False  # what app.py's st.navigation sets, from now on for the process
-        st.rerun()
-
-
 def init_session() -> None:
     for key, value in SESSION_DEFAULTS.items():
         st.session_state.setdefault(key, value)

@@ -14,11 +14,11 @@ import streamlit as st
 from casefiles.accounts.shares import LinkRefused, token_key
 from casefiles.acting.links import UploadRefused, UploadTarget
 from casefiles.ingest import Upload
-from pages.session import where
+from pages.session import routed, where
 from pages.share_panel import share_links
-from pages.ui import progress_bar, routed, user_errors
+from pages.ui import progress_bar, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 TARGET_KEY = "casedeck_upload_target"
 PASSWORD_KEY = "casedeck_upload_password"  # noqa: S105 (a session-state key, not a secret)

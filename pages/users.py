@@ -11,10 +11,10 @@ import streamlit as st
 from casefiles.accounts.local import User
 from casefiles.accounts.permissions import PermissionDenied, Role
 from casefiles.acting.admin import ADDABLE_SOURCES, UserAdmin
-from pages.session import current_actor, get_department, where
-from pages.ui import get_services, routed, user_errors
+from pages.session import current_actor, get_department, routed, where
+from pages.ui import get_services, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: (what was done, one-time password or None) to show once on the next run.
 DONE = "users_done"

@@ -23,7 +23,7 @@ def library_with(data_dir, tmp_path, *titles):
     return services, ids
 
 
-def start(monkeypatch, data_dir, page=None) -> AppTest:
+def start(monkeypatch, data_dir, page="pages/library.py") -> AppTest:
     monkeypatch.setenv("CASEDECK_DATA", str(data_dir))
     monkeypatch.setenv("CASEDECK_SAMPLES", "0")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -40,7 +40,9 @@ def rendered_text(at: AppTest) -> str:
 
 
 def test_empty_library_invites_an_import(monkeypatch, data_dir):
-    at = start_app(monkeypatch, data_dir)
+    at = start_app(monkeypatch, data_dir)  # the Home page
+    assert any("import a study" in i.value for i in at.info)
+    at.switch_page("pages/library.py").run()
     assert any("Import" in i.value for i in at.info)
 
 
@@ -98,6 +100,7 @@ def test_folder_path_that_does_not_exist_is_a_clear_message(monkeypatch, data_di
 
 def test_sample_cases_are_in_the_library(monkeypatch, seeded_data_dir):
     at = start_app(monkeypatch, seeded_data_dir, samples=True)
+    at.switch_page("pages/library.py").run()
     captions = [c.value for c in at.caption]
     assert any(c.startswith("4 case") for c in captions), captions
     at.text_input(key="library_search").input("nodule").run()

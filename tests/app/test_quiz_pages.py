@@ -190,6 +190,15 @@ def test_publishing_without_a_correct_answer_is_refused(installation: dict[str, 
 def test_a_learner_is_not_offered_training_sets(installation: dict[str, object]) -> None:
     tokens = installation["tokens"]
     assert isinstance(tokens, dict)
-    at = page(tokens["lena"], "training_sets.py")
+    # not in a learner's navigation at all ...
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[SESSION_TOKEN] = tokens["lena"]
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/training_sets.py")
+    # ... and the page itself, reached anyway, offers nothing
+    at = AppTest.from_file(str(ROOT / "pages/training_sets.py"), default_timeout=120)
+    at.session_state[SESSION_TOKEN] = tokens["lena"]
+    at.run()
     assert any("Training sets are made by" in i.value for i in at.info)
     assert not at.button

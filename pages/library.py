@@ -1,22 +1,29 @@
-"""Library: every case at a glance, filtered by text, modality or tag; delete a case after a confirmation."""
-
-from dataclasses import replace
+"""Library: ranked search as you type (typos, British spellings, synonyms), filters with counts, delete."""
 
 import streamlit as st
 
 from casefiles.accounts.permissions import Action
 from casefiles.errors import NotFoundError
-from casefiles.services import CaseFilter
+from casefiles.search import SearchQuery
 from pages.session import acting_services
-from pages.ui import SELECTED_CASE, open_case, plain, routed, user_errors
-
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+from pages.ui import SELECTED_CASE, open_case, plain, user_errors
 
 #: The case whose deletion waits for confirmation, and the message of the last deletion.
 DELETE_PENDING = "library_delete_pending"
 DELETE_DONE = "library_delete_done"
 #: Cases per page: a library of thousands lists as fast as one of four.
 PAGE_SIZE = 48
+ALL = "All"
+#: Filter pickers: SearchQuery field, label, session key.
+PICKERS = (
+    ("modality", "Modality", "library_modality"),
+    ("body_region", "Body region", "library_region"),
+    ("category", "Category", "library_category"),
+    ("difficulty", "Difficulty", "library_difficulty"),
+    ("author", "Author", "library_author"),
+)
+#: What the last page was searched for: a new search starts again at page 1.
+LAST_SEARCH = "library_last_search"
 
 services = acting_services()
 st.title("Case library")
@@ -54,27 +61,60 @@ if pending:
                 st.session_state.pop(DELETE_PENDING, None)
                 st.rerun()
 
-modalities, tags = services.library_facets()
-col_text, col_mod, col_tag = st.columns([3, 1, 1])
-text = col_text.text_input("Search", placeholder="diagnosis, finding, tag…", key="library_search")
-modality = col_mod.selectbox("Modality", ["All", *modalities], key="library_modality")
-tag = col_tag.selectbox("Tag", ["All", *tags], key="library_tag")
+# Searches while typing (after a short pause); the best match comes first, then the newest.
+text = st.text_input(
+    "Search",
+    placeholder="diagnosis, finding, tag… (typos and British spellings are fine)",
+    key="library_search",
+    type="search",
+    live=True,
+)
+chosen = {field: st.session_state.get(key, ALL) for field, _, key in PICKERS}
+filters = {field: ("" if value in (ALL, None) else str(value)) for field, value in chosen.items()}
+signature = (text, *filters.values())
+if st.session_state.get(LAST_SEARCH) != signature:
+    st.session_state[LAST_SEARCH] = signature
+    st.session_state["library_page"] = 1
 
-with user_errors("Loading the library"):
-    query = CaseFilter(text=text, modality="" if modality == "All" else modality, tag="" if tag == "All" else tag)
-    total = services.count_cases(query)
+with user_errors("Searching the library"):
+    page = int(st.session_state.get("library_page", 1) or 1)
+    results = services.search(
+        SearchQuery(text=text or "", offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, **filters)  # type: ignore[arg-type]
+    )
+    if results.total and not results.hits and page > 1:  # the library shrank under a later page
+        st.session_state["library_page"] = 1
+        st.rerun()
+
+    # Each picker counts what choosing a value would find (the other filters and the words applied).
+    columns = st.columns(len(PICKERS))
+    for column, (field, label, key) in zip(columns, PICKERS, strict=True):
+        counts: dict[str, int] = {f.value: f.count for f in results.facets.get(field, ())}
+        current = filters[field]
+        options = [ALL, *counts]
+        if current and current not in counts:  # keep a choice that now finds nothing
+            options.append(current)
+
+        def shown(value: str, counts: dict[str, int] = counts) -> str:
+            return value if value == ALL else f"{value} ({counts.get(value, 0)})"
+
+        column.selectbox(label, options, key=key, format_func=shown)
+
+    for note in results.notes:
+        st.info(note)
+    total = results.total
     pages = max(1, -(-total // PAGE_SIZE))
-    page = 1
     if pages > 1:
-        page = int(st.number_input(f"Page (of {pages})", 1, pages, 1, key="library_page"))
-    cases = services.case_summaries(replace(query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE))
-    if not cases:
+        st.number_input(f"Page (of {pages})", 1, pages, key="library_page")
+    if not results.hits:
         st.info("No cases match. Clear the filters, or add a study on the Import page.")
-    st.caption(f"{total} case(s)")
+    ranked = " — best match first" if results.hits and any(h.score for h in results.hits) else ""
+    st.caption(f"{total} case(s){ranked}")
     columns_per_row = 4
-    for start in range(0, len(cases), columns_per_row):
+    hits = list(results.hits)
+    for start in range(0, len(hits), columns_per_row):
         row = st.columns(columns_per_row)
-        for column, case in zip(row, cases[start : start + columns_per_row], strict=False):
+        for column, hit in zip(row, hits[start : start + columns_per_row], strict=False):
+            case = hit.summary
             with column.container(border=True):
                 thumb = services.summary_thumbnail(case)
                 if thumb:

@@ -13,9 +13,21 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from casefiles.model import Case, Conference
 from casefiles.store.documents import CaseQuery, CaseSummary
+from casefiles.store.fulltext import FacetCount, SearchHit, SearchQuery, SearchResults
 from casefiles.store.records import AuditEntry, Record
 
-__all__ = ["AuditEntry", "BlobStore", "CaseQuery", "CaseStore", "CaseSummary", "Record"]
+__all__ = [
+    "AuditEntry",
+    "BlobStore",
+    "CaseQuery",
+    "CaseStore",
+    "CaseSummary",
+    "FacetCount",
+    "Record",
+    "SearchHit",
+    "SearchQuery",
+    "SearchResults",
+]
 
 
 @runtime_checkable
@@ -54,6 +66,13 @@ class CaseStore(Protocol):
 
     def facets(self) -> tuple[list[str], list[str]]:
         """Every modality and tag in the library, sorted."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked search (casefiles.store.fulltext): best first, then newest; total and facet counts.
+
+        Both backends return the same hits with the same scores for the same library.
+        """
         ...
 
     def cases_using_blob(self, digest: str) -> set[str]:

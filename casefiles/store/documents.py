@@ -234,6 +234,8 @@ class CaseSummary:
     lowest_text_rules: int
     lowest_pixel_rules: int
     sharing: Sharing = LEGACY
+    #: The diagnosis category (for search results and their filters).
+    category: str = ""
 
 
 def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
@@ -264,6 +266,7 @@ def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
         lowest_text_rules=int(facts.get("lowest_text_rules", 0)),
         lowest_pixel_rules=int(facts.get("lowest_pixel_rules", 0)),
         sharing=Sharing.from_dict(doc.get("sharing")),
+        category=doc.get("category", ""),
     )
 
 

@@ -53,6 +53,8 @@ from casefiles.store.documents import (
     split_case,
     summary_of,
 )
+from casefiles.store.fulltext import SearchQuery, SearchResults, folding
+from casefiles.store.postgres_search import refold_if_needed, run_search, viewer_condition, write_search_columns
 from casefiles.store.records import (
     GENESIS,
     AuditEntry,
@@ -185,6 +187,7 @@ class PostgresCaseStore:
         try:
             with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
                 migrate(conn, self._target.database)
+                refold_if_needed(conn, folding())
         except psycopg.Error as exc:
             raise self._target.error(exc) from None
         self._connections = _Connections(url, connections, self._target)
@@ -268,6 +271,7 @@ class PostgresCaseStore:
         if row is None:
             stored = conn.execute("SELECT version FROM cases WHERE id = %s", (case.id,)).fetchone()
             raise conflict("case", case.version, 0 if stored is None else int(stored[0]))
+        write_search_columns(conn, case.id, doc, folding())
         self._write_manifests(conn, split.manifests)
         blobs = {digest for asset in case.assets for digest in asset.blob_ids}  # reused series included
         self._write_refs(conn, case.id, blobs, new=new)
@@ -361,6 +365,18 @@ class PostgresCaseStore:
             tags = conn.execute("SELECT DISTINCT unnest(tags) FROM cases").fetchall()
         modalities = {m for (modality,) in written for m in modality.split("/") if m}
         return sorted(modalities), sorted(r[0] for r in tags)
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked search: the weighted tsvector and its GIN index, with the embedded index's scores."""
+        with self._transaction() as conn:
+            return run_search(conn, query, folding(), lambda cid: self._conference_cases(conn, cid))
+
+    @staticmethod
+    def _conference_cases(conn: psycopg.Connection[Any], conference_id: str) -> tuple[str, ...]:
+        row = conn.execute("SELECT version, doc FROM conferences WHERE id = %s", (conference_id,)).fetchone()
+        if row is None:
+            raise missing_conference(conference_id)
+        return conference_from_doc(row[1], int(row[0])).case_ids
 
     def cases_using_blob(self, digest: str) -> set[str]:
         with self._transaction() as conn:
@@ -673,14 +689,10 @@ def _where(query: CaseQuery) -> tuple[str, list[Any]]:
     if query.ids is not None:
         conditions.append("id = ANY(%s::text[])")
         params.append(list(query.ids))
-    if query.viewer is not None and not query.viewer.sees_all:
-        # casefiles.visibility.sees in SQL: no stored sharing (made before accounts) is department-wide
-        conditions.append(
-            "(doc->'sharing' IS NULL OR doc->'sharing'->>'visibility' = 'department'"
-            " OR (doc->'sharing'->>'owner' <> '' AND doc->'sharing'->>'owner' = %s)"
-            " OR (doc->'sharing'->>'visibility' = 'group' AND doc->'sharing'->'groups' ?| %s::text[]))"
-        )
-        params.extend([query.viewer.username, sorted(query.viewer.groups)])
+    seen, seen_params = viewer_condition(query.viewer)  # casefiles.visibility.sees in SQL
+    if seen:
+        conditions.append(seen)
+        params.extend(seen_params)
     if query.modality:
         conditions.append("modalities @> ARRAY[%s::text]")
         params.append(query.modality.upper())

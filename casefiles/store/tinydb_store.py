@@ -26,6 +26,7 @@ import heapq
 import itertools
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -62,6 +63,18 @@ from casefiles.store.documents import (
     summary_of,
     upgrade_case_doc,
 )
+from casefiles.store.fulltext import (
+    Folding,
+    IndexedCase,
+    SearchQuery,
+    SearchResults,
+    analyse,
+    filters_of,
+    folding,
+    index_case,
+    restricted_ids,
+)
+from casefiles.store.memory_index import MemoryIndex, ShardIndex
 from casefiles.store.records import (
     GENESIS,
     AuditEntry,
@@ -86,6 +99,8 @@ LAYOUT_VERSION = 2
 _SHARDS = 256
 _MANIFEST_CACHE = 512
 _REF_LINE = 64 + 1 + 64 + 1
+#: A folder's stamp this old cannot be followed by a change in the same clock tick (see _search_index).
+_STAMP_SETTLED_NS = 1_000_000_000
 
 _instances: dict[Path, TinyDBCaseStore] = {}
 _instances_lock = threading.Lock()
@@ -163,13 +178,20 @@ def _doc_id(key: str) -> int:
 class _View:
     """One version of a document file, parsed once: documents by id and their search text."""
 
-    __slots__ = ("_ordered", "_text", "by_id", "stamp")
+    __slots__ = ("_ordered", "_search", "_text", "by_id", "stamp")
 
     def __init__(self, stamp: FileStamp | None, by_id: dict[str, JsonDict]) -> None:
         self.stamp = stamp
         self.by_id = by_id
         self._text: dict[str, str] = {}
         self._ordered: list[tuple[tuple[str, str], JsonDict, _View]] | None = None
+        self._search: list[tuple[JsonDict, IndexedCase]] | None = None
+
+    def search_cases(self, fold: Folding) -> list[tuple[JsonDict, IndexedCase]]:
+        """This version's documents folded for search, on first use (a new version of the file gets a new view)."""
+        if self._search is None:
+            self._search = [(doc, index_case(doc, fold)) for doc in self.by_id.values()]
+        return self._search
 
     def ordered(self) -> list[tuple[tuple[str, str], JsonDict, _View]]:
         """(sort key, document, this view), newest first: sorted once per version of the file."""
@@ -258,6 +280,12 @@ class TinyDBCaseStore:
         self._settings = _DocumentFile(self.root / "settings.json", "meta")
         self._record_files: dict[str, _DocumentFile] = {}
         self._audit_path = self.root / "audit.log"
+        self._search = MemoryIndex()
+        self._search_lock = threading.Lock()
+        #: block (first hex digit of the shard names) → (its shards' views, their index)
+        self._search_blocks: dict[str, tuple[tuple[_View, ...], ShardIndex]] = {}
+        #: the cases folder's stamp when the blocks were last checked (see _search_shards)
+        self._search_seen: FileStamp | None = None
         with locked(self._format_path):
             self._check_or_create(legacy)
 
@@ -436,6 +464,53 @@ class TinyDBCaseStore:
 
     def facets(self) -> tuple[list[str], list[str]]:
         return facets_of(doc for shard in self._all_shards() for doc in shard.documents().values())
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked search over the in-memory index: shards saved since the last search (here or by another
+        process) are re-indexed, the rest are reused."""
+        fold = folding()
+        analysis = analyse(query.text, fold)
+        ids = restricted_ids(query, lambda cid: self.get_conference(cid).case_ids)
+        blocks = self._search_index(fold)
+        self._search.refresh(blocks)
+        return self._search.search(
+            list(blocks.values()),
+            analysis,
+            filters_of(query, fold),
+            ids=ids,
+            viewer=query.viewer,
+            offset=query.offset,
+            limit=query.limit,
+            notes=analysis.notes,
+        )
+
+    def _search_index(self, fold: Folding) -> dict[str, ShardIndex]:
+        """The blocks' indexes, rebuilt where a shard changed. Every shard file is replaced by a rename in
+        the cases folder, which changes the folder's stamp: while it is unchanged (and older than a
+        second, so a change in the same clock tick is not missed) no shard needs a look."""
+        folder = FileStamp.of(self.root / "cases")
+        with self._search_lock:
+            fresh = folder is not None and folder == self._search_seen
+            if fresh and folder is not None and time.time_ns() - folder.mtime_ns > _STAMP_SETTLED_NS:
+                return {name: index for name, (_, index) in self._search_blocks.items()}
+            by_block: dict[str, list[_View]] = {}
+            for shard in self._all_shards():
+                by_block.setdefault(shard.path.stem[0], []).append(shard.view())
+            blocks = {}
+            for name, views in sorted(by_block.items()):
+                known = self._search_blocks.get(name)
+                if (
+                    known is not None
+                    and len(known[0]) == len(views)
+                    and all(a is b for a, b in zip(known[0], views, strict=True))
+                ):
+                    blocks[name] = known[1]
+                    continue
+                index = ShardIndex(pair for view in views for pair in view.search_cases(fold))
+                self._search_blocks[name] = (tuple(views), index)
+                blocks[name] = index
+            self._search_seen = folder
+            return blocks
 
     def cases_using_blob(self, digest: str) -> set[str]:
         manifests = self._manifests_naming({digest}).get(digest, set())

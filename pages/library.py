@@ -5,10 +5,10 @@ import streamlit as st
 from casefiles.accounts.permissions import Action
 from casefiles.errors import NotFoundError
 from casefiles.search import SearchQuery
-from pages.session import acting_services
-from pages.ui import SELECTED_CASE, open_case, plain, routed, user_errors
+from pages.session import acting_services, routed
+from pages.ui import SELECTED_CASE, open_case, plain, user_errors
 
-routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.ui.routed
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 #: The case whose deletion waits for confirmation, and the message of the last deletion.
 DELETE_PENDING = "library_delete_pending"

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from casefiles.deid import Deidentifier
 from casefiles.deid.table import Option
 from casefiles.errors import CaseDeckError, ImportFailure
-from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.ingest import DuplicateStudy, ImportProblem, ImportReport
 from casefiles.model import AssetKind, Case, Conference, KeyImage
 from casefiles.pacs.receiver import ReceivedStudy
 from casefiles.pacs.tce import KosTitle, TeachingSelection
@@ -70,6 +70,8 @@ class InboxResult:
     case_ids: tuple[str, ...]
     key_images_added: int
     problems: tuple[ImportProblem, ...]
+    #: Studies received that were already in the library (a warning, as the import reports it).
+    duplicates: tuple[DuplicateStudy, ...] = ()
 
 
 def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> InboxResult:
@@ -81,6 +83,7 @@ def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> Inbo
     """
     case_ids: list[str] = []
     problems: list[ImportProblem] = []
+    duplicates: tuple[DuplicateStudy, ...] = ()
     if received.instance_count > 0:
         try:
             report = services.import_dicom([received.folder])
@@ -89,6 +92,7 @@ def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> Inbo
         else:
             case_ids += report.case_ids
             problems += report.problems
+            duplicates = report.duplicates
     added = 0
     for number, selection in enumerate(received.selections, start=1):
         label = f"key object selection {number} of {len(received.selections)}"
@@ -101,7 +105,7 @@ def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> Inbo
         case_ids += [c for c in touched if c not in case_ids]
     for case_id in case_ids:
         _add_tags(services, case_id, [INBOX_TAG])
-    return InboxResult(tuple(dict.fromkeys(case_ids)), added, tuple(problems))
+    return InboxResult(tuple(dict.fromkeys(case_ids)), added, tuple(problems), duplicates)
 
 
 def inbox_handler(

@@ -434,6 +434,10 @@ class Case:
     text_rules: int = 0
     #: Who owns the case and who else sees it (casefiles.visibility); the domain checks it on every use.
     sharing: Sharing = PRIVATE_UNOWNED
+    #: Keyed hashes of the ORIGINAL Study Instance UIDs of its studies (casefiles.deid.keys.study_key),
+    #: so importing a study already here is recognised; never the UIDs. Meaningful only under this
+    #: installation's secret; a case imported before they existed has none (and is never matched).
+    study_keys: tuple[str, ...] = ()
     #: The store's version of this case (0: never stored). A save made on an older version is
     #: refused by the store (optimistic concurrency); not part of the JSON shape, the store keeps it.
     version: int = 0
@@ -449,6 +453,10 @@ class Case:
         _require_str("body part", self.body_part, max_len=64)
         _require_str("author", self.author, max_len=200)
         _require_str("category", self.category, max_len=100)
+        study_keys = _require_str_tuple("study keys", self.study_keys)
+        if not all(_is_study_key(k) for k in study_keys):
+            raise ValidationError("A study key must be 64 lower-case hexadecimal digits.")
+        object.__setattr__(self, "study_keys", tuple(dict.fromkeys(study_keys)))
         object.__setattr__(self, "differential", _require_str_tuple("differential", self.differential))
         object.__setattr__(self, "teaching_points", _require_str_tuple("teaching points", self.teaching_points))
         tags = _require_str_tuple("tags", self.tags)
@@ -500,6 +508,7 @@ class Case:
             "key_images": [k.to_dict() for k in self.key_images],
             "text_rules": self.text_rules,
             "sharing": self.sharing.to_dict(),
+            "study_keys": list(self.study_keys),
         }
 
     @classmethod
@@ -524,7 +533,12 @@ class Case:
             key_images=tuple(KeyImage.from_dict(k) for k in data.get("key_images", ())),
             text_rules=int(data.get("text_rules", 0)),
             sharing=Sharing.from_dict(data.get("sharing")),
+            study_keys=tuple(data.get("study_keys", ())),
         )
+
+
+def _is_study_key(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,12 @@ through the same scrubbing as an upload
 remaps UIDs differently, instances are matched to the manifest by their
 place in the series (the file order the exporter wrote), never by UID.
 
-Decisions: a case or conference keeps its id unless the library already
-has one with that id, in which case it gets a new one (an import never
-overwrites). Series thumbnails are made anew from the re-de-identified
+Decisions: a recreated case has no study keys (packages do not carry them:
+they are made with the exporting installation's secret and would never match
+here), so importing a package never warns of a study already in the library,
+and a study imported later is not matched to the package's case. A case or
+conference keeps its id unless the library already has one with that id,
+in which case it gets a new one (an import never overwrites). Series thumbnails are made anew from the re-de-identified
 files; the package's pictures are not imported. An image that the
 de-identifier suspects of burned-in text is marked for review here, whatever
 the package said. Media items get their thumbnails and slide pictures made
@@ -309,6 +312,9 @@ class _Import:
                 assets=tuple(assets),
                 key_images=tuple(case.key_images[n] for n in kept),
                 text_rules=0,  # whatever the manifest claims: its title and labels are cleaned here
+                # Study keys are made with one installation's secret; a package carries none, and any an
+                # altered one claims are dropped: the recreated case is never taken for a re-imported study.
+                study_keys=(),
             )
             new_case, _changed = clean_case_text(new_case)
         except ValidationError as exc:

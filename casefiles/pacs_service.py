@@ -228,6 +228,7 @@ class PacsService:
                 report.studies_retrieved,
                 report.instances_imported,
                 search.problems + report.problems,
+                report.duplicates,
             ),
             conference,
         )

@@ -1,7 +1,8 @@
 """Export a conference as a teaching-file package: one zip another CaseDeck can import.
 
 The zip holds ``manifest.json`` (the conference and every case exactly as
-:meth:`~casefiles.model.Case.to_dict` gives them, plus which file holds which
+:meth:`~casefiles.model.Case.to_dict` gives them, but for their study keys,
+which mean something only to the library that made them; plus which file holds which
 DICOM instance or media item), the de-identified DICOM files, the scrubbed
 photos, video clips and PowerPoint decks, the key images and series thumbnails
 as presented, one RSNA MIRC ``MIRCdocument.xml`` per case, and a README. Member
@@ -304,6 +305,15 @@ def _thumbnail(image: CleanImage) -> bytes:
     return buffer.getvalue()
 
 
+def _case_entry(case: Case) -> dict[str, Any]:
+    """A case as the model writes it, without its study keys: hashes made with this installation's
+    secret mean nothing anywhere else, and what leaves the library carries nothing derived from the
+    original UIDs that it does not need (the importing library drops any it is sent)."""
+    entry = case.to_dict()
+    entry.pop("study_keys", None)
+    return entry
+
+
 def _manifest(bundle: ConferenceBundle, contents: list[_CaseContents]) -> str:
     """The conference and its cases as the model writes them, and where their files are."""
     manifest = {
@@ -311,7 +321,7 @@ def _manifest(bundle: ConferenceBundle, contents: list[_CaseContents]) -> str:
         "version": FORMAT_VERSION,
         "generator": "CaseDeck",
         "conference": bundle.conference.to_dict(),
-        "cases": [case.to_dict() for case in bundle.cases],
+        "cases": [_case_entry(case) for case in bundle.cases],
         "contents": [
             {
                 "case_id": c.case_id,

@@ -7,8 +7,11 @@ import streamlit as st
 
 from casefiles.accounts.permissions import Action
 from casefiles.ingest import ImportReport, Upload
-from pages.session import acting_services
+from pages.duplicate_panel import duplicate_warnings, merged_cases
+from pages.session import acting_services, routed
 from pages.ui import LAST_IMPORT, open_case, plain, progress_bar, user_errors
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 services = acting_services()
 st.title("Import studies")
@@ -93,7 +96,11 @@ if last is not None:
             hide_index=True,
             key="import_problems",
         )
-    for case_id in last.case_ids:
+    if last.duplicates:
+        st.subheader("Already in the library")
+        duplicate_warnings(services, last.duplicates, key="import_duplicate")
+    merged = merged_cases()
+    for case_id in dict.fromkeys(merged.get(c, c) for c in last.case_ids):
         with user_errors("Opening the case"):
             case = services.get_case(case_id)
             if st.button(f"Open case: {plain(case.title)}", key=f"import_open_{case_id}"):

@@ -11,7 +11,8 @@ from casefiles.pacs import PacsNode
 from casefiles.pacs.retrieval import StudyRequest
 from casefiles.pacs_service import retrieval_job
 from casefiles.services import CaseFilter
-from pages.session import acting_services
+from pages.duplicate_panel import duplicate_warnings, merged_cases
+from pages.session import acting_services, routed
 from pages.ui import (
     app_receiver,
     get_jobs,
@@ -23,6 +24,8 @@ from pages.ui import (
     stop_app_receiver,
     user_errors,
 )
+
+routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
 FOUND = "pacs_found"  # StudyMatch list: PHI, this session's memory only
 SERIES_CHOICE = "pacs_series_choice"  # study uid -> chosen series uids
@@ -321,7 +324,9 @@ def retrieval_progress() -> None:
         )
         for problem in report.problems:
             st.warning(f"{problem.item.capitalize()}: {problem.reason}")
-        for case_id in report.case_ids:
+        duplicate_warnings(services, report.duplicates, key="pacs_duplicate")
+        merged = merged_cases()
+        for case_id in dict.fromkeys(merged.get(c, c) for c in report.case_ids):
             with user_errors("Opening the case"):
                 case = services.get_case(case_id)
                 if st.button(f"Open case: {plain(case.title)}", key=f"pacs_open_{case_id}"):

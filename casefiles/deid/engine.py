@@ -200,6 +200,7 @@ class Deidentifier:
         self._secret = keys.validate_secret(secret)
         # Study, series and frame of reference UIDs repeat in every instance of a series: each is hashed once.
         self._remapped_uid = lru_cache(maxsize=4096)(partial(keys.remap_uid, self._secret))
+        self._study_key = lru_cache(maxsize=256)(partial(keys.study_key, self._secret))
         if not isinstance(profile, Profile):
             raise ValidationError(f"profile must be a Profile, not {type(profile).__name__}.")
         self._profile = profile
@@ -245,6 +246,16 @@ class Deidentifier:
         if not isinstance(uid, str) or not uid.strip():
             raise ValidationError("uid must be a non-empty text.")
         return keys.remap_uid(self._secret, uid.strip().rstrip("\x00"))
+
+    def study_key(self, study_uid: str) -> str:
+        """The keyed hash of an original Study Instance UID (:func:`casefiles.deid.keys.study_key`).
+
+        Computed before de-identification and stored on the case instead of the UID, so a study
+        imported again is recognised; "" for a missing UID.
+        """
+        if not isinstance(study_uid, str):
+            return ""
+        return self._study_key(study_uid)
 
     def pseudonym(self, patient_id: str, issuer: str = "") -> tuple[str, str]:
         """(PatientName, PatientID) standing in for one original patient."""

@@ -20,6 +20,8 @@ SECRET_BYTES = 32
 # Offsets lie in [-MAX_SHIFT_DAYS, -MIN_SHIFT_DAYS]: at least a year back, never zero.
 MIN_SHIFT_DAYS = 365
 MAX_SHIFT_DAYS = 3650
+#: Domain of the key that study keys are made with (:func:`study_key`): never the secret itself.
+STUDY_KEY_DOMAIN = b"casedeck study key"
 
 
 def validate_secret(secret: bytes) -> bytes:
@@ -82,3 +84,19 @@ def date_offset_days(secret: bytes, patient_id: str, issuer: str = "") -> int:
     """A per-patient shift in days, in [-3650, -365]: the same for all of a patient's studies."""
     value = int.from_bytes(_digest(secret, b"date-offset", patient_id, issuer)[:8], "big")
     return -(MIN_SHIFT_DAYS + value % (MAX_SHIFT_DAYS - MIN_SHIFT_DAYS + 1))
+
+
+def study_key(secret: bytes, study_uid: str) -> str:
+    """A keyed hash of an ORIGINAL Study Instance UID: how a re-imported study is recognised.
+
+    HMAC-SHA256 under a key derived from the secret for this use alone
+    (``HMAC(secret, "casedeck study key")``), as 64 hex digits. It is not the
+    remapped UID (:func:`remap_uid` hashes under the secret itself), cannot be
+    turned back into the UID without the secret, and differs between
+    installations. Empty for an empty UID.
+    """
+    uid = study_uid.strip().rstrip("\x00").strip() if isinstance(study_uid, str) else ""
+    if not uid:
+        return ""
+    key = hmac.new(secret, STUDY_KEY_DOMAIN, hashlib.sha256).digest()
+    return hmac.new(key, uid.encode("ascii", "replace"), hashlib.sha256).hexdigest()

@@ -8,12 +8,13 @@ de-identifier. Problems with single files are reported, never raised.
 from casefiles.ingest.pipeline import POOL_THRESHOLD, import_sources
 from casefiles.ingest.pool import warm_up_workers
 from casefiles.ingest.quarantine import QuarantineFolder, wipe_quarantine
-from casefiles.ingest.report import ImportProblem, ImportReport, Upload
+from casefiles.ingest.report import DuplicateStudy, ImportProblem, ImportReport, Upload
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
 
 __all__ = [
     "DEFAULT_ZIP_LIMITS",
     "POOL_THRESHOLD",
+    "DuplicateStudy",
     "ImportProblem",
     "ImportReport",
     "QuarantineFolder",

@@ -78,6 +78,9 @@ class Summary:
     text_rules: int = 0  # versions of the rules its text and pixels went through (casefiles.deid.versions)
     pixel_rules: int = 0
     review_original: str = ""  # while held: the review area's item with the unblanked original
+    #: The keyed hash of the ORIGINAL Study Instance UID (casefiles.deid.keys.study_key): how the
+    #: library recognises a study imported again. Never the UID itself.
+    study_key: str = ""
 
     def to_instance(self) -> Instance:
         position = self.normal_position if self.normal_position is not None else self.slice_location
@@ -113,6 +116,11 @@ def summarize(ds: Dataset, blob: str) -> Summary:
         frames=max(1, _as_int(_get(ds, "NumberOfFrames")) or 1),
         total_size=_picture_size(ds),
     )
+
+
+def study_uid_of(ds: Dataset) -> str:
+    """The Study Instance UID as written in ``ds`` ("" if absent or unreadable); for the study key only."""
+    return str(_get(ds, "StudyInstanceUID") or "")
 
 
 def _picture_size(ds: Dataset) -> tuple[int, int] | None:

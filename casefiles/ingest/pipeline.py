@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -68,7 +68,7 @@ from casefiles.ingest.prepare import (
     worker_crashed,
 )
 from casefiles.ingest.quarantine import QuarantineFolder
-from casefiles.ingest.report import ImportProblem, ImportReport, Upload
+from casefiles.ingest.report import DuplicateStudy, ImportProblem, ImportReport, Upload
 from casefiles.ingest.sources import Found, gather
 from casefiles.ingest.structured_report import report_document
 from casefiles.ingest.zipsafe import DEFAULT_ZIP_LIMITS, ZipLimits
@@ -79,6 +79,7 @@ from casefiles.store import BlobStore, CaseQuery, CaseStore
 from casefiles.store.blobs import LocalBlobStore
 
 POOL_THRESHOLD = 24
+_MAX_NAMED = 20  # cases named for one study already in the library
 """Imports of more files than this use worker processes (starting them costs about half a second)."""
 _WORKSPACE_PREFIX = "import-"
 _CONVERT_PREFIX = "convert-"
@@ -117,7 +118,10 @@ def import_sources(
     """Import DICOM from files, folders, zips, DICOMDIRs and uploads into de-identified cases.
 
     One case per study; a study already in the library (same de-identified
-    Study Instance UID) receives the new series and instances instead.
+    Study Instance UID) receives the new series and instances instead. Each
+    case keeps the keyed hash of its studies' original UIDs (``study_keys``);
+    a study already in the library, by that key or by its series, is named in
+    the report's ``duplicates`` (a warning; the import goes ahead as above).
     Problems with single files are reported, not raised. An import of more
     than ``pool_threshold`` files is read and de-identified by ``workers``
     processes (default: one per CPU, at most 4); ``workers=1`` keeps it in
@@ -185,6 +189,7 @@ def import_sources(
         problems=tuple(run.problems),
         deid=run.deid_report,
         burned_in_flagged=run.burned_in,
+        duplicates=cases.duplicates,
     )
 
 
@@ -194,6 +199,7 @@ class _Cases:
     ids: tuple[str, ...]
     #: For an existing case the import added to: the case as it was read (its edits meanwhile are kept).
     bases: dict[str, Case] = field(default_factory=dict)
+    duplicates: tuple[DuplicateStudy, ...] = ()
 
     def save(self, store: CaseStore) -> None:
         for case in self.changed:
@@ -214,7 +220,11 @@ def _with_assets_of(current: Case, built: Case, base: Case) -> Case:
     touched = {a.id: a for a in built.assets if before.get(a.id) != a}
     kept = tuple(touched.pop(a.id, a) for a in current.assets)
     added = tuple(a for a in touched.values() if a.id not in before)
-    return current.edited(assets=kept + added, text_rules=min(current.text_rules, built.text_rules))
+    return current.edited(
+        assets=kept + added,
+        text_rules=min(current.text_rules, built.text_rules),
+        study_keys=(*current.study_keys, *built.study_keys),
+    )
 
 
 @dataclass(slots=True)
@@ -233,10 +243,14 @@ class _Run:
     duplicates: int = 0
     already_converted: int = 0  # PDF/video/slide instances whose series the case already shows
     burned_in: int = 0
+    _converted_already: dict[str, int] = field(default_factory=dict)  # per study: already_converted
     deid_report: DeidReport = field(default_factory=lambda: DeidReport.EMPTY)
     _seen_sops: set[str] = field(default_factory=set)
     _duplicate_studies: set[str] = field(default_factory=set)
     _existing: dict[str, Case | None] = field(default_factory=dict)
+    _library_sops: set[str] = field(default_factory=set)  # instances the library held before this import
+    _study_keys: dict[str, str] = field(default_factory=dict)  # de-identified study UID -> its study key
+    _already: dict[str, int] = field(default_factory=dict)  # per study: instances skipped, the library held them
     _reported_once: set[str] = field(default_factory=set)
     _workspace: QuarantineFolder | None = None
 
@@ -262,6 +276,7 @@ class _Run:
             if case is not None:
                 for asset in case.assets:
                     self._seen_sops.update(i.sop_instance_uid for i in asset.instances)
+                    self._library_sops.update(i.sop_instance_uid for i in asset.instances)
         return self._existing[study_uid]
 
     def prepared(
@@ -306,9 +321,13 @@ class _Run:
                 self.burned_in += 1
         if summary is not None:
             self.case_for_study(summary.study_uid)  # its images count as seen: a re-sent one is skipped
+            if summary.study_key:
+                self._study_keys.setdefault(summary.study_uid, summary.study_key)
         if summary is not None and summary.sop_uid in self._seen_sops:
             self.duplicates += 1
             self._duplicate_studies.add(summary.study_uid)
+            if summary.sop_uid in self._library_sops:
+                self._count_already(summary.study_uid, 1)
             return
         if prepared.problem is not None:
             if prepared.once_per:
@@ -355,20 +374,23 @@ class _Run:
         bases: dict[str, Case] = {}
         ids: list[str] = []
         new: list[int] = []  # where the new cases are in ``changed``
+        where: dict[str, str] = {}  # study UID -> the case its instances are in now
         for study_uid, series in studies.items():
             ordered = sorted(series.values(), key=_series_sort_key)
+            key = self._study_keys.get(study_uid, "")
             case = self._current(self.case_for_study(study_uid))
             if case is not None:
                 bases[case.id] = case
             if case is None:
-                case = self._new_case(ordered, author=author)
+                case = self._new_case(ordered, author=author, study_key=key)
                 if case is None:
                     continue  # nothing of the study could be shown (each reason is reported)
                 new.append(len(changed))
             else:
-                case = self._merged_case(case, ordered)
+                case = self._merged_case(case, ordered, study_key=key)
             changed.append(case)
             ids.append(case.id)
+            where[study_uid] = case.id
         titles = batch_titles([changed[n].title for n in new], title, max_len=_MAX_TITLE)
         for n, new_title in zip(new, titles, strict=True):
             changed[n] = replace(changed[n], title=new_title)
@@ -376,7 +398,38 @@ class _Run:
             known = self.case_for_study(study_uid)
             if study_uid not in studies and known is not None:
                 ids.append(known.id)  # nothing new: the case is named but not touched
-        return _Cases(tuple(changed), tuple(dict.fromkeys(ids)), bases)
+                where[study_uid] = known.id
+        duplicates = self._duplicates([*studies, *sorted(self._duplicate_studies)], where)
+        return _Cases(tuple(changed), tuple(dict.fromkeys(ids)), bases, duplicates)
+
+    def _count_already(self, study_uid: str, count: int) -> None:
+        self._already[study_uid] = self._already.get(study_uid, 0) + count
+
+    def _duplicates(self, study_uids: Sequence[str], where: Mapping[str, str]) -> tuple[DuplicateStudy, ...]:
+        """The studies of this import that the library held before it: by their key, or by their series.
+
+        A case deleted meanwhile is not named; a study only repeated within this import is not one.
+        """
+        found: list[DuplicateStudy] = []
+        for study_uid in dict.fromkeys(study_uids):
+            holder = self._existing.get(study_uid)
+            existing = [holder.id] if holder is not None and self.store.exists(holder.id) else []
+            key = self._study_keys.get(study_uid, "")
+            if key:
+                existing += [s.id for s in self.store.summaries(CaseQuery(study_key=key, limit=_MAX_NAMED))]
+            if not existing:
+                continue
+            already = self._already.get(study_uid, 0)
+            added = sum(1 for s in self.summaries if s.study_uid == study_uid)
+            found.append(
+                DuplicateStudy(
+                    existing_case_ids=tuple(dict.fromkeys(existing)),
+                    case_id=where.get(study_uid, ""),
+                    instances_already=already,
+                    instances_new=max(0, added - self._converted_already.get(study_uid, 0)),
+                )
+            )
+        return tuple(found)
 
     def _current(self, known: Case | None) -> Case | None:
         """The case as it is now: it may have been edited, or deleted, while the files were imported."""
@@ -387,7 +440,7 @@ class _Run:
         except NotFoundError:
             return None
 
-    def _new_case(self, series: list[list[Summary]], *, author: str) -> Case | None:
+    def _new_case(self, series: list[list[Summary]], *, author: str, study_key: str = "") -> Case | None:
         """A case for a study new to the library, titled from its images; None if nothing of it can be shown."""
         assets: list[Asset] = []
         for ordinal, group in enumerate(series, start=1):
@@ -410,9 +463,10 @@ class _Run:
             author=author,
             assets=tuple(assets),
             text_rules=_text_rules_of(series),
+            study_keys=(study_key,) if study_key else (),
         )
 
-    def _merged_case(self, case: Case, series: list[list[Summary]]) -> Case:
+    def _merged_case(self, case: Case, series: list[list[Summary]], *, study_key: str = "") -> Case:
         assets = list(case.assets)
         by_series = {a.series_uid: n for n, a in enumerate(assets) if a.kind is AssetKind.DICOM_SERIES}
         for full_group in series:
@@ -432,7 +486,12 @@ class _Run:
                 thumbnail, window = self._render(merged.instances[len(merged.instances) // 2].blob, merged.label)
                 merged = replace(merged, thumbnail=thumbnail, default_window=merged.default_window or window)
             assets[index] = merged
-        return case.edited(assets=tuple(assets), text_rules=min(case.text_rules, _text_rules_of(series)))
+        return case.edited(
+            assets=tuple(assets),
+            text_rules=min(case.text_rules, _text_rules_of(series)),
+            # a case imported before study keys existed learns its key when its study comes again
+            study_keys=(*case.study_keys, study_key) if study_key else case.study_keys,
+        )
 
     # -- PDFs, videos and slides -------------------------------------------------------
     def _converted_assets(self, group: list[Summary], present: Sequence[Asset]) -> list[Asset]:
@@ -451,6 +510,10 @@ class _Run:
             series_uid = items[0].series_uid
             if any(a.kind is asset_kind and a.series_uid == series_uid for a in [*present, *made]):
                 self.already_converted += len(items)
+                self._converted_already[items[0].study_uid] = self._converted_already.get(items[0].study_uid, 0) + len(
+                    items
+                )
+                self._count_already(items[0].study_uid, len(items))
                 continue
             # One picture per slide, whatever the number of levels; one asset per PDF or clip.
             sources = [items] if kind is ObjectKind.SLIDE else [[s] for s in order_summaries(items)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from casefiles.deid import Deidentifier, DeidReport
 from casefiles.errors import DeidentificationError, ImportFailure
 from casefiles.imaging.wsi import MAX_LEVEL_PIXELS
-from casefiles.ingest.grouping import Summary, summarize
+from casefiles.ingest.grouping import Summary, study_uid_of, summarize
 from casefiles.ingest.nonradiology import (
     ObjectKind,
     attach_pixels,
@@ -114,6 +114,8 @@ def prepare_file(
             pixels = detach_pixels(original)
     except ImportFailure as exc:
         return Prepared(problem=str(exc))
+    # Recognising a study imported again: a keyed hash of its original UID, made before that UID is gone.
+    study_key = deidentifier.study_key(study_uid_of(original))
     try:
         result = deidentifier.deidentify(original)
     except DeidentificationError as exc:
@@ -122,7 +124,9 @@ def prepare_file(
         return Prepared(problem=DAMAGED_ELEMENTS)
     del original
     ds = result.dataset
-    summary = replace(summarize(ds, blob=""), text_rules=result.text_rules, pixel_rules=result.pixel_rules)
+    summary = replace(
+        summarize(ds, blob=""), text_rules=result.text_rules, pixel_rules=result.pixel_rules, study_key=study_key
+    )
     if result.report.needs_review or result.redacted:
         review = Review.NEEDS_REVIEW if result.report.needs_review else Review.NOT_NEEDED
         summary = replace(summary, review=review, redacted=result.redacted)

@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 
 from casefiles.errors import Cancelled, CaseDeckError, ValidationError
-from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.ingest import DuplicateStudy, ImportProblem, ImportReport
 from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.pacs import client
 from casefiles.pacs.dimse import _check_uid
@@ -76,12 +76,16 @@ def no_study_progress(event: StudyProgress) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PullReport:
-    """What a batch brought in: cases made or extended, counts, and problems (screen only)."""
+    """What a batch brought in: cases made or extended, counts, and problems (screen only).
+
+    ``duplicates``: the studies that were already in the library (a warning, as the import reports it).
+    """
 
     case_ids: tuple[str, ...]
     studies_retrieved: int
     instances_imported: int
     problems: tuple[ImportProblem, ...]
+    duplicates: tuple[DuplicateStudy, ...] = ()
 
 
 def retrieve_studies(
@@ -108,6 +112,7 @@ def retrieve_studies(
         on_study(StudyProgress(position, _label(position, count), Stage.WAITING, 0, expected))
     case_ids: list[str] = []
     problems: list[ImportProblem] = []
+    duplicates: list[DuplicateStudy] = []
     studies = instances = 0
     for position, request in enumerate(requests, start=1):
         label = _label(position, count)
@@ -136,9 +141,10 @@ def retrieve_studies(
         studies += 1
         instances += report.instances_imported
         case_ids.extend(c for c in report.case_ids if c not in case_ids)
+        duplicates.extend(report.duplicates)
         problems.extend(ImportProblem(f"{label}: {p.item}", p.reason) for p in report.problems)
     progress(count, count, "Done")
-    return PullReport(tuple(case_ids), studies, instances, tuple(problems))
+    return PullReport(tuple(case_ids), studies, instances, tuple(problems), tuple(duplicates))
 
 
 def _label(position: int, count: int) -> str:

@@ -302,6 +302,8 @@ class CaseQuery:
     modality: str = ""
     tag: str = ""
     study_uid: str = ""
+    #: Only cases holding this study key (casefiles.model.Case.study_keys): a study imported again.
+    study_key: str = ""
     ids: tuple[str, ...] | None = None
     #: Only cases this person may see (None: every case, for the CLI and the local operator).
     viewer: Viewer | None = None
@@ -329,6 +331,8 @@ class CaseQuery:
         if self.tag and self.tag.strip().lower() not in doc.get("tags", ()):
             return False
         if self.study_uid and not any(a.get("study_uid") == self.study_uid for a in doc.get("assets", ())):
+            return False
+        if self.study_key and self.study_key not in (doc.get("study_keys") or ()):
             return False
         words = self.words
         if words:

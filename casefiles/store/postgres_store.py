@@ -702,6 +702,9 @@ def _where(query: CaseQuery) -> tuple[str, list[Any]]:
     if query.study_uid:
         conditions.append("study_uids @> ARRAY[%s::text]")
         params.append(query.study_uid)
+    if query.study_key:
+        conditions.append("doc->'study_keys' ? %s")
+        params.append(query.study_key)
     for word in query.words:  # the column is lower-cased like the words: LIKE is Python's ``in``
         conditions.append("search LIKE %s")
         params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")

@@ -437,7 +437,12 @@ class TinyDBCaseStore:
         words = query.words
         shards = self._all_shards() if query.ids is None else (self._shard(i) for i in set(query.ids))
         plain = CaseQuery(
-            modality=query.modality, tag=query.tag, study_uid=query.study_uid, ids=query.ids, viewer=query.viewer
+            modality=query.modality,
+            tag=query.tag,
+            study_uid=query.study_uid,
+            study_key=query.study_key,
+            ids=query.ids,
+            viewer=query.viewer,
         )  # the words are matched against the cached search text below
         filtered = plain != CaseQuery()
         views = [shard.view() for shard in dict.fromkeys(shards)]

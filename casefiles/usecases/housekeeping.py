@@ -153,10 +153,11 @@ class Housekeeping:
     def merge(self, target_id: str, source_id: str) -> Case:
         """Move the assets and key images of ``source_id`` into ``target_id`` and delete the emptied case.
 
-        Both must hold a series of the same (de-identified) study. A series both already hold is
+        Both must hold a series of the same (de-identified) study, or the same study key (the
+        study imported again after its series left the first case). A series both already hold is
         kept once (the target's), and the source's key images on it point at the target's copy.
-        The target's empty text fields take the source's; tags are joined. Conferences that held
-        the source hold the target in its place.
+        The target's empty text fields take the source's; tags and study keys are joined.
+        Conferences that held the source hold the target in its place.
         """
         if target_id == source_id:
             raise ValidationError("Choose two different cases to merge.")
@@ -169,7 +170,8 @@ class Housekeeping:
         source_id = source.id
         target = self._records.get_case(target_id)
         studies = {a.study_uid for a in target.assets if a.study_uid}
-        if not studies & {a.study_uid for a in source.assets if a.study_uid}:
+        same_key = set(target.study_keys) & set(source.study_keys)
+        if not studies & {a.study_uid for a in source.assets if a.study_uid} and not same_key:
             raise ValidationError(
                 "These cases are not of the same study, so they cannot be merged; add the other case's "
                 "images to the same conference instead."
@@ -202,6 +204,7 @@ class Housekeeping:
             assets=(*target.assets, *moved),
             key_images=tuple(keys),
             tags=tuple(dict.fromkeys((*target.tags, *source.tags))),
+            study_keys=(*target.study_keys, *source.study_keys),
             **filled,
         )
         merged = self._records.save_case(merged)

@@ -145,13 +145,14 @@ def refold_if_needed(conn: psycopg.Connection[Any], fold: Folding) -> int:
 
 
 def viewer_condition(viewer: Viewer | None) -> tuple[str, list[Any]]:
-    """casefiles.visibility.sees in SQL ("" when everything is visible): no stored sharing is department-wide."""
+    """casefiles.visibility.sees in SQL ("" when everything is visible), on the sharing columns PostgreSQL
+    derives from each document (migration 3: no stored sharing is department-wide)."""
     if viewer is None or viewer.sees_all:
         return "", []
     return (
-        "(doc->'sharing' IS NULL OR doc->'sharing'->>'visibility' = 'department'"
-        " OR (doc->'sharing'->>'owner' <> '' AND doc->'sharing'->>'owner' = %s)"
-        " OR (doc->'sharing'->>'visibility' = 'group' AND doc->'sharing'->'groups' ?| %s::text[]))",
+        "(sharing_visibility = 'department'"
+        " OR (sharing_owner <> '' AND sharing_owner = %s)"
+        " OR (sharing_visibility = 'group' AND sharing_groups ?| %s::text[]))",
         [viewer.username, sorted(viewer.groups)],
     )
 

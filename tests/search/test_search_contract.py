@@ -198,3 +198,13 @@ def test_bad_filters_are_refused_with_a_message() -> None:
         SearchQuery(created_from=dt.date(2026, 2, 1), created_to=dt.date(2026, 1, 1))
     with pytest.raises(ValidationError, match="negative"):
         SearchQuery(offset=-1)
+
+
+def test_accents_and_other_scripts_are_words_like_any_other(store: CaseStore) -> None:
+    store.save_case(case("m", 0, title="Ménétrier disease", findings="Giant rugal folds. 胃の皺襞肥厚"))
+    store.save_case(case("o", 1, title="Other"))
+    assert ids(store, "Ménétrier") == ["m"]
+    assert ids(store, "menetrier ") == ["m"]  # two letters off: a typo of 9 letters may be
+    assert ids(store, "胃の皺襞肥厚") == ["m"]
+    assert ids(store, "'; DROP TABLE cases; --") == []
+    assert ids(store, "") == ["o", "m"]

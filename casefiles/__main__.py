@@ -20,6 +20,7 @@ from casefiles.errors import CaseDeckError
 from casefiles.logsafety import silence_value_logging
 from casefiles.model import CASE_EDITABLE_FIELDS
 from casefiles.progress import ProgressFn
+from casefiles.search.cli import add_parsers as add_search_parsers
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -819,6 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_account_parsers(sub, _settings)
     add_vocabulary_parsers(sub, _settings)
+    add_search_parsers(sub, _settings)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")

@@ -44,6 +44,8 @@ from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_prog
 from casefiles.recheck import RecheckReport
 from casefiles.release import Blocker
 from casefiles.review_area import ReviewArea
+from casefiles.search import SearchQuery, SearchResults
+from casefiles.search.usecase import CaseSearch
 from casefiles.store import BlobStore, CaseQuery, CaseStore, CaseSummary
 from casefiles.store.blobs import LocalBlobStore
 from casefiles.store.opening import open_store
@@ -297,6 +299,10 @@ class Services:
 
     def count_cases(self, query: CaseQuery | None = None) -> int:
         return self.library.count(query)
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked search with filters and facet counts, done inside the store (see :mod:`casefiles.search`)."""
+        return CaseSearch(self.store).search(query)
 
     def list_cases(self, case_filter: CaseQuery | None = None) -> list[Case]:
         """The matching cases in full, newest first: for a page of them; lists use :meth:`case_summaries`."""

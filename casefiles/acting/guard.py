@@ -31,6 +31,7 @@ from casefiles.accounts.permissions import Action, Actor, PermissionDenied, Role
 from casefiles.errors import NotFoundError
 from casefiles.model import PRIVATE_UNOWNED as UNOWNED
 from casefiles.model import Case, Conference
+from casefiles.search import SearchQuery, SearchResults
 from casefiles.services import Services
 from casefiles.store import CaseQuery, CaseSummary
 from casefiles.visibility import Sharing, Viewer, Visibility
@@ -371,6 +372,11 @@ class ActingServices:
     def list_cases(self, case_filter: CaseQuery | None = None) -> list[Case]:
         return self._services.list_cases(self._seen(case_filter))
 
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked search among what this person may see (never logged: a name may be typed in)."""
+        actor = self._checks.signed_in()
+        return self._services.search(replace(query, viewer=viewer_of(actor)))
+
     def list_conferences(self) -> list[Conference]:
         viewer = viewer_of(self._checks.signed_in())
         return [c for c in self._services.list_conferences() if viewer.sees(c.sharing)]
@@ -505,6 +511,7 @@ METHODS = frozenset(
     {
         "case_summaries",
         "count_cases",
+        "search",
         "list_cases",
         "list_conferences",
         "import_dicom",

@@ -214,20 +214,9 @@ def page_render(workdir: Path, queries: list[SearchQuery]) -> dict[str, Any]:
     """The Library page at this size, as the app renders it (Streamlit's AppTest, TinyDB library in ``workdir``):
     the first render of a started app, then one rerun per typed query (text only: the page's pickers)."""
     import os
-    from dataclasses import replace
 
     from streamlit.testing.v1 import AppTest
 
-    from casefiles.acting.guard import ActingServices, viewer_of
-    from casefiles.search.usecase import CaseSearch
-    from casefiles.services import Services
-
-    if "search" not in vars(Services):  # until the facade has it: the wiring casefiles.search documents
-        Services.search = lambda self, query: CaseSearch(self.store).search(query)  # type: ignore[attr-defined]
-    if "search" not in vars(ActingServices):
-        ActingServices.search = lambda self, query: self._services.search(  # type: ignore[attr-defined]
-            replace(query, viewer=viewer_of(self._checks.signed_in()))
-        )
     os.environ["CASEDECK_DATA"] = str(workdir)
     os.environ["CASEDECK_SAMPLES"] = "0"
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)

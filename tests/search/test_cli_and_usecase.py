@@ -62,3 +62,27 @@ def test_the_use_case_searches_its_store(settings: Settings) -> None:
     search = CaseSearch(open_store(settings))
     assert search.search(SearchQuery("HCC")).ids == ["hcc"]
     assert search.all_ids(SearchQuery("")) == ["ct", "hcc"]
+
+
+def test_through_the_guard_a_person_finds_only_what_they_may_see(tmp_path: Path) -> None:
+    from casefiles.accounts.permissions import Actor, PermissionDenied, Role
+    from casefiles.acting.guard import ActingServices
+    from casefiles.services import Services
+    from casefiles.visibility import Sharing, Visibility
+
+    services = Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+    services.store.save_case(case("open", 0, diagnosis="Meningioma"))
+    services.store.save_case(case("pia", 1, diagnosis="Meningioma", sharing=Sharing("pia", Visibility.PRIVATE)))
+    services.store.save_case(
+        case("neuro", 2, diagnosis="Meningioma", sharing=Sharing("pia", Visibility.GROUP, frozenset({"neuro"})))
+    )
+    as_lena = ActingServices(services, Actor("lena", Role.LEARNER))
+    asked = SearchQuery("meningioma", limit=None)
+    assert as_lena.search(asked).ids == ["open"]
+    assert as_lena.search(SearchQuery("", limit=None)).ids == ["open"]  # an empty search lists no more
+    as_nina = ActingServices(services, Actor("nina", Role.LEARNER, frozenset({"neuro"})))
+    assert as_nina.search(asked).ids == ["neuro", "open"]
+    as_pia = ActingServices(services, Actor("pia", Role.PRESENTER))
+    assert as_pia.search(asked).ids == ["neuro", "pia", "open"]
+    with pytest.raises(PermissionDenied):
+        ActingServices(services, None).search(asked)

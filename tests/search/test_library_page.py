@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from casefiles.acting.guard import ActingServices, viewer_of
 from casefiles.config import Settings
-from casefiles.search import SearchQuery, SearchResults
-from casefiles.search.usecase import CaseSearch
 from casefiles.services import Services
 from tests.helpers import ROOT
 from tests.search.library import case, generated_cases
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``Services.search`` and its guard, as the lead wires them (only until they are in the facade)."""
-    if "search" not in vars(Services):
-
-        def search(self: Services, query: SearchQuery) -> SearchResults:
-            return CaseSearch(self.store).search(query)
-
-        monkeypatch.setattr(Services, "search", search, raising=False)
-    if "search" not in vars(ActingServices):
-
-        def guarded(self: ActingServices, query: SearchQuery) -> SearchResults:
-            return self._services.search(replace(query, viewer=viewer_of(self._checks.signed_in())))
-
-        monkeypatch.setattr(ActingServices, "search", guarded, raising=False)
 
 
 def open_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int) -> AppTest:

@@ -375,6 +375,8 @@ class ActingServices:
     def search(self, query: SearchQuery) -> SearchResults:
         """Ranked search among what this person may see (never logged: a name may be typed in)."""
         actor = self._checks.signed_in()
+        if query.conference_id:  # "the cases of this conference": only of one this person may see
+            self._checks.check(Action.VIEW, self._checks.conference_sharing(query.conference_id))
         return self._services.search(replace(query, viewer=viewer_of(actor)))
 
     def list_conferences(self) -> list[Conference]:

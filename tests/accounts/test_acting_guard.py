@@ -365,3 +365,21 @@ def test_nobody_signed_in_may_do_nothing(real: tuple[Services, Audit, Path]) -> 
             call()
     with pytest.raises(AttributeError):
         anonymous.store  # noqa: B018 (the store is never handed out)
+
+
+def test_search_finds_only_what_may_be_seen_and_only_in_conferences_one_may_see(
+    real: tuple[Services, Audit, Path],
+) -> None:
+    from casefiles.search import SearchQuery
+
+    services, _, tmp_path = real
+    (mine,) = services.import_dicom([_tiny_study(tmp_path / "a")], title="Pneumothorax mine").case_ids
+    (theirs,) = services.import_dicom([_tiny_study(tmp_path / "b")], title="Pneumothorax theirs").case_ids
+    services.set_case_sharing(mine, Sharing("pia", Visibility.PRIVATE))
+    services.set_case_sharing(theirs, Sharing(OWNER, Visibility.PRIVATE))
+    board = services.create_conference("Private board", case_ids=[theirs])
+    services.set_conference_sharing(board.id, Sharing(OWNER, Visibility.PRIVATE))
+    as_pia = ActingServices(services, PEOPLE["presenter in gi"])
+    assert [h.summary.id for h in as_pia.search(SearchQuery(text="pneumothorax")).hits] == [mine]
+    with pytest.raises(PermissionDenied):
+        as_pia.search(SearchQuery(conference_id=board.id))

@@ -46,8 +46,9 @@ def routed() -> None:
     A Streamlit process with a ``pages/`` folder starts in its old multipage mode: until some run
     calls ``st.navigation``, a visit straight to ``/library`` runs ``pages/library.py`` by itself,
     without app.py (and Streamlit's AppTest runs pages that way on every run). Such a run goes on
-    only if app.py would show this page to this visitor (this computer, or someone signed in, no
-    outside link); otherwise it is sent to app.py, which shows the sign-in or the refusal.
+    through app.py: to this page (with app.py's navigation) if app.py would show it to this visitor
+    (this computer, or someone signed in, no outside link), else to what app.py shows instead (the
+    sign-in, the refusal, the link's page).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -65,6 +66,8 @@ def routed() -> None:
     )
     if not shown:
         st.switch_page("app.py")
+    elif not st.get_option("global.appTest"):  # AppTest runs every page this way: there, go on (keep the clicks)
+        st.switch_page(f"pages/{page}", query_params=st.query_params.to_dict())  # drawn with app.py's navigation
 
 
 def get_department() -> Department:

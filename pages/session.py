@@ -50,6 +50,7 @@ def routed() -> None:
     (this computer, or someone signed in, no outside link), else to what app.py shows instead (the
     sign-in, the refusal, the link's page).
     """
+    from streamlit import config  # looked up at each call: AppTest patches config.get_option
     from streamlit.runtime.pages_manager import PagesManager
 
     if not PagesManager.uses_pages_directory:
@@ -66,7 +67,7 @@ def routed() -> None:
     )
     if not shown:
         st.switch_page("app.py")
-    elif not st.get_option("global.appTest"):  # AppTest runs every page this way: there, go on (keep the clicks)
+    elif not config.get_option("global.appTest"):  # AppTest runs every page this way: go on (keep the clicks)
         st.switch_page(f"pages/{page}", query_params=st.query_params.to_dict())  # drawn with app.py's navigation
 
 

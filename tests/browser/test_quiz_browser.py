@@ -4,8 +4,8 @@ Before answering, the page's HTML holds neither the diagnosis nor the teaching p
 title or the key image's caption); answering shows whether it was right and the answer, then the
 annotations, then the teaching points; the score is shown at the end.
 
-The app is the quiz page behind the real session check (``CASEDECK_SIGN_IN=1``): a small main
-script puts a learner's session token in the tab, as signing in does, and runs ``pages/quiz.py``.
+The real app with sign-in on (``CASEDECK_SIGN_IN=1``): the learner signs in on the sign-in page
+and opens Quizzes from the navigation.
 """
 
 from __future__ import annotations
@@ -19,20 +19,13 @@ import pytest
 
 from casefiles.accounts.local import LocalAccounts
 from casefiles.accounts.permissions import Role
-from tests.helpers import ROOT
 from tests.quiz.quizlib import DIAGNOSIS, TEACHING_POINT, make_installation
 from tests.support.streamlit_server import checked_chromium, streamlit_app, wait_settled
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000
-MAIN = """
-import streamlit as st
-from pages.session import SESSION_TOKEN
-if SESSION_TOKEN not in st.session_state:
-    st.session_state[SESSION_TOKEN] = {token!r}
-st.navigation([st.Page({page!r}, title="Quizzes", default=True)], position="hidden").run()
-"""
+PASSWORD = "resident-reads-42-films"
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +33,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("quiz")
     services, _, _ = make_installation(root / "data", root / "dicom")
     accounts = LocalAccounts(services.store)
-    user, _ = accounts.create_user("lena", Role.LEARNER, password="resident-reads-42-films")
-    main = root / "quiz_main.py"
-    main.write_text(MAIN.format(token=accounts.open_session(user), page=str(ROOT / "pages" / "quiz.py")))
+    accounts.create_user("lena", Role.LEARNER, password=PASSWORD)
     env = {**os.environ, "CASEDECK_DATA": str(root / "data"), "CASEDECK_SAMPLES": "0", "CASEDECK_SIGN_IN": "1"}
-    with streamlit_app(str(main), env=env, log_path=root / "streamlit.log") as url:
+    with streamlit_app("app.py", env=env, log_path=root / "streamlit.log") as url:
         yield url
 
 
@@ -63,6 +54,10 @@ def test_a_learner_takes_a_two_case_quiz(app: str, browser: Any) -> None:
 
     page = browser.new_page()
     page.goto(app)
+    page.get_by_role("textbox", name="User name").fill("lena")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Quizzes").click()
     wait_settled(page)
     page.get_by_role("button", name="Start quiz").click()
     expect(page.get_by_text("Case 1 of 2")).to_be_visible()

@@ -86,7 +86,11 @@ def looks_like_capture(ds: Dataset, encoding: Encoding) -> bool:
     These get a second, independent text detector (whole-frame Tesseract) on top of screening;
     a modality that merely often carries labels (US, CR) does not.
     """
-    reasons = burned_in_reasons(ds, encoding)
+    return is_capture(burned_in_reasons(ds, encoding))
+
+
+def is_capture(reasons: tuple[str, ...]) -> bool:
+    """:func:`looks_like_capture` from the :func:`burned_in_reasons` already found for the image."""
     return any(not r.startswith("modality ") for r in reasons)
 
 

@@ -45,7 +45,7 @@ from casefiles.deid.access import (
     text_values,
     vr_of,
 )
-from casefiles.deid.burned_in import burned_in_reasons, declares_burned_in, looks_like_capture
+from casefiles.deid.burned_in import burned_in_reasons, declares_burned_in, is_capture
 from casefiles.deid.freetext import (
     CODE_MEANING,
     CODE_VALUE_TAGS,
@@ -324,9 +324,7 @@ class Deidentifier:
         outcome = None
         if self._clean_pixels and PIXEL_DATA in ds:
             where.append("the pixel data")
-            outcome = clean_pixels(
-                out, suspicious=looks_like_capture(ds, encoding), declared=declares_burned_in(ds, encoding)
-            )
+            outcome = clean_pixels(out, suspicious=is_capture(reasons), declared=declares_burned_in(ds, encoding))
             out = outcome.dataset
             if outcome.boxes:
                 _compress_losslessly(out)

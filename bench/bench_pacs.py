@@ -132,11 +132,13 @@ def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterato
             proc.wait()
 
 
-def generate(folder: Path, instances: int, size: int) -> tuple[list[Path], str]:
+def generate(folder: Path, instances: int, size: int, studies: int = 1) -> tuple[list[Path], list[str]]:
+    """``instances`` CT slices split over ``studies`` studies of one accession (a batch like a tumor board)."""
     folder.mkdir(parents=True)
-    study_uid, series_uid = generate_uid(), generate_uid()
+    uids = [(generate_uid(), generate_uid()) for _ in range(studies)]
     paths = []
     for index in range(instances):
+        study_uid, series_uid = uids[index % studies]
         ds = ct_slice(study_uid, series_uid, index % max(size - 1, 1), size=size)
         ds.AccessionNumber = ACCESSION
         ds.InstanceNumber = index + 1
@@ -145,7 +147,7 @@ def generate(folder: Path, instances: int, size: int) -> tuple[list[Path], str]:
         path = folder / f"im{index:05d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
-    return paths, study_uid
+    return paths, [study for study, _ in uids]
 
 
 def load(paths: list[Path], dicom_port: int) -> None:
@@ -167,7 +169,7 @@ def count_instances(http_port: int) -> int:
 
 def getscu(dicom_port: int, study_uid: str, out: Path, max_pdu: int = DEFAULT_PDU) -> int:
     """dcmtk's C-GET of the whole study, each instance written to ``out``: the baseline."""
-    out.mkdir()
+    out.mkdir(parents=True)
     subprocess.run(
         [
             str(GETSCU), "-S", "-pdu", str(max_pdu), "-aet", OUR_AET, "-aec", ORTHANC_AET,
@@ -181,7 +183,7 @@ def getscu(dicom_port: int, study_uid: str, out: Path, max_pdu: int = DEFAULT_PD
 
 def retrieve_only(node: PacsNode, study_uid: str, out: Path) -> int:
     """CaseDeck's C-GET alone, each instance written under a counter name as it came (as the pull's quarantine)."""
-    out.mkdir()
+    out.mkdir(parents=True)
     counter = itertools.count(1)
 
     def keep(data: bytes) -> None:
@@ -190,8 +192,10 @@ def retrieve_only(node: PacsNode, study_uid: str, out: Path) -> int:
     return get_study(node, study_uid, on_encoded=keep).received
 
 
-def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> dict[str, Any]:
-    (files, study_uid), gen_seconds = timed(lambda: generate(workdir / "source", instances, size))
+def run(
+    instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU, studies: int = 1
+) -> dict[str, Any]:
+    (files, study_uids), gen_seconds = timed(lambda: generate(workdir / "source", instances, size, studies))
     source_bytes = sum(p.stat().st_size for p in files)
     our_port = free_port()
     with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
@@ -208,7 +212,9 @@ def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DE
         imported = 0
         problems: list[str] = []
         for _attempt in range(repeat):
-            got, seconds = timed(lambda: getscu(dicom_port, study_uid, workdir / "getscu", max_pdu))
+            got, seconds = timed(
+                lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
+            )
             if got != instances:
                 raise SystemExit(f"getscu wrote {got} of {instances} files")
             shutil.rmtree(workdir / "getscu")
@@ -224,10 +230,13 @@ def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DE
             keep_best("pull", seconds)
             shutil.rmtree(data)
 
-            got, seconds = timed(lambda: retrieve_only(node, study_uid, workdir / "retrieved"))
+            got, seconds = timed(
+                lambda: sum(retrieve_only(node, uid, workdir / "retrieved" / uid) for uid in study_uids)
+            )
             if got != instances:
                 raise SystemExit(f"get_study received {got} of {instances}")
             keep_best("retrieve", seconds)
+            data = workdir / "casedeck-import"  # a library of its own (stores are kept open per folder)
             services = Services(Settings(data_dir=data, seed_samples=False))
             report, seconds = timed(lambda: services.import_dicom([workdir / "retrieved"]))  # noqa: B023
             if report.instances_imported != instances:
@@ -249,6 +258,7 @@ def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DE
             "size": size,
             "transfer_syntax": "explicit VR little endian",
             "orthanc_max_pdu": max_pdu,
+            "studies": studies,
         },
         "machine": {
             "python": platform.python_version(),
@@ -274,7 +284,8 @@ def run(instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DE
 def print_table(result: dict[str, Any]) -> None:
     params, source = result["parameters"], result["source"]
     print(
-        f"CT {params['instances']} x {params['size']}x{params['size']} ({source['bytes'] / 1e6:.0f} MB; "
+        f"CT {params['instances']} x {params['size']}x{params['size']} in {params.get('studies', 1)} study(ies) "
+        f"({source['bytes'] / 1e6:.0f} MB; "
         f"Orthanc MaximumPduLength {params['orthanc_max_pdu']}; "
         f"generated in {source['generate_seconds']:.1f} s, loaded into Orthanc in {source['load_seconds']:.1f} s)"
     )
@@ -293,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
+    parser.add_argument("--studies", type=int, default=1, help="split the instances over this many studies")
     parser.add_argument(
         "--pdu", type=int, default=DEFAULT_PDU, help="Orthanc's MaximumPduLength, and getscu's -pdu (4096-131072)"
     )
@@ -305,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         if not tool.exists():
             parser.error(f"{tool} is missing (Debian packages orthanc and dcmtk)")
     with tempfile.TemporaryDirectory(prefix="casedeck-bench-pacs-") as tmp:
-        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu)
+        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu, args.studies)
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

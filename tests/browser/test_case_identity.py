@@ -125,11 +125,25 @@ def history(page: Any) -> Any:
     return field(page, "Clinical history")
 
 
-def pick(page: Any, option: str) -> None:
-    """Choose a case in the Case picker by its label's beginning (the title)."""
-    page.locator(".st-key-case_picker").get_by_role("combobox").click()
-    page.get_by_role("option", name=re.compile("^" + re.escape(option))).click()
-    wait_settled(page)
+def pick(page: Any, option: str, nth: int = 0) -> None:
+    """Choose a case in the Case picker by its label's beginning (the title; ``nth`` among equal ones).
+
+    A rerun that starts while the list is open (the viewer reporting its first slice) closes it:
+    the list is opened again then, as a user would.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _attempt in range(4):
+        wait_settled(page)
+        page.locator(".st-key-case_picker").get_by_role("combobox").click()
+        try:
+            page.get_by_role("option", name=re.compile("^" + re.escape(option))).nth(nth).click(timeout=10_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        wait_settled(page)
+        return
+    raise AssertionError(f"the picker never offered {option!r}")
 
 
 def open_case_page(page: Any, url: str, title: str) -> None:
@@ -202,8 +216,7 @@ def test_the_second_of_two_cases_with_one_title_stays_open_through_a_rerun(
     wait_settled(page)
     # The picker lists both under one title: choose the second by its place among them.
     same = [c.id for c in stored_cases(data_dir) if c.title == SAME_TITLE]
-    page.locator(".st-key-case_picker").get_by_role("combobox").click()
-    page.get_by_role("option", name=re.compile("^" + re.escape(SAME_TITLE))).nth(same.index(second.id)).click()
+    pick(page, SAME_TITLE, same.index(second.id))
     expect(history(page)).to_have_value(second.history)  # today: the first one's, it cannot be picked
     wait_settled(page)
 

@@ -133,6 +133,19 @@ class Orthanc:
         # the DICOM port opens alongside HTTP, but be sure before tests connect
         with socket.create_connection(("127.0.0.1", self.dicom_port), timeout=10):
             pass
+        # ... and that it answers associations (a fresh Orthanc can abort the first ones while starting)
+        from casefiles.pacs.dimse import echo
+        from casefiles.pacs.errors import PacsError
+
+        while True:
+            try:
+                echo(self.node(timeout=5))
+                break
+            except PacsError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("Orthanc did not answer C-ECHO within 30 s")
+                time.sleep(0.2)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

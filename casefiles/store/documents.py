@@ -123,34 +123,41 @@ def join_case(
     known: KnownManifests | None = None,
 ) -> Case:
     """The case from its document and manifests (``manifests`` holds at least those it refers to)."""
-    check_schema("case", doc)
-    data = dict(doc)
     assets = []
-    for stored_asset in doc["assets"]:
-        asset = dict(stored_asset)
-        digest = asset.pop("manifest", None)
-        if digest is not None:
-            manifest = manifests.get(digest)
-            if manifest is None:
-                raise StorageError(
-                    f"Case {doc['id']} refers to image records that are missing from the library "
-                    f"(manifest {digest[:12]}…). Run `python -m casefiles store check`."
-                )
-            check_schema("series manifest", manifest)
-            asset["instances"] = manifest["instances"]
-        assets.append(asset)
-    data["assets"] = assets
     try:
+        check_schema("case", doc)
+        data = dict(doc)
+        stored_assets = list(doc["assets"])
+        for stored_asset in stored_assets:
+            asset = dict(stored_asset)
+            digest = asset.pop("manifest", None)
+            if digest is not None:
+                manifest = manifests.get(digest)
+                if manifest is None:
+                    raise StorageError(
+                        f"Case {doc['id']} refers to image records that are missing from the library "
+                        f"(manifest {str(digest)[:12]}…). Run `python -m casefiles store check`."
+                    )
+                check_schema("series manifest", manifest)
+                asset["instances"] = manifest["instances"]
+            assets.append(asset)
+        data["assets"] = assets
         case = replace(Case.from_dict(data), version=version)
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise StorageError(
-            f"Case {doc.get('id', '?')} in the library is damaged or was edited by hand and cannot be read "
-            f"({type(exc).__name__}). Restore it from a backup; nothing was changed."
-        ) from exc
-    for joined, stored_asset in zip(case.assets, doc["assets"], strict=True):
+    except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
+        raise damaged_case(doc, exc) from exc
+    for joined, stored_asset in zip(case.assets, stored_assets, strict=True):
         if known is not None and stored_asset.get("manifest"):
             known.remember(joined.instances, stored_asset["manifest"], len(joined.instances), joined.frame_count)
     return case
+
+
+def damaged_case(doc: Any, exc: BaseException) -> StorageError:
+    """What every backend says of a case document it cannot read (damaged, or edited by hand)."""
+    case_id = doc.get("id", "?") if isinstance(doc, Mapping) else "?"
+    return StorageError(
+        f"Case {case_id} in the library is damaged or was edited by hand and cannot be read "
+        f"({type(exc).__name__}). Restore it from a backup; nothing was changed."
+    )
 
 
 def manifest_ids(doc: Mapping[str, Any]) -> tuple[str, ...]:
@@ -183,11 +190,8 @@ def upgrade_case_doc(doc: Mapping[str, Any]) -> SplitCase:
         return SplitCase(dict(doc), {})
     try:
         case = Case.from_dict(doc)
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise StorageError(
-            f"Case {doc.get('id', '?')} in the library is damaged or was edited by hand and cannot be read "
-            f"({type(exc).__name__}). Restore it from a backup; nothing was changed."
-        ) from exc
+    except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
+        raise damaged_case(doc, exc) from exc
     return split_case(case)
 
 
@@ -239,6 +243,14 @@ class CaseSummary:
 
 
 def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
+    """The summary of a case document; a document that cannot be read is named (StorageError)."""
+    try:
+        return _summary_of(doc, version)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ValidationError) as exc:
+        raise damaged_case(doc, exc) from exc
+
+
+def _summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
     facts = doc.get("facts") or {}
     assets = doc.get("assets", ())
     keys = doc.get("key_images") or ()

@@ -102,6 +102,9 @@ _REF_LINE = 64 + 1 + 64 + 1
 #: A folder's stamp this old cannot be followed by a change in the same clock tick (see _search_index).
 _STAMP_SETTLED_NS = 1_000_000_000
 
+#: What a case document must hold as text for lists to sort and show it.
+_CASE_TEXT = ("title", "created", "updated")
+
 _instances: dict[Path, TinyDBCaseStore] = {}
 _instances_lock = threading.Lock()
 
@@ -213,8 +216,10 @@ class _DocumentFile:
     :class:`_View` handed to a reader stays a consistent snapshot while another thread writes.
     """
 
-    def __init__(self, path: Path, table: str) -> None:
+    def __init__(self, path: Path, table: str, *, required: tuple[str, ...] = ()) -> None:
         self.path = path
+        #: text fields every document of this file has (lists sort and show them)
+        self._required = required
         self._db = TinyDB(str(path), storage=SafeJSONStorage)
         self._storage: SafeJSONStorage = self._db.storage  # type: ignore[assignment]
         self._table: Table = self._db.table(table, cache_size=0)
@@ -228,9 +233,40 @@ class _DocumentFile:
         if stamp is None or data is None:
             return _View(None, {})
         if stamp != view.stamp:
-            view = _View(stamp, {doc["id"]: doc for doc in data.get(self._table_name, {}).values()})
+            view = _View(stamp, self._checked(data.get(self._table_name, {})))
             self._view = view
         return view
+
+    def _checked(self, table: Any) -> dict[str, JsonDict]:
+        """The table's documents by id, once per version of the file; a shape CaseDeck never writes
+        (a hand edit) is named here, before any reader or writer works on it."""
+        by_id: dict[str, JsonDict] = {}
+        problem = ""
+        if not isinstance(table, dict):
+            problem = f"its {self._table_name!r} table is not a mapping"
+        else:
+            for key, doc in table.items():
+                if not (isinstance(key, str) and key.isdigit()):
+                    problem = "a document is filed under a key that is not a number"
+                elif not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
+                    problem = f"document {key} has no id"
+                elif type(doc.get("version", 1)) is not int or doc.get("version", 1) < 1:
+                    problem = f"{doc['id']!r} has no valid version"
+                elif any(not isinstance(doc.get(name), str) for name in self._required):
+                    problem = (
+                        f"{doc['id']!r} lacks {', '.join(n for n in self._required if not isinstance(doc.get(n), str))}"
+                    )
+                elif doc["id"] in by_id or _doc_id(doc["id"]) != int(key):
+                    problem = f"{doc['id']!r} is filed twice or under another document's number"
+                if problem:
+                    break
+                by_id[doc["id"]] = doc
+        if problem:
+            raise StorageError(
+                f"The library file {self.path.name} is damaged or was edited by hand ({problem}) and cannot be "
+                "read. Restore it from a backup (`python -m casefiles store restore`); nothing was changed."
+            )
+        return by_id
 
     def documents(self) -> dict[str, JsonDict]:
         """Current documents by id (a shared snapshot: do not change them)."""
@@ -276,7 +312,7 @@ class TinyDBCaseStore:
         self._manifests: OrderedDict[str, JsonDict] = OrderedDict()
         self._manifests_lock = threading.Lock()
         self._known = KnownManifests()  # series read from this store, by instance tuple
-        self._conferences = _DocumentFile(self.root / "conferences.json", "conferences")
+        self._conferences = _DocumentFile(self.root / "conferences.json", "conferences", required=("created",))
         self._settings = _DocumentFile(self.root / "settings.json", "meta")
         self._record_files: dict[str, _DocumentFile] = {}
         self._audit_path = self.root / "audit.log"
@@ -334,7 +370,9 @@ class TinyDBCaseStore:
         with self._shards_lock:
             shard = self._shards.get(name)
             if shard is None:
-                shard = self._shards[name] = _DocumentFile(self.root / "cases" / f"{name}.json", "cases")
+                shard = self._shards[name] = _DocumentFile(
+                    self.root / "cases" / f"{name}.json", "cases", required=_CASE_TEXT
+                )
             return shard
 
     def _all_shards(self) -> Iterator[_DocumentFile]:
@@ -347,7 +385,9 @@ class TinyDBCaseStore:
         with self._shards_lock:
             shard = self._shards.get(name)
             if shard is None:
-                shard = self._shards[name] = _DocumentFile(self.root / "cases" / f"{name}.json", "cases")
+                shard = self._shards[name] = _DocumentFile(
+                    self.root / "cases" / f"{name}.json", "cases", required=_CASE_TEXT
+                )
             return shard
 
     def _manifest_path(self, digest: str) -> Path:

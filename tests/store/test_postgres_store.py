@@ -208,3 +208,27 @@ def test_lists_read_summaries_equal_to_those_of_the_whole_document(postgres_url:
     assert store.summaries() == [summary_of(split_case(stored).doc, 1)]
     assert store.summaries(CaseQuery(text="halo", limit=1)) == [summary_of(split_case(stored).doc, 1)]
     store.close()
+
+
+def test_a_hand_edited_case_row_is_named_and_left_alone(postgres_url: Callable[[str], str]) -> None:
+    """A document changed by hand in psql: the list and opening the case say which case is damaged
+    (not a KeyError from deep inside); the row stays as edited and the other cases stay usable."""
+    url = postgres_url("hand_edited")
+    store = PostgresCaseStore(url)
+    try:
+        store.save_case(make_case("c1", series=1, images=3))
+        store.save_case(make_case("c2", series=1, images=3, created_minutes=1))
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE cases SET doc = doc - 'title' || '{\"key_images\": 7}' WHERE id = 'c1'")
+            (edited,) = conn.execute("SELECT doc FROM cases WHERE id = 'c1'").fetchone() or (None,)
+        for read in (store.summaries, lambda: store.get_case("c1")):
+            with pytest.raises(StorageError, match="Case c1 in the library is damaged or was edited by hand"):
+                read()
+        with pytest.raises(StorageError, match=r"Case c1 .* damaged"):
+            store.update_case("c1", lambda c: c.edited(title="Overwritten"))
+        assert store.update_case("c2", lambda c: c.edited(title="Still editable")).version == 2
+        assert [s.id for s in store.summaries(CaseQuery(ids=("c2",)))] == ["c2"]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version, doc FROM cases WHERE id = 'c1'").fetchone() == (1, edited)
+    finally:
+        store.close()

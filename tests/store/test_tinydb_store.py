@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
 import signal
@@ -222,3 +224,88 @@ def test_an_edited_audit_log_is_detected_and_a_torn_end_refuses_appends(tmp_path
     log.write_bytes(b"".join(lines) + b'{"seq":6,"da')  # a crash in the middle of an append
     with pytest.raises(StorageError, match="audit log is damaged"):
         TinyDBCaseStore(root).append_audit({"action": "case.view"})
+
+
+def _same_shard_as(case_id: str, skip: int = 0) -> str:
+    """Another case id that lands in the same shard file as ``case_id`` (the ``skip``-th such id)."""
+    prefix = hashlib.sha256(case_id.encode()).hexdigest()[:2]
+    found = (f"n{n}" for n in itertools.count() if hashlib.sha256(f"n{n}".encode()).hexdigest()[:2] == prefix)
+    return next(itertools.islice(found, skip, None))
+
+
+def _first_doc(data: dict) -> dict:
+    return next(doc for doc in data["cases"].values() if doc["id"] == "c1")
+
+
+HAND_EDITS = {
+    "created removed": lambda data: _first_doc(data).pop("created"),
+    "created not a date": lambda data: _first_doc(data).__setitem__("created", "last Tuesday"),
+    "title removed": lambda data: _first_doc(data).pop("title"),
+    "id removed": lambda data: _first_doc(data).pop("id"),
+    "version as text": lambda data: _first_doc(data).__setitem__("version", "two"),
+    "assets removed": lambda data: _first_doc(data).pop("assets"),
+    "key images not a list": lambda data: _first_doc(data).__setitem__("key_images", 7),
+    "table made a list": lambda data: data.__setitem__("cases", list(data["cases"].values())),
+    "document made a list": lambda data: data["cases"].__setitem__(
+        next(k for k, d in data["cases"].items() if d["id"] == "c1"), ["c1"]
+    ),
+    "filed under a name": lambda data: data["cases"].__setitem__(
+        "first", data["cases"].pop(next(k for k, d in data["cases"].items() if d["id"] == "c1"))
+    ),
+}
+
+
+#: Edits that leave a shape CaseDeck never writes: the whole file is refused, for reading and writing.
+FILE_SHAPE = {"created removed", "title removed", "id removed", "version as text", "table made a list"}
+FILE_SHAPE |= {"document made a list", "filed under a name"}
+
+
+def _stored_c1(shard: Path) -> object:
+    data = json.loads(shard.read_bytes())
+    table = data["cases"]
+    docs = table.values() if isinstance(table, dict) else table
+    return [d for d in docs if not isinstance(d, dict) or d.get("id") in ("c1", None)]
+
+
+@pytest.mark.parametrize("edit", list(HAND_EDITS))
+def test_a_hand_edited_case_is_named_and_nothing_is_overwritten(tmp_path: Path, edit: str) -> None:
+    """Valid JSON a person changed by hand: opening the case, the Library's list and any write of it
+    say the file or case is damaged (not a KeyError/TypeError from deep inside); the edited document
+    stays as it was, and once the file is restored nothing is lost."""
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    neighbour = _same_shard_as("c1")
+    store.save_case(make_case("c1", series=1, images=2))
+    store.save_case(make_case(neighbour, series=1, images=2, title="Neighbour", created_minutes=1))
+    (shard,) = (root / "cases").glob("*.json")
+    original = shard.read_bytes()
+    data = json.loads(original)
+    HAND_EDITS[edit](data)
+    shard.write_text(json.dumps(data))
+    edited = shard.read_bytes()
+    damaged_doc = _stored_c1(shard)
+
+    damaged = "damaged or was edited by hand"
+    opened = TinyDBCaseStore(root)
+    with pytest.raises(StorageError, match=damaged):
+        opened.get_case("c1")
+    if edit == "assets removed":  # a summary reads no assets: the list shows the case, opening it says why not
+        assert len(opened.summaries(CaseQuery(limit=50))) == 2
+    else:
+        with pytest.raises(StorageError, match=damaged):
+            opened.summaries(CaseQuery(limit=50))
+    with pytest.raises(StorageError, match=damaged):
+        opened.update_case("c1", lambda c: c.edited(title="Overwritten"))
+    if edit in FILE_SHAPE:
+        with pytest.raises(StorageError, match=damaged):
+            opened.update_case(neighbour, lambda c: c.edited(title="Overwritten"))
+        with pytest.raises(StorageError, match=damaged):
+            opened.save_case(make_case(_same_shard_as("c1", skip=1), title="New in the same file"))
+        assert shard.read_bytes() == edited, "a write went into the damaged file"
+    else:  # one unreadable document: the other cases of its file can still be edited, it is kept as it is
+        opened.update_case(neighbour, lambda c: c.edited(title="Neighbour, edited"))
+        assert _stored_c1(shard) == damaged_doc
+
+    shard.write_bytes(original)  # restored from a backup: nothing was lost
+    assert TinyDBCaseStore(root).get_case("c1").title == "Right upper lobe nodule"
+    assert [s.id for s in TinyDBCaseStore(root).summaries()] == [neighbour, "c1"]

@@ -240,7 +240,11 @@ if pending:
             "blanked in every frame. Until you confirm, the image cannot be exported and the library shows it "
             "blank."
         )
-        with st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True):
+        # Guarded as one: a held image whose stored file went missing is a message, not a traceback.
+        with (
+            st.expander(f"Review burned-in text ({len(pending)} left)", expanded=True),
+            user_errors("Showing the image for review"),
+        ):
             review_asset, review_frame, review_instance = pending[0]
             held = bool(review_instance.review_original)
             sop = review_instance.sop_instance_uid
@@ -248,8 +252,7 @@ if pending:
                 f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
                 + (" · the original as it came in" if held else " · as stored, blanked regions outlined")
             )
-            with user_errors("Showing the image for review"):
-                st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
+            st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
             if held and review_instance.redacted:
                 kept = [
                     region
@@ -372,8 +375,10 @@ with viewer_col:
     # non-image objects were left out): such a series is neither offered nor thumbnailed.
     dicom = [a for a in case.assets if a.kind is AssetKind.DICOM_SERIES]
     series = [a for a in dicom if services.series_showable(a)]
-    unshowable = len(dicom) - len(series)
     shown_ids = {a.id for a in series}
+    # A series left out because its stored files are gone (lost or deleted outside CaseDeck) is said so.
+    missing = [a for a in dicom if a.id not in shown_ids and not all(services.blob_exists(i.blob) for i in a.instances)]
+    unshowable = len(dicom) - len(series) - len(missing)
     # Everything the case holds, in its order: series next to photos, clips, PDFs and slides.
     strip = [a for a in case.assets if a.thumbnail and (a.kind is not AssetKind.DICOM_SERIES or a.id in shown_ids)]
     strip = strip[:12]  # read only the thumbnails shown, on every rerun
@@ -403,13 +408,19 @@ with viewer_col:
             else:
                 st.caption(plain(item.label))
     with stage_col:
+        if missing:
+            st.error(
+                f"{len(missing)} series of this case cannot be shown: their stored files are missing from the "
+                "library (lost or deleted outside CaseDeck). The teaching content can still be edited; import the "
+                "study again, or delete the case on the Library page."
+            )
         if unshowable:
             st.caption(
                 f"{unshowable} series hold no image the viewer can show (no pixel data); they are left out here."
             )
-        if not series:
+        if not dicom:
             st.info("This case has no DICOM series; add studies on the Import page, or photos and documents below.")
-        else:
+        if series:
             asset = case.asset(asset_id)
             viewer_key = ck(f"viewer_{asset.id}")
             with user_errors("Opening the series"):

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from casefiles.accounts.permissions import Action
-from casefiles.errors import NotFoundError
+from casefiles.errors import CaseDeckError, NotFoundError
 from casefiles.search import SearchQuery
 from pages.session import acting_services, routed
 from pages.ui import SELECTED_CASE, open_case, plain, user_errors
@@ -43,22 +43,27 @@ if pending:
     else:
         with st.container(border=True):
             st.warning(
-                f"Delete {deletion.summary()}? Its files go too, unless another case uses them. This cannot be undone."
+                f"Delete {deletion.summary(plain)}? Its files go too, unless another case uses them. "
+                "This cannot be undone."
             )
             sure, keep = st.columns(2)
             if sure.button("Delete for good", type="primary", key=f"library_delete_confirm_{pending}"):
                 st.session_state.pop(DELETE_PENDING, None)
                 with user_errors("Deleting the case"):
-                    gone = services.delete_case(pending)
-                    conferences = (
-                        f" It was taken out of {', '.join(f'“{t}”' for t in gone.conferences)}."
-                        if gone.conferences
-                        else ""
-                    )
-                    st.session_state[DELETE_DONE] = f"Deleted “{gone.title}”.{conferences}"
-                    if st.session_state.get(SELECTED_CASE) == pending:
-                        st.session_state[SELECTED_CASE] = None
-                    st.rerun()
+                    try:
+                        gone = services.delete_case(pending)
+                    except CaseDeckError as exc:  # e.g. an export of it is being made: its message names titles
+                        st.error(f"Deleting the case failed: {plain(str(exc))}")
+                    else:
+                        conferences = (
+                            f" It was taken out of {', '.join(f'“{plain(t)}”' for t in gone.conferences)}."
+                            if gone.conferences
+                            else ""
+                        )
+                        st.session_state[DELETE_DONE] = f"Deleted “{plain(gone.title)}”.{conferences}"
+                        if st.session_state.get(SELECTED_CASE) == pending:
+                            st.session_state[SELECTED_CASE] = None
+                        st.rerun()
             if keep.button("Keep it", key=f"library_delete_cancel_{pending}"):
                 st.session_state.pop(DELETE_PENDING, None)
                 st.rerun()

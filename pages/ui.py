@@ -159,7 +159,7 @@ def release_panel(blockers: Sequence[Blocker], *, key: str) -> bool:
     )
     for index, blocker in enumerate(blockers):
         text, go = st.columns([6, 1])
-        text.markdown(f"- **{blocker.case_name}** — {blocker.item} {blocker.reason}; {blocker.action}.")
+        text.markdown(f"- **{plain(blocker.case_name)}** — {plain(blocker.item)} {blocker.reason}; {blocker.action}.")
         if go.button("Open case", key=f"{key}_open_{index}"):
             open_case(blocker.case_id)
     return False

@@ -88,15 +88,19 @@ class CaseDeletion:
             conferences=tuple(c.title for c in conferences),
         )
 
-    def summary(self) -> str:
-        """One sentence naming the case, what goes with it and the conferences it leaves."""
+    def summary(self, name: Callable[[str], str] = str) -> str:
+        """One sentence naming the case, what goes with it and the conferences it leaves.
+
+        ``name`` is applied to each title (a page passes its Markdown escaping: titles come from studies
+        and from other people).
+        """
         parts = [f"{self.series} series", f"{self.images} image(s)"]
         if self.other_items:
             parts.append(f"{self.other_items} other item(s) (clips, PDFs, slides)")
         parts.append(f"{self.key_images} key image(s)")
-        text = f"“{self.title}” with its {', '.join(parts)}"
+        text = f"“{name(self.title)}” with its {', '.join(parts)}"
         if self.conferences:
-            names = ", ".join(f"“{t}”" for t in self.conferences)
+            names = ", ".join(f"“{name(t)}”" for t in self.conferences)
             text += f"; it is taken out of {len(self.conferences)} conference(s): {names}"
         return text
 

@@ -97,3 +97,52 @@ def test_edit_and_delete_a_conference(monkeypatch, data_dir, tmp_path):
     assert "Deleted the conference “Grand rounds, March”" in texts(at.success)
     assert services.list_conferences() == [] and services.get_case(case_id)
     assert "No conferences yet" in texts(at.info)
+
+
+def test_a_case_in_a_running_export_is_not_deleted_and_the_library_says_why(monkeypatch, data_dir, tmp_path):
+    """Bad input of issue #14: Delete pressed while a deck of the case's conference is being made."""
+    from pages.ui import get_services
+    from tests.test_export_while_deleting import HeldExport
+
+    services, (case_id, other) = library_with(data_dir, tmp_path, "Nodule", "Bystander")
+    board = services.create_conference("Tumor board", case_ids=[case_id])
+    files = set(services.blobs.digests())
+    at = start(monkeypatch, data_dir)
+    export = HeldExport(get_services(), board.id, "pptx", tmp_path / "board.pptx")  # the app's own exports
+    try:
+        at.button(key=f"delete_{case_id}").click().run()
+        at.button(key=f"library_delete_confirm_{case_id}").click().run()
+        assert not at.exception, at.exception
+        refused = texts(at.error).replace("\\", "")
+        assert (
+            "Deleting the case failed: “Nodule” cannot be deleted while the PowerPoint deck of “Tumor board”" in refused
+        )
+        assert "Nothing was deleted" in refused
+        assert not at.success
+        assert services.get_case(case_id) and services.get_conference(board.id).case_ids == (case_id,)
+        assert set(services.blobs.digests()) == files, "no file was deleted"
+    finally:
+        deck = export.finish()
+    assert deck.stat().st_size > 0
+
+    at.button(key=f"delete_{case_id}").click().run()  # the export is done: now it goes
+    at.button(key=f"library_delete_confirm_{case_id}").click().run()
+    assert not at.exception, at.exception
+    assert "Deleted “Nodule”. It was taken out of “Tumor board”." in texts(at.success)
+    assert [c.id for c in services.list_cases()] == [other]
+
+
+def test_titles_in_the_delete_confirmation_and_message_stay_text(monkeypatch, data_dir, tmp_path):
+    hostile = "[Open](http://evil.example/x) :red[URGENT] **bold**"
+    services, (case_id,) = library_with(data_dir, tmp_path, hostile)
+    services.create_conference(f"Board {hostile}", case_ids=[case_id])
+    at = start(monkeypatch, data_dir)
+    at.button(key=f"delete_{case_id}").click().run()
+    warning = texts(at.warning)
+    assert "\\[Open\\]\\(http" in warning and "\\:red\\[URGENT\\]" in warning and "\\*\\*bold" in warning
+    assert "[Open](" not in warning and ":red[" not in warning
+    at.button(key=f"library_delete_confirm_{case_id}").click().run()
+    assert not at.exception, at.exception
+    done = texts(at.success)
+    assert done.count("\\[Open\\]\\(http") == 2, done  # the case's title and the conference's
+    assert "[Open](" not in done and ":red[" not in done

@@ -8,6 +8,7 @@ services never see which one is in use.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
@@ -133,6 +134,11 @@ class CaseStore(Protocol):
 
     def audit_entries(self, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Entries after ``after_seq``, oldest first."""
+        ...
+
+    def exclusive(self, what: str) -> AbstractContextManager[None]:
+        """Held while a copy goes into this store (migrate, backup, restore; ``what`` names it): a second
+        one, from any process or machine using this store, is refused with StorageError at once."""
         ...
 
     def close(self) -> None:

@@ -14,11 +14,10 @@ Every operation works through the store contract, so it is the same for TinyDB a
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import time
-from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -26,13 +25,18 @@ from typing import TypeVar
 from casefiles.errors import NotFoundError, StorageError
 from casefiles.model import Case, Conference
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from casefiles.store import BlobStore, CaseStore
-from casefiles.store.safe_files import make_private_dir
+from casefiles.store import AuditEntry, BlobStore, CaseStore
+from casefiles.store.safe_files import held_alone, make_private_dir
 
 _Versioned = TypeVar("_Versioned", Case, Conference)
 
 #: A blob younger than this is never called an orphan: an import writes its files before its case.
 ORPHAN_MIN_AGE_S = 3600
+
+
+#: The setting that names a library: a copy takes it along, and a target that holds another library's
+#: (or holds documents but no name) is refused, so two libraries are never merged into one.
+LIBRARY_ID = "library_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,30 +45,70 @@ class CopyReport:
     cases_unchanged: int = 0
     conferences: int = 0
     settings: int = 0
+    #: ids of cases and conferences the target changed later than the source: kept as they are there
+    kept_newer: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.cases_copied} case(s) copied, {self.cases_unchanged} already there unchanged, "
             f"{self.conferences} conference(s), {self.settings} setting(s)."
         )
+        if self.kept_newer:
+            text += (
+                f" {len(self.kept_newer)} case(s) or conference(s) were edited in the target after this library's "
+                "copy and were kept as they are there: " + ", ".join(self.kept_newer[:20])
+            )
+            text += " …" if len(self.kept_newer) > 20 else "."
+        return text
 
 
-@contextlib.contextmanager
-def exclusive_job(lock_file: Path, what: str) -> Iterator[None]:
+def exclusive_job(lock_file: Path, what: str) -> contextlib.AbstractContextManager[None]:
     """Refuse a second copy of ``what`` (another process or thread) instead of running both."""
-    make_private_dir(lock_file.parent)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    return held_alone(lock_file, f"Another {what} of this library is running; wait for it to finish.")
+
+
+def library_id(store: CaseStore) -> str | None:
+    """The name of the library ``store`` holds, given to it on first use (None: it cannot be written,
+    e.g. an older backup on read-only media)."""
+    found = store.get_meta(LIBRARY_ID)
+    if not found:
+        found = uuid.uuid4().hex
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise StorageError(f"Another {what} of this library is running; wait for it to finish.") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            store.set_meta(LIBRARY_ID, found)
+        except StorageError:
+            return None
+    return found
+
+
+def _claim(source: CaseStore, target: CaseStore) -> None:
+    """Make sure ``target`` is empty or a (partial) copy of ``source`` before anything is written to it."""
+    mine = library_id(source)
+    there = target.get_meta(LIBRARY_ID)
+    if there and there != mine:
+        raise StorageError(
+            "The target already holds another CaseDeck library (not a copy of this one); nothing was copied, "
+            "so nothing there was overwritten. Copy into an empty database or folder."
+        )
+    if not there:
+        held = [
+            f"{n} {what}"
+            for n, what in (
+                (target.count_cases(), "case(s)"),
+                (len(target.list_conferences()), "conference(s)"),
+                (sum(len(target.list_records(kind)) for kind in target.record_kinds()), "account or link record(s)"),
+            )
+            if n
+        ]
+        if target.audit_entries(limit=1):
+            held.append("an audit log")
+        if held:
+            raise StorageError(
+                f"The target already holds {', '.join(held)} that did not come from this library; nothing was "
+                "copied, so nothing there was overwritten. Copy into an empty database or folder."
+            )
+    _check_audit_prefix(source, target)
+    if not there and mine:
+        target.set_meta(LIBRARY_ID, mine)  # from now on a later run resumes this copy
 
 
 def copy_library(
@@ -76,12 +120,22 @@ def copy_library(
 ) -> CopyReport:
     """Copy every case, conference and setting of ``source`` into ``target``; resumable.
 
-    A case already in the target and equal to the source's is skipped; one that differs is
-    replaced by the source's (the source is the truth while migrating). Cancelling stops
-    between cases; a later run goes on where it stopped.
+    ``target`` must be empty or hold an earlier copy of ``source`` (refused otherwise, before anything
+    is written), and only one copy goes into a target at a time (:meth:`CaseStore.exclusive`). A case
+    already in the target and equal to the source's is skipped; one that differs is replaced by the
+    source's (the source is the truth while migrating) unless the target's was edited later (a
+    library already in use there): that one is kept and named in the report. Cancelling stops between
+    cases; a later run goes on where it stopped.
     """
+    with target.exclusive("copy"):
+        _claim(source, target)
+        return _copy(source, target, progress, cancel)
+
+
+def _copy(source: CaseStore, target: CaseStore, progress: ProgressFn, cancel: CancelToken) -> CopyReport:
     ids = [s.id for s in source.summaries()]
     copied = unchanged = 0
+    kept: list[str] = []
     for done, case_id in enumerate(ids):
         cancel.raise_if_cancelled()
         progress(done, len(ids), f"Copying case {done + 1} of {len(ids)}")
@@ -93,6 +147,9 @@ def copy_library(
             there = target.get_case(case_id)
             if replace(there, version=0) == replace(case, version=0):
                 unchanged += 1
+                continue
+            if there.updated > case.updated:
+                kept.append(case_id)
                 continue
             target.update_case(case_id, functools.partial(_taken_from, case))
         else:
@@ -106,8 +163,12 @@ def copy_library(
         except NotFoundError:
             target.save_conference(replace(conference, version=0))
             continue
-        if replace(stored, version=0) != replace(conference, version=0):
-            target.update_conference(conference.id, functools.partial(_taken_from, conference))
+        if replace(stored, version=0) == replace(conference, version=0):
+            continue
+        if stored.updated > conference.updated:
+            kept.append(conference.id)
+            continue
+        target.update_conference(conference.id, functools.partial(_taken_from, conference))
     settings = source.meta_items()
     for key, value in settings.items():
         target.set_meta(key, value)
@@ -120,7 +181,7 @@ def copy_library(
                 target.save_record(replace(record, version=stored_record.version))
     copy_audit(source, target)
     progress(len(ids), len(ids), "Copy finished")
-    return CopyReport(copied, unchanged, len(conferences), len(settings))
+    return CopyReport(copied, unchanged, len(conferences), len(settings), tuple(kept))
 
 
 def _taken_from(source: _Versioned, stale: _Versioned) -> _Versioned:
@@ -128,18 +189,24 @@ def _taken_from(source: _Versioned, stale: _Versioned) -> _Versioned:
     return replace(source, version=stale.version)
 
 
+def _check_audit_prefix(source: CaseStore, target: CaseStore) -> list[AuditEntry]:
+    """The target's audit entries, refused unless they are the beginning of the source's."""
+    had = target.audit_entries()
+    mine = source.audit_entries(limit=len(had)) if had else []
+    if [e.hash for e in had] != [e.hash for e in mine]:
+        raise StorageError(
+            "The target's audit log is not the beginning of this library's (the target was used after the "
+            "copy, or holds another library); nothing was copied, so nothing there was overwritten."
+        )
+    return had
+
+
 def copy_audit(source: CaseStore, target: CaseStore) -> int:
     """Append the source's audit entries the target lacks; the chain comes out identical (same hashes).
 
     Refused when the target's log is not a beginning of the source's: audit logs are never merged.
     """
-    had = target.audit_entries()
-    mine = source.audit_entries(limit=len(had)) if had else []
-    if [e.hash for e in had] != [e.hash for e in mine]:
-        raise StorageError(
-            "The target's audit log is not the beginning of this library's; nothing was appended to it "
-            "(copy into an empty store)."
-        )
+    had = _check_audit_prefix(source, target)
     copied = 0
     for entry in source.audit_entries(after_seq=len(had)):
         appended = target.append_audit(entry.data)

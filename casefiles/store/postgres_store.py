@@ -24,7 +24,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,8 @@ _CONNECTIONS = 10
 _BUSY_TIMEOUT_S = 60
 #: pg_advisory_xact_lock key that serialises appends to the audit chain ("Audit" in ASCII).
 _AUDIT_LOCK = 0x4175646974
+#: pg_try_advisory_lock key held by a copy into the database ("CopyIn" in ASCII; see exclusive).
+_COPY_LOCK = 0x436F7079496E
 #: Long teaching text that :func:`~casefiles.store.documents.summary_of` does not read: lists leave it on the server.
 _NOT_IN_SUMMARIES = ("history", "findings", "differential", "teaching_points")
 
@@ -183,6 +185,7 @@ class PostgresCaseStore:
 
     def __init__(self, url: str, *, connections: int = _CONNECTIONS) -> None:
         self._target = _Target(url)
+        self._url = url
         self._known = KnownManifests()  # series read from this database, by instance tuple
         try:
             with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
@@ -575,6 +578,32 @@ class PostgresCaseStore:
     def meta_items(self) -> dict[str, str]:
         with self._transaction() as conn:
             return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta").fetchall()}
+
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """A session-level advisory lock on a connection of its own: released when the block ends, and by
+        the server if this process dies (a killed migration can be run again at once)."""
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise self._target.error(exc) from None
+        try:
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_COPY_LOCK,)).fetchone()
+            except psycopg.Error as exc:
+                raise self._target.error(exc) from None
+            if not row or not row[0]:
+                raise StorageError(
+                    f"Another {what} into CaseDeck's library ({self._target.description}) is running; wait for "
+                    "it to finish. Nothing was changed."
+                )
+            try:
+                yield
+            finally:
+                with suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (_COPY_LOCK,))
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._connections.close()

@@ -78,6 +78,28 @@ def locked(path: Path) -> Iterator[None]:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def held_alone(lock_file: Path, busy: str) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively for a long job, or raise StorageError(``busy``) at once if another
+    process or thread holds it (released by the kernel if the holder dies, even by kill -9)."""
+    make_private_dir(lock_file.parent)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"Cannot lock the library ({_why(exc)}).") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StorageError(busy) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def replace_atomically(path: Path, data: bytes) -> None:
     """Make ``path`` hold ``data``, all or nothing, durably."""
     fd, tmp = _temp_beside(path)

@@ -29,6 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ from casefiles.store.records import (
 from casefiles.store.safe_files import (
     FileStamp,
     append_durably,
+    held_alone,
     locked,
     make_private_dir,
     replace_atomically,
@@ -752,6 +754,13 @@ class TinyDBCaseStore:
                 if limit is not None and len(entries) >= limit:
                     break
         return entries
+
+    def exclusive(self, what: str) -> AbstractContextManager[None]:
+        return held_alone(
+            self.root / "copy.lock",
+            f"Another {what} into the library folder {self.root} is running; wait for it to finish. "
+            "Nothing was changed.",
+        )
 
     def close(self) -> None:
         for shard in list(self._shards.values()):

@@ -173,3 +173,139 @@ def test_backup_and_restore_on_a_fresh_machine(tmp_path: Path) -> None:
     assert again.returncode != 0 and "not empty" in again.stderr
     checked = run_cli(fresh, "store", "check")
     assert checked.returncode == 0 and "No file is missing." in checked.stdout
+
+
+# -- a target that is busy, holds another library, or was used after the copy (issue #15, bad input) ----
+def snapshot(store: CaseStore) -> tuple[object, ...]:
+    """Everything a store holds, versions included: equal before and after means nothing was written."""
+    return (
+        [(s.id, s.version, store.get_case(s.id)) for s in store.summaries()],
+        store.list_conferences(),
+        store.meta_items(),
+        [store.list_records(kind) for kind in store.record_kinds()],
+        [e.hash for e in store.audit_entries()],
+    )
+
+
+def test_a_second_copy_into_a_busy_target_is_refused_at_once(tmp_path: Path, postgres_url) -> None:
+    """Two migrations from two machines into one PostgreSQL (or two backups into one folder): the
+    data-folder lock cannot see the other machine, the target's own lock does."""
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    url = postgres_url("busy")
+    first, second = TinyDBCaseStore(tmp_path / "first"), TinyDBCaseStore(tmp_path / "second")
+    fill(first)
+    fill(second, 2)
+    targets = [PostgresCaseStore(url), TinyDBCaseStore(tmp_path / "backup")]
+    for target in targets:
+        running = PostgresCaseStore(url) if isinstance(target, PostgresCaseStore) else TinyDBCaseStore(target.root)
+        before = snapshot(target)
+        # the other machine's migration, still running
+        with running.exclusive("migration"), pytest.raises(StorageError, match=r"Another copy into .* is running"):
+            copy_library(second, target)
+        assert snapshot(target) == before
+        copy_library(first, target)  # once it is done, a copy goes in
+        same_library(first, target)
+        if isinstance(running, PostgresCaseStore):
+            running.close()
+    targets[0].close()
+
+
+def test_a_target_holding_another_library_is_refused_and_left_alone(tmp_path: Path, postgres_url) -> None:
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    first, second = TinyDBCaseStore(tmp_path / "first"), TinyDBCaseStore(tmp_path / "second")
+    fill(first)
+    second.save_case(make_case("c1", title="Another department's c1", series=1, images=2))
+    second.set_meta("pacs_nodes", '[{"name": "theirs"}]')
+    target = PostgresCaseStore(postgres_url("another"))
+    copy_library(first, target)
+    before = snapshot(target)
+    with pytest.raises(StorageError, match=r"already holds another CaseDeck library.*nothing was copied"):
+        copy_library(second, target)
+    assert snapshot(target) == before
+
+    in_use = TinyDBCaseStore(tmp_path / "in_use")  # an installation already used, never a copy
+    in_use.save_case(make_case("c1", title="Made here", series=1, images=2))
+    in_use.save_record(Record("user", "ana", {"role": "admin"}))
+    before = snapshot(in_use)
+    with pytest.raises(StorageError, match=r"already holds 1 case\(s\), 1 account or link record"):
+        copy_library(first, in_use)
+    assert snapshot(in_use) == before
+    target.close()
+
+
+def test_a_migration_run_again_keeps_what_was_edited_in_the_target_since(tmp_path: Path, postgres_url) -> None:
+    """migrate, the department edits in PostgreSQL, someone runs migrate again from the old folder:
+    the newer edits stay; a case edited in the folder since the first run is brought over."""
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    source = TinyDBCaseStore(tmp_path / "library")
+    fill(source)
+    target = PostgresCaseStore(postgres_url("again"))
+    copy_library(source, target)
+    target.update_case("c1", lambda c: c.edited(diagnosis="Edited in PostgreSQL"))
+    target.update_conference("k1", lambda k: k.edited(title="Board, renamed in PostgreSQL"))
+    source.update_case("c2", lambda c: c.edited(diagnosis="Edited in the folder"))
+
+    report = copy_library(source, target)
+    assert target.get_case("c1").diagnosis == "Edited in PostgreSQL"
+    assert target.get_conference("k1").title == "Board, renamed in PostgreSQL"
+    assert target.get_case("c2").diagnosis == "Edited in the folder"
+    assert set(report.kept_newer) == {"c1", "k1"}
+    assert "kept as they are there: " in report.summary()
+
+    target.append_audit({"action": "case.view", "actor": "ana", "case": "c1"})  # the department at work
+    source.update_case("c3", lambda c: c.edited(diagnosis="Stale folder edit"))
+    before = snapshot(target)
+    with pytest.raises(StorageError, match=r"audit log is not the beginning.*nothing was copied"):
+        copy_library(source, target)
+    assert snapshot(target) == before  # refused before the first case, not after the last
+    target.close()
+
+
+def run_cli_with(data_dir: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0"}
+    env.pop("CASEDECK_DATABASE_URL", None)
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "casefiles", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_store_migrate_command_copies_and_names_a_refusing_server(tmp_path: Path, postgres_server) -> None:
+    """`store migrate --to URL` end to end: a refused password or a busy target is said without the
+    password and copies nothing; the copy then serves the app's `list` through CASEDECK_DATABASE_URL."""
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    data = tmp_path / "data"
+    blobs = LocalBlobStore(data / "blobs")
+    store = TinyDBCaseStore(data / "library")
+    for n in range(3):
+        store.save_case(case_with_files(f"c{n}", blobs, minutes=n))
+    url = postgres_server.create_database("migrate_cli")
+    database = url.split("@/", 1)[1].split("?", 1)[0]
+
+    wrong = "Wr0ng-migrate-password"
+    refused = run_cli(data, "store", "migrate", "--to", postgres_server.url(database, password=wrong))
+    assert refused.returncode != 0
+    assert "refused the user name or password" in refused.stderr and "nothing was changed" in refused.stderr
+    assert wrong not in refused.stderr + refused.stdout
+    assert postgres_server.password not in refused.stderr + refused.stdout
+
+    holder = PostgresCaseStore(url)
+    with holder.exclusive("migration"):
+        busy = run_cli(data, "store", "migrate", "--to", url)
+    assert busy.returncode != 0 and "Another copy into" in busy.stderr
+    assert holder.count_cases() == 0
+
+    done = run_cli(data, "store", "migrate", "--to", url)
+    assert done.returncode == 0, done.stderr
+    assert "3 case(s) copied" in done.stdout
+    same_library(store, holder)
+    listed = run_cli_with(data, {"CASEDECK_DATABASE_URL": url}, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(line.split("\t")[0] for line in listed.stdout.splitlines()) == ["c0", "c1", "c2"]
+    again = run_cli(data, "store", "migrate", "--to", url)
+    assert again.returncode == 0 and "0 case(s) copied, 3 already there unchanged" in again.stdout
+    holder.close()

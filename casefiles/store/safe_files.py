@@ -126,12 +126,26 @@ def write_new(path: Path, data: bytes) -> None:
     replace_atomically(path, data)
 
 
-def append_durably(path: Path, data: bytes) -> None:
-    """Append ``data`` and fsync (an append-only log; a torn last line is skipped by its readers)."""
+def append_durably(path: Path, data: bytes, *, mend_torn_end: bool = False) -> None:
+    """Append ``data`` and fsync (an append-only log of lines; a torn last line is skipped by its readers).
+
+    A write cut short (a full disk) raises StorageError; it is never taken for a whole one. With
+    ``mend_torn_end``, a log whose last line was torn by such a write gets a line break first, so the
+    torn line does not swallow the first line appended after it.
+    """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, data)
+            if mend_torn_end:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -158,7 +172,7 @@ def _temp_beside(path: Path) -> tuple[int, str]:
 
 
 def _why(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "the disk is full"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "no permission to write the data folder"

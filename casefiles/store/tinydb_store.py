@@ -423,7 +423,7 @@ class TinyDBCaseStore:
             for blob in sorted(manifest_blobs(manifest)):
                 lines.setdefault(blob[0], []).append(f"{blob} {digest}\n".encode())
         for prefix, chunk in sorted(lines.items()):
-            append_durably(self.root / "refs" / f"{prefix}.log", b"".join(chunk))
+            append_durably(self.root / "refs" / f"{prefix}.log", b"".join(chunk), mend_torn_end=True)
         for digest, manifest in new.items():
             write_new(self._manifest_path(digest), canonical_json(manifest))
 

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from casefiles.errors import StorageError
+from casefiles.model import Asset, AssetKind, Instance
 from casefiles.store import CaseQuery
 from casefiles.store.tinydb_store import TinyDBCaseStore, open_tinydb_store
 from tests.helpers import ROOT
@@ -309,3 +311,60 @@ def test_a_hand_edited_case_is_named_and_nothing_is_overwritten(tmp_path: Path, 
     shard.write_bytes(original)  # restored from a backup: nothing was lost
     assert TinyDBCaseStore(root).get_case("c1").title == "Right upper lobe nodule"
     assert [s.id for s in TinyDBCaseStore(root).summaries()] == [neighbour, "c1"]
+
+
+def _series_with_blobs(prefix: str, first: int, count: int) -> Asset:
+    """A series whose files' digests all start with ``prefix`` (they share one reference log)."""
+    return Asset(
+        id=f"s{first}",
+        kind=AssetKind.DICOM_SERIES,
+        label="Axial",
+        modality="CT",
+        instances=tuple(
+            Instance(sop_instance_uid=f"2.25.{first + i}", blob=f"{prefix}{first + i:063x}", instance_number=i + 1)
+            for i in range(count)
+        ),
+    )
+
+
+def test_a_full_disk_during_a_reference_append_loses_no_later_reference(tmp_path: Path) -> None:
+    """A save cut short by a full disk while it appends to a reference log must neither pass for a
+    whole append nor swallow the next save's first line: that line is how blob clean-up knows the
+    next case still uses its first image (otherwise the image would be deleted)."""
+    root = tmp_path / "library"
+    TinyDBCaseStore(root).save_case(replace(make_case("c0", series=0), assets=()))
+    script = textwrap.dedent(
+        """
+        import resource, signal, sys
+        from dataclasses import replace
+        from casefiles.errors import StorageError
+        from casefiles.store.tinydb_store import TinyDBCaseStore
+        from tests.store.conftest import make_case
+        from tests.store.test_tinydb_store import _series_with_blobs
+        store = TinyDBCaseStore(sys.argv[1])
+        case = replace(make_case("c1", series=0), assets=(_series_with_blobs("a", 0, 20),), key_images=())
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))  # 7 of its 20 reference lines fit
+        try:
+            store.save_case(case)
+        except StorageError as exc:
+            print(exc)
+            sys.exit(3)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(root)], check=False, env=env, capture_output=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 3, (done.stdout + done.stderr).decode()[-2000:]
+    assert "disk is full" in done.stdout.decode() and "nothing was changed" in done.stdout.decode()
+    log = root / "refs" / "a.log"
+    assert log.stat().st_size % 130 > 0, "the cut-short append should have left a torn line"
+
+    store = TinyDBCaseStore(root)
+    assert not store.exists("c1")
+    later = _series_with_blobs("a", 100, 5)
+    store.save_case(replace(make_case("c2", series=0), assets=(later,), key_images=()))
+    blobs = {i.blob for i in later.instances}
+    assert store.blobs_in_use(blobs) == blobs
+    assert all(store.cases_using_blob(b) == {"c2"} for b in blobs)

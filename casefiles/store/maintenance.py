@@ -47,6 +47,9 @@ class CopyReport:
     settings: int = 0
     #: ids of cases and conferences the target changed later than the source: kept as they are there
     kept_newer: tuple[str, ...] = ()
+    #: with ``files``: files copied, and files the source's cases refer to that it does not have
+    files_copied: int = 0
+    files_missing: int = 0
 
     def summary(self) -> str:
         text = (
@@ -115,10 +118,16 @@ def copy_library(
     source: CaseStore,
     target: CaseStore,
     *,
+    files: tuple[BlobStore, BlobStore] | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> CopyReport:
     """Copy every case, conference and setting of ``source`` into ``target``; resumable.
+
+    ``files`` (source's files, target's files): each copied case's files go first, then its
+    document, read once more if a file vanished meanwhile (the case was edited and the file it
+    replaced deleted), so a copy taken while the app runs (backup) never holds a case without its
+    files; a file the source itself lacks is counted in ``files_missing``.
 
     ``target`` must be empty or hold an earlier copy of ``source`` (refused otherwise, before anything
     is written), and only one copy goes into a target at a time (:meth:`CaseStore.exclusive`). A case
@@ -129,13 +138,20 @@ def copy_library(
     """
     with target.exclusive("copy"):
         _claim(source, target)
-        return _copy(source, target, progress, cancel)
+        return _copy(source, target, files, progress, cancel)
 
 
-def _copy(source: CaseStore, target: CaseStore, progress: ProgressFn, cancel: CancelToken) -> CopyReport:
+def _copy(
+    source: CaseStore,
+    target: CaseStore,
+    files: tuple[BlobStore, BlobStore] | None,
+    progress: ProgressFn,
+    cancel: CancelToken,
+) -> CopyReport:
     ids = [s.id for s in source.summaries()]
     copied = unchanged = 0
     kept: list[str] = []
+    counts = [0, 0]  # files copied, missing
     for done, case_id in enumerate(ids):
         cancel.raise_if_cancelled()
         progress(done, len(ids), f"Copying case {done + 1} of {len(ids)}")
@@ -143,6 +159,11 @@ def _copy(source: CaseStore, target: CaseStore, progress: ProgressFn, cancel: Ca
             case = source.get_case(case_id)
         except NotFoundError:
             continue  # deleted while copying
+        if files is not None:
+            found = _with_its_files(source, case, target, files, counts)
+            if found is None:
+                continue  # deleted while its files were copied
+            case = found
         if target.exists(case_id):
             there = target.get_case(case_id)
             if replace(there, version=0) == replace(case, version=0):
@@ -181,7 +202,41 @@ def _copy(source: CaseStore, target: CaseStore, progress: ProgressFn, cancel: Ca
                 target.save_record(replace(record, version=stored_record.version))
     copy_audit(source, target)
     progress(len(ids), len(ids), "Copy finished")
-    return CopyReport(copied, unchanged, len(conferences), len(settings), tuple(kept))
+    return CopyReport(copied, unchanged, len(conferences), len(settings), tuple(kept), *counts)
+
+
+#: How often a case whose files vanish while they are copied is read again before they count as missing.
+_FILE_RACE_RETRIES = 5
+
+
+def _with_its_files(
+    source: CaseStore, case: Case, target: CaseStore, files: tuple[BlobStore, BlobStore], counts: list[int]
+) -> Case | None:
+    """Copy ``case``'s files (those the target lacks); the case as they were copied for (None: deleted)."""
+    if target.exists(case.id) and replace(target.get_case(case.id), version=0) == replace(case, version=0):
+        return case  # copied by an earlier run, files first
+    have, want = files
+    for _ in range(_FILE_RACE_RETRIES):
+        absent = []
+        for digest in sorted({d for asset in case.assets for d in asset.blob_ids}):
+            if want.exists(digest):
+                continue
+            try:
+                want.put_file(have.path(digest))
+                counts[0] += 1
+            except (NotFoundError, FileNotFoundError):  # deleted before or while it was read
+                absent.append(digest)
+        if not absent:
+            return case
+        try:
+            again = source.get_case(case.id)
+        except NotFoundError:
+            return None
+        if again.version == case.version:
+            break  # not a race: the library itself lacks these files
+        case = again
+    counts[1] += len(absent)
+    return case
 
 
 def _taken_from(source: _Versioned, stale: _Versioned) -> _Versioned:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -309,3 +310,66 @@ def test_store_migrate_command_copies_and_names_a_refusing_server(tmp_path: Path
     again = run_cli(data, "store", "migrate", "--to", url)
     assert again.returncode == 0 and "0 case(s) copied, 3 already there unchanged" in again.stdout
     holder.close()
+
+
+class FilesEditedWhileRead:
+    """The library's files, with the app acting (``act``) the moment the backup first reads ``digest``."""
+
+    def __init__(self, blobs: LocalBlobStore, digest: str, act: Callable[[], None]) -> None:
+        self._blobs, self._digest, self._act = blobs, digest, act
+
+    def path(self, digest: str) -> Path:
+        if digest == self._digest and self._act is not None:
+            act, self._act = self._act, None
+            act()
+        return self._blobs.path(digest)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._blobs, name)
+
+
+def test_a_backup_taken_while_images_are_replaced_and_cases_deleted_holds_every_file(tmp_path: Path) -> None:
+    """A case edited (an image replaced by its blacked-out copy, the old file deleted as nothing uses
+    it) or deleted while the backup copies its files is read again: the backup holds each case with
+    the files it refers to, and only files the library itself lacks are counted missing."""
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    live = TinyDBCaseStore(tmp_path / "library")
+    for n in range(3):
+        live.save_case(case_with_files(f"c{n}", blobs, minutes=n))
+    c1, c2 = live.get_case("c1"), live.get_case("c2")
+    replaced = c1.assets[0].instances[2].blob
+
+    def black_out() -> None:  # what Services does for a black-out: new file, case edited, old file dropped
+        redacted = blobs.put(b"c1-2 blacked out")
+        series = c1.assets[0]
+        instances = (*series.instances[:2], replace(series.instances[2], blob=redacted), *series.instances[3:])
+        live.update_case("c1", lambda c: c.edited(assets=(replace(series, instances=instances),)))
+        blobs.delete(replaced)
+
+    def delete_c2() -> None:
+        live.delete_case("c2")
+        for digest in c2.assets[0].blob_ids:
+            blobs.delete(digest)
+
+    backup_blobs = LocalBlobStore(tmp_path / "backup" / "blobs")
+    backup = TinyDBCaseStore(tmp_path / "backup" / "library")
+    source_files = FilesEditedWhileRead(blobs, replaced, black_out)
+    report = copy_library(live, backup, files=(source_files, backup_blobs))  # type: ignore[arg-type]
+    assert report.files_missing == 0
+    assert replace(backup.get_case("c1"), version=0) == replace(live.get_case("c1"), version=0)
+
+    again = TinyDBCaseStore(tmp_path / "backup2" / "library")
+    again_blobs = LocalBlobStore(tmp_path / "backup2" / "blobs")
+    source_files = FilesEditedWhileRead(blobs, sorted(c2.assets[0].blob_ids)[0], delete_c2)
+    report = copy_library(live, again, files=(source_files, again_blobs))  # type: ignore[arg-type]
+    assert report.files_missing == 0 and not again.exists("c2")
+    for copy, copy_blobs_ in ((backup, backup_blobs), (again, again_blobs)):
+        for summary in copy.summaries():
+            for asset in copy.get_case(summary.id).assets:
+                assert all(copy_blobs_.exists(d) for d in asset.blob_ids), summary.id
+
+    lost = live.get_case("c0").assets[0].instances[0].blob
+    blobs.delete(lost)  # gone from the library itself (a disk error): said, and the case still backed up
+    third = TinyDBCaseStore(tmp_path / "backup3" / "library")
+    report = copy_library(live, third, files=(blobs, LocalBlobStore(tmp_path / "backup3" / "blobs")))
+    assert report.files_missing == 1 and third.exists("c0")

@@ -132,9 +132,9 @@ def copy_library(
     ``target`` must be empty or hold an earlier copy of ``source`` (refused otherwise, before anything
     is written), and only one copy goes into a target at a time (:meth:`CaseStore.exclusive`). A case
     already in the target and equal to the source's is skipped; one that differs is replaced by the
-    source's (the source is the truth while migrating) unless the target's was edited later (a
-    library already in use there): that one is kept and named in the report. Cancelling stops between
-    cases; a later run goes on where it stopped.
+    source's (the source is the truth while migrating) unless the target's was edited later or in
+    the same second (a library already in use there): that one is kept and named in the report.
+    Cancelling stops between cases; a later run goes on where it stopped.
     """
     with target.exclusive("copy"):
         _claim(source, target)
@@ -169,7 +169,7 @@ def _copy(
             if replace(there, version=0) == replace(case, version=0):
                 unchanged += 1
                 continue
-            if there.updated > case.updated:
+            if there.updated >= case.updated:  # a tie (times are kept to the second) is not overwritten
                 kept.append(case_id)
                 continue
             target.update_case(case_id, functools.partial(_taken_from, case))
@@ -186,7 +186,7 @@ def _copy(
             continue
         if replace(stored, version=0) == replace(conference, version=0):
             continue
-        if stored.updated > conference.updated:
+        if stored.updated >= conference.updated:
             kept.append(conference.id)
             continue
         target.update_conference(conference.id, functools.partial(_taken_from, conference))

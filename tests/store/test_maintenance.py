@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from casefiles.errors import Cancelled, StorageError
-from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage
+from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage, utcnow
 from casefiles.progress import CancelToken
 from casefiles.store import CaseStore, Record
 from casefiles.store.blobs import LocalBlobStore
@@ -245,9 +246,10 @@ def test_a_migration_run_again_keeps_what_was_edited_in_the_target_since(tmp_pat
     fill(source)
     target = PostgresCaseStore(postgres_url("again"))
     copy_library(source, target)
-    target.update_case("c1", lambda c: c.edited(diagnosis="Edited in PostgreSQL"))
-    target.update_conference("k1", lambda k: k.edited(title="Board, renamed in PostgreSQL"))
-    source.update_case("c2", lambda c: c.edited(diagnosis="Edited in the folder"))
+    later = utcnow() + dt.timedelta(minutes=5)  # times are kept to the second: no edit in the same one
+    target.update_case("c1", lambda c: c.edited(diagnosis="Edited in PostgreSQL", updated=later))
+    target.update_conference("k1", lambda k: k.edited(title="Board, renamed in PostgreSQL", updated=later))
+    source.update_case("c2", lambda c: c.edited(diagnosis="Edited in the folder", updated=later))
 
     report = copy_library(source, target)
     assert target.get_case("c1").diagnosis == "Edited in PostgreSQL"
@@ -257,7 +259,7 @@ def test_a_migration_run_again_keeps_what_was_edited_in_the_target_since(tmp_pat
     assert "kept as they are there: " in report.summary()
 
     target.append_audit({"action": "case.view", "actor": "ana", "case": "c1"})  # the department at work
-    source.update_case("c3", lambda c: c.edited(diagnosis="Stale folder edit"))
+    source.update_case("c3", lambda c: c.edited(diagnosis="Folder edit", updated=later + dt.timedelta(minutes=1)))
     before = snapshot(target)
     with pytest.raises(StorageError, match=r"audit log is not the beginning.*nothing was copied"):
         copy_library(source, target)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from casefiles.errors import StorageError
+from casefiles.errors import NotFoundError, StorageError
 from casefiles.model import Asset, AssetKind, Instance
 from casefiles.store import CaseQuery
 from casefiles.store.tinydb_store import TinyDBCaseStore, open_tinydb_store
@@ -45,6 +45,26 @@ def run_writers(root: Path, edits: int, names: tuple[str, ...]) -> list[subproce
     ]
 
 
+def watch_while(writers: list[subprocess.Popen[bytes]], root: Path) -> tuple[int, list[str]]:
+    """Parse every case file and open every case, over and over, while the writers run (a third process
+    reading the library, as the app does): the files must parse every time, not only at the end."""
+    store = TinyDBCaseStore(root)
+    reads, unreadable = 0, []
+    while any(proc.poll() is None for proc in writers):
+        for path in sorted((root / "cases").glob("*.json")):
+            try:
+                json.loads(path.read_bytes())
+            except ValueError as exc:
+                unreadable.append(f"{path.name}: {exc}")
+        try:
+            for n in range(5):
+                store.get_case(f"c{n}")
+        except (StorageError, NotFoundError) as exc:  # a half-written file, or one that looked empty
+            unreadable.append(str(exc))
+        reads += 1
+    return reads, unreadable
+
+
 def test_two_processes_writing_the_same_cases_lose_nothing(tmp_path: Path) -> None:
     """Finding: the app and `casefiles receive` writing at once left NUL bytes, or "Document with ID 2
     already exists"; now 500 edits each on the same cases all arrive and every file still parses."""
@@ -53,9 +73,12 @@ def test_two_processes_writing_the_same_cases_lose_nothing(tmp_path: Path) -> No
     for n in range(5):
         store.save_case(make_case(f"c{n}", series=1, images=3, tags=()))
     writers = run_writers(root, 500, ("app", "receiver"))
+    reads, unreadable = watch_while(writers, root)
     for proc in writers:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()[-2000:]
+    assert unreadable == [], "a library file did not parse while the writers wrote"
+    assert reads > 20, "the watcher did not read while the writers wrote"
     reopened = TinyDBCaseStore(root)
     tags = [t for n in range(5) for t in reopened.get_case(f"c{n}").tags]
     assert len(tags) == 1000
@@ -101,7 +124,7 @@ def test_a_full_disk_refuses_the_save_and_keeps_the_library(tmp_path: Path) -> N
     script = textwrap.dedent(
         """
         import resource, signal, sys
-        from casefiles.errors import StorageError
+        from casefiles.errors import NotFoundError, StorageError
         from casefiles.store.tinydb_store import TinyDBCaseStore
         store = TinyDBCaseStore(sys.argv[1])
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -337,7 +360,7 @@ def test_a_full_disk_during_a_reference_append_loses_no_later_reference(tmp_path
         """
         import resource, signal, sys
         from dataclasses import replace
-        from casefiles.errors import StorageError
+        from casefiles.errors import NotFoundError, StorageError
         from casefiles.store.tinydb_store import TinyDBCaseStore
         from tests.store.conftest import make_case
         from tests.store.test_tinydb_store import _series_with_blobs

@@ -279,9 +279,25 @@ class CheckReport:
     missing_files: int
     orphans: int
     orphans_removed: int = 0
+    #: cases that cannot be read (damaged or edited by hand), each with the store's reason
+    damaged: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def problems(self) -> bool:
+        """Whether anything needs a person: a missing file or a case that cannot be read."""
+        return bool(self.missing_files or self.damaged)
 
     def summary(self) -> str:
         lines = [f"{self.cases} case(s) refer to {self.referenced} stored file(s)."]
+        if self.damaged:
+            lines.append(f"{len(self.damaged)} case(s) cannot be read:")
+            lines += [f"  {case_id}: {reason}" for case_id, reason in self.damaged[:20]]
+            if len(self.damaged) > 20:
+                lines.append("  …")
+            lines.append(
+                "Files only they refer to are not counted as missing nor removed as orphans until they are "
+                "restored from a backup."
+            )
         if self.missing_files:
             lines.append(
                 f"{self.missing_files} file(s) are missing, in {len(self.missing)} case(s): "
@@ -315,12 +331,16 @@ def check_library(
     referenced: set[str] = set()
     missing_in: list[str] = []
     missing_files = 0
+    damaged: list[tuple[str, str]] = []
     for done, case_id in enumerate(ids):
         cancel.raise_if_cancelled()
         progress(done, len(ids), f"Checking case {done + 1} of {len(ids)}")
         try:
             case = store.get_case(case_id)
         except NotFoundError:
+            continue
+        except StorageError as exc:  # one damaged case does not stop the check of the others
+            damaged.append((case_id, str(exc)))
             continue
         digests = {d for asset in case.assets for d in asset.blob_ids}
         referenced |= digests
@@ -331,14 +351,16 @@ def check_library(
     cutoff = (time.time() if now is None else now) - ORPHAN_MIN_AGE_S
     orphans = [d for d in blobs.digests() if d not in referenced and _older_than(blobs, d, cutoff)]
     removed = 0
-    if remove_orphans and orphans:
+    if remove_orphans and orphans and not damaged:  # a damaged case's files look like orphans: keep them
         still_used = store.blobs_in_use(orphans)  # asked again: a case may have been saved meanwhile
         for digest in orphans:
             if digest not in still_used:
                 blobs.delete(digest)
                 removed += 1
     progress(len(ids), len(ids), "Check finished")
-    return CheckReport(len(ids), len(referenced), tuple(missing_in), missing_files, len(orphans), removed)
+    return CheckReport(
+        len(ids), len(referenced), tuple(missing_in), missing_files, len(orphans), removed, tuple(damaged)
+    )
 
 
 def _older_than(blobs: BlobStore, digest: str, cutoff: float) -> bool:

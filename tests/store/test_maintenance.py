@@ -375,3 +375,31 @@ def test_a_backup_taken_while_images_are_replaced_and_cases_deleted_holds_every_
     third = TinyDBCaseStore(tmp_path / "backup3" / "library")
     report = copy_library(live, third, files=(blobs, LocalBlobStore(tmp_path / "backup3" / "blobs")))
     assert report.files_missing == 1 and third.exists("c0")
+
+
+def test_check_goes_on_past_a_damaged_case_and_removes_none_of_its_files(tmp_path: Path) -> None:
+    """`store check` on a library with one case whose image records were damaged: that case is named
+    with the reason, the others are still checked, and its files, which now look like orphans, are
+    not removed (they are all it has until it is restored)."""
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    store = TinyDBCaseStore(tmp_path / "library")
+    damaged = store.save_case(case_with_files("c1", blobs))
+    other = store.save_case(case_with_files("c2", blobs, minutes=1))
+    blobs.delete(other.assets[0].instances[0].blob)
+    old = 10_000.0
+    for digest in blobs.digests():
+        os.utime(blobs.path(digest), (old, old))
+    first_image = damaged.assets[0].instances[0].blob.encode()
+    (records,) = [p for p in (tmp_path / "library" / "manifests").rglob("*.json") if first_image in p.read_bytes()]
+    records.write_bytes(records.read_bytes()[:-30])  # c1's series records, cut short
+    reopened = TinyDBCaseStore(tmp_path / "library")
+    with pytest.raises(StorageError):
+        reopened.get_case("c1")
+
+    report = check_library(reopened, blobs, remove_orphans=True, now=old + 7200)
+    assert [case_id for case_id, _ in report.damaged] == ["c1"]
+    assert "damaged" in report.damaged[0][1]
+    assert (report.missing, report.missing_files) == (("c2",), 1)
+    assert report.problems and report.orphans_removed == 0
+    assert all(blobs.exists(d) for d in damaged.assets[0].blob_ids)
+    assert "1 case(s) cannot be read:\n  c1: " in report.summary()

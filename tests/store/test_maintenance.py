@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from casefiles.annotations.model import Arrow, Point, Ruler, Style
 from casefiles.errors import Cancelled, StorageError
-from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage, utcnow
+from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Instance, KeyImage, Window, utcnow
 from casefiles.progress import CancelToken
 from casefiles.store import CaseStore, Record
 from casefiles.store.blobs import LocalBlobStore
@@ -42,9 +43,30 @@ def case_with_files(case_id: str, blobs: LocalBlobStore, images: int = 5, minute
     return replace(base, assets=(series,), key_images=(KeyImage(asset_id="s1", frame=2),))
 
 
+def annotated(case: Case) -> Case:
+    """``case`` with key images a presenter set up: window, caption, arrow, ruler and a hidden note."""
+    first, second = case.assets[0].id, case.assets[-1].id
+    keys = (
+        KeyImage(
+            asset_id=first,
+            frame=7,
+            window=Window(center=-600.0, width=1500.0),
+            caption="Spiculated margin",
+            annotations=(
+                Arrow(id="a1", start=Point(12.5, 40.25), end=Point(100.0, 80.0), text="nodule"),
+                Ruler(id="a2", start=Point(1.0, 2.0), end=Point(3.5, 4.75), style=Style(color="#00ff00", width=3.0)),
+            ),
+        ),
+        KeyImage(
+            asset_id=second, frame=1, annotations=(Arrow(id="a3", start=Point(0, 0), end=Point(5, 5), visible=False),)
+        ),
+    )
+    return case.edited(key_images=keys)
+
+
 def fill(store: CaseStore, count: int = 6) -> None:
     for n in range(count):
-        store.save_case(make_case(f"c{n}", series=2, images=20, created_minutes=n))
+        store.save_case(annotated(make_case(f"c{n}", series=2, images=20, created_minutes=n)))
     store.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c1"), CasePlan("c0", reveal=True))))
     store.set_meta("samples_seeded", "1")
     store.save_record(Record("user", "ana", {"role": "presenter"}))
@@ -67,6 +89,11 @@ def same_library(first: CaseStore, second: CaseStore) -> None:
             (r.key, r.data) for r in second.list_records(kind)
         ]
     assert [e.hash for e in first.audit_entries()] == [e.hash for e in second.audit_entries()]
+    # the store's own blob references (PostgreSQL: blob_refs rows; TinyDB: reference logs) came along
+    files = {d for s in first.summaries() for a in first.get_case(s.id).assets for d in a.blob_ids}
+    assert second.blobs_in_use(files) == first.blobs_in_use(files) == files
+    for digest in sorted(files)[:: max(1, len(files) // 25)]:
+        assert second.cases_using_blob(digest) == first.cases_using_blob(digest)
 
 
 def test_migrate_to_postgresql_round_trips_and_resumes(tmp_path: Path, postgres_url) -> None:

@@ -391,3 +391,39 @@ def test_a_full_disk_during_a_reference_append_loses_no_later_reference(tmp_path
     blobs = {i.blob for i in later.instances}
     assert store.blobs_in_use(blobs) == blobs
     assert all(store.cases_using_blob(b) == {"c2"} for b in blobs)
+
+
+INSERTER = textwrap.dedent(
+    """
+    import sys
+    from casefiles.store.tinydb_store import TinyDBCaseStore
+    from tests.store.conftest import make_case
+    store = TinyDBCaseStore(sys.argv[1])
+    name, count = sys.argv[2], int(sys.argv[3])
+    for i in range(count):
+        store.save_case(make_case(f"{name}-{i}", series=1, images=2, created_minutes=i))
+    """
+)
+
+
+def test_two_processes_adding_cases_at_once_keep_them_all(tmp_path: Path) -> None:
+    """Finding: TinyDB caches its next document id per process, so strictly alternating writers failed
+    with "Document with ID 2 already exists". Two processes adding 300 cases each (the receiver filing
+    studies while someone imports) keep all 600, each once."""
+    root = tmp_path / "library"
+    TinyDBCaseStore(root)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    adders = [
+        subprocess.Popen(
+            [sys.executable, "-c", INSERTER, str(root), name, "300"], env=env, stderr=subprocess.PIPE, cwd=ROOT
+        )
+        for name in ("import", "receiver")
+    ]
+    for proc in adders:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    store = TinyDBCaseStore(root)
+    ids = [s.id for s in store.summaries()]
+    assert len(ids) == len(set(ids)) == 600 == store.count_cases()
+    assert {i.split("-")[0] for i in ids} == {"import", "receiver"}
+    assert all(store.get_case(f"receiver-{i}").version == 1 for i in range(0, 300, 37))

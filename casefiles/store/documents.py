@@ -245,6 +245,7 @@ class CaseSummary:
 def summary_of(doc: Mapping[str, Any], version: int) -> CaseSummary:
     """The summary of a case document; a document that cannot be read is named (StorageError)."""
     try:
+        check_schema("case", doc)  # a newer CaseDeck's document is refused, never misread or called damaged
         return _summary_of(doc, version)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, ValidationError) as exc:
         raise damaged_case(doc, exc) from exc

@@ -195,9 +195,48 @@ def test_a_document_from_a_newer_casedeck_is_refused(tmp_path: Path) -> None:
     data = json.loads(shard.read_bytes())
     for doc in data["cases"].values():
         doc["schema"] = 7
+        doc["headline"] = doc.pop("history")  # a field renamed by that newer CaseDeck
     shard.write_text(json.dumps(data))
+    written = shard.read_bytes()
+    newer = TinyDBCaseStore(root)
     with pytest.raises(StorageError, match="newer CaseDeck"):
-        TinyDBCaseStore(root).get_case("c1")
+        newer.get_case("c1")
+    with pytest.raises(StorageError, match="newer CaseDeck"):  # the list says so too, not "damaged"
+        newer.summaries(CaseQuery(limit=50))
+    with pytest.raises(StorageError, match="newer CaseDeck"):
+        newer.update_case("c1", lambda c: c.edited(title="Overwritten by an older CaseDeck"))
+    assert shard.read_bytes() == written
+
+
+LIBRARY_FILES = {
+    "format.json": lambda store: TinyDBCaseStore(store.root),
+    "conferences.json": lambda store: store.list_conferences(),
+    "settings.json": lambda store: store.get_meta("samples_seeded"),
+    "records/user.json": lambda store: store.get_record("user", "ana"),
+    "manifests": lambda store: store.get_case("c1"),
+}
+
+
+@pytest.mark.parametrize("name", list(LIBRARY_FILES))
+def test_every_damaged_library_file_is_named_and_left_alone(tmp_path: Path, name: str) -> None:
+    """A file of the library cut short (a disk error, a bad copy): what reads it says which file and to
+    restore it; the file is not rewritten, and neither is anything else."""
+    from casefiles.model import CasePlan, Conference
+    from casefiles.store import Record
+
+    root = tmp_path / "library"
+    store = TinyDBCaseStore(root)
+    store.save_case(make_case("c1", series=1, images=4))
+    store.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c1"),)))
+    store.set_meta("samples_seeded", "1")
+    store.save_record(Record("user", "ana", {"role": "admin"}))
+    path = next((root / "manifests").rglob("*.json")) if name == "manifests" else root / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    with pytest.raises(StorageError, match=r"damaged|restore") as caught:
+        LIBRARY_FILES[name](TinyDBCaseStore(root) if name != "format.json" else store)
+    assert "nothing was changed" in str(caught.value).lower() or "store check" in str(caught.value)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
 
 
 def test_a_first_layout_library_is_upgraded_and_kept(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -49,7 +50,7 @@ def annotated(case: Case) -> Case:
     keys = (
         KeyImage(
             asset_id=first,
-            frame=7,
+            frame=min(7, case.assets[0].frame_count - 1),
             window=Window(center=-600.0, width=1500.0),
             caption="Spiculated margin",
             annotations=(
@@ -430,3 +431,80 @@ def test_check_goes_on_past_a_damaged_case_and_removes_none_of_its_files(tmp_pat
     assert report.problems and report.orphans_removed == 0
     assert all(blobs.exists(d) for d in damaged.assets[0].blob_ids)
     assert "1 case(s) cannot be read:\n  c1: " in report.summary()
+
+
+_MIGRATOR = """
+import sys
+from casefiles.store.maintenance import copy_library
+from casefiles.store.postgres_store import PostgresCaseStore
+from casefiles.store.tinydb_store import TinyDBCaseStore
+
+def said(done, total, message):
+    print(done, flush=True)
+
+copy_library(TinyDBCaseStore(sys.argv[1]), PostgresCaseStore(sys.argv[2]), progress=said)
+"""
+
+
+def test_a_migration_killed_midway_runs_again_at_once_and_completes(tmp_path: Path, postgres_url) -> None:
+    """kill -9 of `store migrate` in the middle: what it committed stays, its lock on the target went
+    with it (the next run is not refused as 'another copy'), and the next run completes the copy."""
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    source = TinyDBCaseStore(tmp_path / "library")
+    fill(source, 40)
+    url = postgres_url("killed_migration")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MIGRATOR, str(source.root), url],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if int(line) >= 5:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    target = PostgresCaseStore(url)
+    assert 0 < target.count_cases() < 40
+    report = copy_library(source, target)
+    assert report.cases_copied + report.cases_unchanged == 40
+    same_library(source, target)
+    target.close()
+
+
+def test_backup_of_a_postgresql_library_restores_into_a_fresh_postgresql(tmp_path: Path, postgres_url) -> None:
+    """`store backup` and `store restore` with CASEDECK_DATABASE_URL set: a department's library goes
+    to a folder and comes back into another server's empty database, files and key included."""
+    from casefiles.store.postgres_store import PostgresCaseStore
+
+    data, fresh = tmp_path / "data", tmp_path / "fresh"
+    blobs = LocalBlobStore(data / "blobs")
+    first_url, second_url = postgres_url("backup_from"), postgres_url("restore_into")
+    live = PostgresCaseStore(first_url)
+    for n in range(3):
+        live.save_case(annotated(case_with_files(f"c{n}", blobs, minutes=n)))
+    live.save_conference(Conference(id="k1", title="Board", items=(CasePlan("c2"), CasePlan("c0"))))
+    live.save_record(Record("user", "ana", {"role": "admin"}))
+    live.append_audit({"action": "case.view", "actor": "ana", "case": "c1"})
+    (data / "secret.key").write_bytes(os.urandom(32))
+
+    backup = tmp_path / "backup"
+    done = run_cli_with(data, {"CASEDECK_DATABASE_URL": first_url}, "store", "backup", str(backup))
+    assert done.returncode == 0, done.stderr
+    restored = run_cli_with(fresh, {"CASEDECK_DATABASE_URL": second_url}, "store", "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    copy = PostgresCaseStore(second_url)
+    same_library(live, copy)
+    fresh_blobs = LocalBlobStore(fresh / "blobs")
+    assert sorted(fresh_blobs.digests()) == sorted(blobs.digests())
+    assert (fresh / "secret.key").read_bytes() == (data / "secret.key").read_bytes()
+    checked = run_cli_with(fresh, {"CASEDECK_DATABASE_URL": second_url}, "store", "check")
+    assert checked.returncode == 0 and "No file is missing." in checked.stdout, checked.stdout + checked.stderr
+    live.close()
+    copy.close()

@@ -43,10 +43,11 @@ from typing import Any, TypeVar
 
 import pydicom
 import pynetdicom
-from pydicom.uid import generate_uid
+from pydicom.uid import MRImageStorage, generate_uid
 
 from bench.bench_import import Step, timed
 from casefiles.config import Settings
+from casefiles.pacs.dcmtk import TRANSPORT_SETTING, uses_dcmtk
 from casefiles.pacs.dimse import get_study
 from casefiles.pacs.nodes import PacsNode
 from casefiles.services import Services
@@ -132,22 +133,44 @@ def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterato
             proc.wait()
 
 
-def generate(folder: Path, instances: int, size: int, studies: int = 1) -> tuple[list[Path], list[str]]:
-    """``instances`` CT slices split over ``studies`` studies of one accession (a batch like a tumor board)."""
+#: A tumor board's studies (``--board``): (relative number of images, side, modality), CT and MR mixed.
+BOARD = (
+    (150, 512, "CT"), (40, 256, "MR"), (120, 512, "CT"), (60, 256, "MR"), (30, 512, "CT"), (100, 256, "MR"),
+    (20, 512, "CT"), (80, 256, "MR"), (50, 512, "CT"), (90, 256, "MR"), (25, 512, "CT"), (35, 256, "MR"),
+)  # fmt: skip
+
+
+def generate(
+    folder: Path, instances: int, size: int, studies: int = 1, board: bool = False
+) -> tuple[list[Path], list[str]]:
+    """``instances`` slices split over ``studies`` studies of one accession (a batch like a tumor board).
+
+    With ``board``, twelve studies of the sizes and modalities in :data:`BOARD`, scaled to ``instances``.
+    """
     folder.mkdir(parents=True)
-    uids = [(generate_uid(), generate_uid()) for _ in range(studies)]
-    paths = []
-    for index in range(instances):
-        study_uid, series_uid = uids[index % studies]
-        ds = ct_slice(study_uid, series_uid, index % max(size - 1, 1), size=size)
-        ds.AccessionNumber = ACCESSION
-        ds.InstanceNumber = index + 1
-        ds.ImagePositionPatient = [0.0, 0.0, float(index)]
-        ds.SliceLocation = float(index)
-        path = folder / f"im{index:05d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths, [study for study, _ in uids]
+    if board:
+        weight = sum(n for n, _, _ in BOARD)
+        plan = [(max(1, round(instances * n / weight)), side, modality) for n, side, modality in BOARD]
+    else:
+        plan = [(instances // studies + (1 if k < instances % studies else 0), size, "CT") for k in range(studies)]
+    paths: list[Path] = []
+    study_uids = []
+    for count, side, modality in plan:
+        study_uid, series_uid = generate_uid(), generate_uid()
+        study_uids.append(study_uid)
+        for index in range(count):
+            ds = ct_slice(study_uid, series_uid, index % max(side - 1, 1), size=side)
+            if modality == "MR":
+                ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = MRImageStorage
+                ds.Modality = "MR"
+            ds.AccessionNumber = ACCESSION
+            ds.InstanceNumber = index + 1
+            ds.ImagePositionPatient = [0.0, 0.0, float(index)]
+            ds.SliceLocation = float(index)
+            path = folder / f"im{len(paths):05d}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            paths.append(path)
+    return paths, study_uids
 
 
 def load(paths: list[Path], dicom_port: int) -> None:
@@ -193,9 +216,16 @@ def retrieve_only(node: PacsNode, study_uid: str, out: Path) -> int:
 
 
 def run(
-    instances: int, size: int, workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU, studies: int = 1
+    instances: int,
+    size: int,
+    workdir: Path,
+    repeat: int,
+    max_pdu: int = DEFAULT_PDU,
+    studies: int = 1,
+    board: bool = False,
 ) -> dict[str, Any]:
-    (files, study_uids), gen_seconds = timed(lambda: generate(workdir / "source", instances, size, studies))
+    (files, study_uids), gen_seconds = timed(lambda: generate(workdir / "source", instances, size, studies, board))
+    instances = len(files)
     source_bytes = sum(p.stat().st_size for p in files)
     our_port = free_port()
     with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
@@ -230,6 +260,19 @@ def run(
             keep_best("pull", seconds)
             shutil.rmtree(data)
 
+            data = workdir / "casedeck-pynetdicom"
+            services = Services(Settings(data_dir=data, seed_samples=False))
+            services.save_pacs_node(node)
+            os.environ[TRANSPORT_SETTING] = "pynetdicom"
+            try:
+                (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
+            finally:
+                del os.environ[TRANSPORT_SETTING]
+            if report.instances_imported != instances:
+                raise SystemExit(f"CaseDeck (pynetdicom) imported {report.instances_imported} of {instances}")
+            keep_best("pull_pynetdicom", seconds)
+            shutil.rmtree(data)
+
             got, seconds = timed(
                 lambda: sum(retrieve_only(node, uid, workdir / "retrieved" / uid) for uid in study_uids)
             )
@@ -245,9 +288,11 @@ def run(
             shutil.rmtree(data)
             shutil.rmtree(workdir / "retrieved")
 
+    transport = "dcmtk getscu" if uses_dcmtk(node) else "pynetdicom"
     steps = [
         Step("dcmtk getscu (C-GET to disk)", instances, best["getscu"]),
-        Step("CaseDeck pull (retrieve + de-identify + store)", instances, best["pull"]),
+        Step(f"CaseDeck pull ({transport} transport)", instances, best["pull"]),
+        Step("CaseDeck pull (pynetdicom transport)", instances, best["pull_pynetdicom"]),
         Step("  of which: C-GET into a folder (get_study)", instances, best["retrieve"]),
         Step("  of which: import of that folder", instances, best["import"]),
     ]
@@ -258,7 +303,8 @@ def run(
             "size": size,
             "transfer_syntax": "explicit VR little endian",
             "orthanc_max_pdu": max_pdu,
-            "studies": studies,
+            "studies": len(study_uids),
+            "board": board,
         },
         "machine": {
             "python": platform.python_version(),
@@ -276,6 +322,8 @@ def run(
         "steps": [{**asdict(s), "per_second": round(s.per_second, 2)} for s in steps],
         "repeat": repeat,
         "pull_speed_vs_getscu": round(best["getscu"] / best["pull"], 2),
+        "pull_pynetdicom_speed_vs_getscu": round(best["getscu"] / best["pull_pynetdicom"], 2),
+        "pull_seconds_vs_getscu_seconds": round(best["pull"] / best["getscu"], 2),
         "retrieve_speed_vs_getscu": round(best["getscu"] / best["retrieve"], 2),
         "pull_problems": problems,
     }
@@ -284,7 +332,8 @@ def run(
 def print_table(result: dict[str, Any]) -> None:
     params, source = result["parameters"], result["source"]
     print(
-        f"CT {params['instances']} x {params['size']}x{params['size']} in {params.get('studies', 1)} study(ies) "
+        f"{'CT 512 + MR 256 board:' if params.get('board') else 'CT'} {params['instances']} x "
+        f"{params['size']}x{params['size']} in {params.get('studies', 1)} study(ies) "
         f"({source['bytes'] / 1e6:.0f} MB; "
         f"Orthanc MaximumPduLength {params['orthanc_max_pdu']}; "
         f"generated in {source['generate_seconds']:.1f} s, loaded into Orthanc in {source['load_seconds']:.1f} s)"
@@ -292,6 +341,10 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"{'step':50} {'items':>6} {'seconds':>9} {'per s':>9}")
     for step in result["steps"]:
         print(f"{step['name']:50} {step['items']:>6} {step['seconds']:>9.3f} {step['per_second']:>9.1f}")
+    print(
+        f"CaseDeck pull time / getscu time: {result['pull_seconds_vs_getscu_seconds']:.2f}; "
+        f"pynetdicom transport speed / getscu speed: {result['pull_pynetdicom_speed_vs_getscu']:.2f}"
+    )
     print(
         f"CaseDeck pull speed / getscu speed: {result['pull_speed_vs_getscu']:.2f} "
         f"(C-GET alone {result['retrieve_speed_vs_getscu']:.2f}; best of {result['repeat']})"
@@ -306,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
     parser.add_argument("--studies", type=int, default=1, help="split the instances over this many studies")
     parser.add_argument(
+        "--board", action="store_true", help="twelve studies of mixed CT 512 and MR 256 sizes (a tumor board)"
+    )
+    parser.add_argument(
         "--pdu", type=int, default=DEFAULT_PDU, help="Orthanc's MaximumPduLength, and getscu's -pdu (4096-131072)"
     )
     args = parser.parse_args(argv)
@@ -317,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         if not tool.exists():
             parser.error(f"{tool} is missing (Debian packages orthanc and dcmtk)")
     with tempfile.TemporaryDirectory(prefix="casedeck-bench-pacs-") as tmp:
-        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu, args.studies)
+        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu, args.studies, args.board)
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -7,9 +7,10 @@ hold patient data: they are returned to the caller's screen, never stored.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,15 @@ from casefiles.case_dicom import presentation_objects
 from casefiles.config import Settings
 from casefiles.errors import NotFoundError, ValidationError
 from casefiles.inbox import InboxLibrary, InboxResult, inbox_handler
-from casefiles.ingest import ImportProblem, ImportReport
+from casefiles.ingest import (
+    POOL_THRESHOLD,
+    Found,
+    ImportProblem,
+    ImportReport,
+    ImportWorkers,
+    import_arriving,
+    import_workers,
+)
 from casefiles.jobs import JobContext, JobFunction, JobState
 from casefiles.model import AssetKind, Conference
 from casefiles.pacs import client
@@ -41,6 +50,7 @@ from casefiles.pacs.retrieval import (
 )
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.release import check_release
+from casefiles.review_area import ReviewShelf
 from casefiles.store import BlobStore, CaseStore
 
 
@@ -55,6 +65,9 @@ class PacsLibrary(InboxLibrary, Protocol):
 
     @property
     def blobs(self) -> BlobStore: ...
+
+    @property
+    def review_area(self) -> ReviewShelf: ...
 
     def dataset(self, blob: str) -> Dataset: ...
 
@@ -188,21 +201,40 @@ class PacsService:
 
         The conference is the one with that title if it exists, else a new tumor board.
         """
-        services = self._services
+        library = self._services
+        with self._workers_for(requests) as workers:
 
-        def import_folder(folder: Path, report: ProgressFn) -> ImportReport:
-            return services.import_dicom([folder], progress=report, cancel=cancel)
+            def import_arrivals(arrivals: Iterable[Found], expected: int, report: ProgressFn) -> ImportReport:
+                return import_arriving(
+                    arrivals,
+                    store=library.store,
+                    blobs=library.blobs,
+                    deidentifier=library.deidentifier,
+                    quarantine_dir=library.settings.quarantine_dir,
+                    expected=expected,
+                    progress=report,
+                    cancel=cancel,
+                    workers=workers,
+                    review_area=library.review_area,
+                )
 
-        report = retrieve_studies(
-            self.node(name),
-            requests,
-            import_folder=import_folder,
-            quarantine_dir=services.settings.quarantine_dir,
-            on_study=on_study,
-            progress=progress,
-            cancel=cancel,
-        )
+            report = retrieve_studies(
+                self.node(name),
+                requests,
+                import_arrivals=import_arrivals,
+                quarantine_dir=library.settings.quarantine_dir,
+                on_study=on_study,
+                progress=progress,
+                cancel=cancel,
+            )
         return report, self._gather(conference_title, report.case_ids)
+
+    def _workers_for(self, requests: Sequence[StudyRequest]) -> contextlib.AbstractContextManager[ImportWorkers | None]:
+        """Worker processes for the whole batch, started once; none for a few images (starting costs more)."""
+        counts = [r.expected_instances for r in requests]
+        if all(c is not None for c in counts) and sum(c or 0 for c in counts) <= POOL_THRESHOLD:
+            return contextlib.nullcontext()
+        return import_workers(self._services.deidentifier, self._services.blobs)
 
     def pull_accessions(
         self,

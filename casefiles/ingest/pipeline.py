@@ -22,7 +22,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-from collections.abc import Generator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,7 +58,7 @@ from casefiles.ingest.nonradiology import (
     slide_picture,
     video_clip,
 )
-from casefiles.ingest.pool import PoolPlan, default_workers, map_in_order
+from casefiles.ingest.pool import PoolPlan, WorkerPool, default_workers
 from casefiles.ingest.prepare import (
     Job,
     Prepared,
@@ -153,36 +154,168 @@ def import_sources(
         quarantine_dir=quarantine_dir,
         review_area=review_area,
     )
-    folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
-    work = folder.path
-    try:
+
+    files_seen = 0
+
+    def gathered_into(work: Path) -> _Files:
+        nonlocal files_seen
         try:
             gathered = gather(sources, work, limits=limits, cancel=cancel)
         except OSError as exc:
             raise StorageError(f"Cannot unpack into the quarantine folder ({exc.strerror}); is the disk full?") from exc
-        run.problems.extend(gathered.problems)
-        total = len(gathered.files)
+        files_seen = gathered.files_seen
+        return _Files(gathered.files, len(gathered.files), exact=True, problems=gathered.problems)
+
+    cases = _import(
+        run,
+        gathered_into,
+        quarantine_dir=quarantine_dir,
+        progress=progress,
+        title=title,
+        author=author,
+        prepare=functools.partial(run.prepared, workers=workers, pool_threshold=pool_threshold),
+    )
+    return _report(run, cases, files_seen)
+
+
+def import_arriving(
+    arrivals: Iterable[Found],
+    *,
+    store: CaseStore,
+    blobs: BlobStore,
+    deidentifier: Deidentifier,
+    quarantine_dir: Path,
+    expected: int = 0,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+    workers: ImportWorkers | None = None,
+    review_area: ReviewShelf | None = None,
+) -> ImportReport:
+    """Import DICOM files while they are still arriving (a PACS retrieve): each is de-identified as it comes.
+
+    ``arrivals`` yields each file once it is whole (its next item may still be
+    on its way: the import waits). Files are read where they are, so they must
+    be in the quarantine, and the caller removes them. The cases are built and
+    saved once ``arrivals`` ends, so a study's case is filed when its last
+    image is stored, and a cancel (or an error from ``arrivals``) saves
+    nothing. ``workers`` (see :func:`import_workers`) de-identifies in worker
+    processes kept for a whole batch; without, in this process.
+    ``expected`` (0: unknown) is the number of files progress counts towards.
+    """
+    run = _Run(
+        store=store,
+        blobs=blobs,
+        deidentifier=deidentifier,
+        cancel=cancel,
+        quarantine_dir=quarantine_dir,
+        review_area=review_area,
+    )
+    taken = 0
+
+    def taking() -> Iterator[Found]:
+        nonlocal taken
+        for found in arrivals:
+            taken += 1
+            yield found
+
+    cases = _import(
+        run,
+        lambda work: _Files(taking(), expected, exact=False),
+        quarantine_dir=quarantine_dir,
+        progress=progress,
+        title=None,
+        author="",
+        prepare=functools.partial(run.prepared, workers=1, pool_threshold=0, pool=workers),
+    )
+    return _report(run, cases, taken)
+
+
+ImportWorkers = WorkerPool[Job, Prepared]
+"""Import worker processes kept for several imports into one library (:func:`import_workers`)."""
+
+
+def import_workers(deidentifier: Deidentifier, blobs: BlobStore, workers: int | None = None) -> ImportWorkers:
+    """Worker processes for every import of a batch (a PACS pull), started once: use it in a ``with`` block.
+
+    Each worker builds the de-identifier and its screening models when it
+    starts, which costs about as much as de-identifying a hundred CT slices;
+    a pull of twelve studies pays that once instead of twelve times.
+    """
+    count = default_workers() if workers is None else workers
+    return WorkerPool(_plan(deidentifier, blobs, count))
+
+
+def _plan(deidentifier: Deidentifier, blobs: BlobStore, workers: int) -> PoolPlan[Job, Prepared]:
+    return PoolPlan(
+        task=prepare_job,
+        crashed=worker_crashed,
+        size_of=_job_size,
+        workers=workers,
+        initializer=start_worker,
+        initargs=(_worker_setup(deidentifier, blobs),),
+        fatal=(StorageError,),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """The files of one import: all known up front (``exact``), or arriving, ``total`` being a guess (0: none)."""
+
+    files: Iterable[Found]
+    total: int
+    exact: bool
+    problems: Sequence[ImportProblem] = ()
+
+
+def _import(
+    run: _Run,
+    files_in: Callable[[Path], _Files],
+    *,
+    quarantine_dir: Path,
+    progress: ProgressFn,
+    title: str | None,
+    author: str,
+    prepare: Callable[..., Generator[tuple[Found, Prepared], None, None]],
+) -> _Cases:
+    """Files -> de-identified blobs -> cases saved; raw input only in a quarantine folder removed at the end."""
+    cancel = run.cancel
+    folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
+    work = folder.path
+    try:
+        found = files_in(work)
+        run.problems.extend(found.problems)
         cancel.raise_if_cancelled()
-        if total:
-            progress(0, total, f"De-identifying 1 of {total}")
+
+        def total(done: int) -> int:
+            return found.total if found.exact else max(found.total, done + 1)
+
+        if found.exact and found.total:
+            progress(0, found.total, f"De-identifying 1 of {found.total}")
         # closing(): whatever happens in the loop, worker processes are stopped before the quarantine is wiped
-        with contextlib.closing(run.prepared(gathered.files, workers, pool_threshold, work)) as outcomes:
-            for done, (found, prepared) in enumerate(outcomes):
-                run.record(found, prepared)
-                if done + 1 < total:
-                    progress(done + 1, total, f"De-identifying {done + 2} of {total}")
+        consumed = 0
+        with contextlib.closing(prepare(found.files, workdir=work)) as outcomes:
+            for item, prepared in outcomes:
+                run.record(item, prepared)
+                consumed += 1
+                if not found.exact or consumed < found.total:
+                    progress(consumed, total(consumed), f"De-identifying {consumed + 1} of {total(consumed)}")
         folder.remove()  # raw input is no longer needed: do not keep it while thumbnails are made
         cancel.raise_if_cancelled()
-        progress(total, total, "Making thumbnails and saving cases")
+        settled = found.total if found.exact else consumed
+        progress(settled, settled, "Making thumbnails and saving cases")
         cases = run.build_cases(title=title.strip() if title else None, author=author)
         cancel.raise_if_cancelled()
-        cases.save(store)
+        cases.save(run.store)
         run.originals.settled()
     finally:
         folder.remove()
         run.originals.discard()  # an import that did not finish leaves no original behind
+    return cases
+
+
+def _report(run: _Run, cases: _Cases, files_seen: int) -> ImportReport:
     return ImportReport(
-        files_seen=gathered.files_seen,
+        files_seen=files_seen,
         instances_imported=len(run.summaries) - run.already_converted,
         duplicates_skipped=run.duplicates + run.already_converted,
         case_ids=cases.ids,
@@ -280,32 +413,44 @@ class _Run:
         return self._existing[study_uid]
 
     def prepared(
-        self, files: list[Found], workers: int, pool_threshold: int, workdir: Path | None = None
+        self,
+        files: Iterable[Found],
+        workdir: Path | None = None,
+        *,
+        workers: int,
+        pool_threshold: int,
+        pool: ImportWorkers | None = None,
     ) -> Generator[tuple[Found, Prepared], None, None]:
         """Each file read, de-identified and encoded, in order: in worker processes for a large import.
 
+        ``pool``: workers kept for a batch, used whatever the number of files.
         Cancellation is checked before each file is handed over; in this
         process a duplicate is recognised before it is encoded.
         """
-        if workers > 1 and len(files) > pool_threshold:
-            plan = PoolPlan(
-                task=prepare_job,
-                crashed=worker_crashed,
-                size_of=_job_size,
-                workers=min(workers, len(files)),
-                initializer=start_worker,
-                initargs=(_worker_setup(self.deidentifier, self.blobs),),
-                in_process=self._prepare_here,
-                fatal=(StorageError,),
-            )
-            jobs = [Job(found.path, found.from_zip, workdir) for found in files]
-            with contextlib.closing(map_in_order(plan, jobs, cancel=self.cancel)) as outcomes:
-                for found, (_job, outcome) in zip(files, outcomes, strict=True):
-                    yield found, outcome
+        if pool is not None:
+            yield from self._through(pool, files, workdir)
+            return
+        if workers > 1 and isinstance(files, Sized) and len(files) > pool_threshold:
+            with WorkerPool(_plan(self.deidentifier, self.blobs, min(workers, len(files)))) as one_off:
+                yield from self._through(one_off, files, workdir)
             return
         for found in files:
             self.cancel.raise_if_cancelled()
             yield found, self._prepare_here(Job(found.path, found.from_zip, workdir))
+
+    def _through(
+        self, pool: ImportWorkers, files: Iterable[Found], workdir: Path | None
+    ) -> Generator[tuple[Found, Prepared], None, None]:
+        founds: deque[Found] = deque()  # handed to the pool, in order, awaiting their results
+
+        def jobs() -> Iterator[Job]:
+            for found in files:
+                founds.append(found)
+                yield Job(found.path, found.from_zip, workdir)
+
+        with contextlib.closing(pool.map(jobs(), cancel=self.cancel, in_process=self._prepare_here)) as outcomes:
+            for _job, outcome in outcomes:
+                yield founds.popleft(), outcome
 
     def _prepare_here(self, job: Job) -> Prepared:
         return prepare_file(

@@ -14,8 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -33,6 +33,7 @@ WINDOW_PER_WORKER = 3
 WINDOW_BYTES = 256 * 1024**2
 """At most this much input in flight (the first file always goes, however big)."""
 _WORKER_MODULE = "casefiles.ingest.prepare"
+_END: Any = object()  # an iterator's end, told apart from any item
 
 
 def _preload() -> list[str]:
@@ -103,7 +104,7 @@ class PoolPlan(Generic[T, R]):
 
 
 def map_in_order(
-    plan: PoolPlan[T, R], items: Sequence[T], *, cancel: CancelToken = NEVER_CANCELLED
+    plan: PoolPlan[T, R], items: Iterable[T], *, cancel: CancelToken = NEVER_CANCELLED
 ) -> Generator[tuple[T, R], None, None]:
     """Yield ``(item, plan.task(item))`` in the order of ``items``, computed in worker processes.
 
@@ -111,20 +112,58 @@ def map_in_order(
     queued work is dropped, running work is waited for (one file per worker)
     and :class:`~casefiles.errors.Cancelled` is raised. Closing the iterator
     early stops the pool the same way. When this returns or raises, no worker
-    is running.
+    is running. ``items`` may be an iterator whose next item is still on its
+    way (a file coming off a PACS): it is taken only when the window has room.
     """
-    runner = _Runner(plan)
-    try:
-        if not items:
-            return
-        if runner.started() or plan.in_process is None:
-            yield from runner.run(items, cancel)
+    if isinstance(items, Sequence) and not items:
+        return
+    with WorkerPool(plan) as pool:
+        yield from pool.map(items, cancel=cancel)
+
+
+class WorkerPool(Generic[T, R]):
+    """Worker processes kept for several runs of one plan: the studies of a PACS pull start them once.
+
+    Starting a pool costs each worker its initializer (the de-identifier's
+    tables, the text and pixel screening models): about as much as
+    de-identifying a hundred CT slices. :meth:`map` runs one batch of items;
+    between runs the workers wait. :meth:`close` (or leaving the ``with``
+    block) stops them.
+    """
+
+    def __init__(self, plan: PoolPlan[T, R]) -> None:
+        self.plan = plan
+        self._runner = _Runner(plan)
+
+    def __enter__(self) -> WorkerPool[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._runner.stop()
+
+    def map(
+        self,
+        items: Iterable[T],
+        *,
+        cancel: CancelToken = NEVER_CANCELLED,
+        in_process: Callable[[T], R] | None = None,
+    ) -> Generator[tuple[T, R], None, None]:
+        """As :func:`map_in_order`, on these workers; they keep running afterwards.
+
+        ``in_process`` (default: the plan's) computes items here when no
+        worker can be started. A cancel or an early close drops the items
+        queued and waits for those running, so the next run starts clean.
+        """
+        here = in_process or self.plan.in_process
+        if self._runner.started() or here is None:
+            yield from self._runner.run(items, cancel)
             return
         for item in items:
             cancel.raise_if_cancelled()
-            yield item, plan.in_process(item)
-    finally:
-        runner.stop()
+            yield item, here(item)
 
 
 def _ping() -> int:
@@ -176,40 +215,52 @@ class _Runner(Generic[T, R]):
             self._restart()
             return self._pool().submit(self.plan.task, item)
 
-    def run(self, items: Sequence[T], cancel: CancelToken) -> Generator[tuple[T, R], None, None]:
+    def run(self, items: Iterable[T], cancel: CancelToken) -> Generator[tuple[T, R], None, None]:
         flight: deque[tuple[T, Future[R], int]] = deque()
         flight_bytes = 0
-        submitted = 0
-        while True:
-            while submitted < len(items) and len(flight) < self.window and (not flight or flight_bytes < WINDOW_BYTES):
-                item = items[submitted]
-                submitted += 1
-                size = max(0, self.plan.size_of(item))
-                flight.append((item, self._submit(item), size))
-                flight_bytes += size
-            if not flight:
-                return
-            item, future, size = flight[0]
-            try:
-                result = future.result()
-            except self.plan.fatal:
-                raise
-            except BrokenProcessPool:
-                # A worker died: every file in flight failed with it. Retry them alone.
-                retry = [entry[0] for entry in flight]
-                flight.clear()
-                flight_bytes = 0
-                self._restart()
-                for again in retry:
-                    cancel.raise_if_cancelled()
-                    yield again, self._alone(again)
-                continue
-            except Exception:  # the task failed outside its own handling, or its result could not be sent
-                result = self.plan.crashed(item)
-            flight.popleft()
-            flight_bytes -= size
-            cancel.raise_if_cancelled()
-            yield item, result
+        source = iter(items)
+        more = True
+        try:
+            while True:
+                while more and len(flight) < self.window and (not flight or flight_bytes < WINDOW_BYTES):
+                    item = next(source, _END)
+                    if item is _END:
+                        more = False
+                        break
+                    size = max(0, self.plan.size_of(item))
+                    flight.append((item, self._submit(item), size))
+                    flight_bytes += size
+                if not flight:
+                    return
+                item, future, size = flight[0]
+                try:
+                    result = future.result()
+                except self.plan.fatal:
+                    raise
+                except BrokenProcessPool:
+                    # A worker died: every file in flight failed with it. Retry them alone.
+                    retry = [entry[0] for entry in flight]
+                    flight.clear()
+                    flight_bytes = 0
+                    self._restart()
+                    for again in retry:
+                        cancel.raise_if_cancelled()
+                        yield again, self._alone(again)
+                    continue
+                except Exception:  # the task failed outside its own handling, or its result could not be sent
+                    result = self.plan.crashed(item)
+                flight.popleft()
+                flight_bytes -= size
+                cancel.raise_if_cancelled()
+                yield item, result
+        finally:
+            self._settle(future for _, future, _ in flight)
+
+    def _settle(self, futures: Iterable[Future[R]]) -> None:
+        """Drop work not started and wait for the running rest: the workers are free for the next run."""
+        running = [f for f in futures if not f.cancel()]
+        if running:
+            wait(running)
 
     def _alone(self, item: T) -> R:
         """Run one item in a pool of its own making; a second crash gives up on it."""

@@ -1,15 +1,16 @@
-"""Retrieve chosen studies (or some of their series) into the library, one quarantine folder per study.
+"""Retrieve chosen studies (or some of their series) into the library, de-identifying as they arrive.
 
-Each study is retrieved into its own folder inside the quarantine, imported by
-the normal import pipeline (which de-identifies every instance) and the folder
-is removed straight after, also on failure or cancel. A batch goes on past a
-study that fails. Problems and progress name a study by its position in the
-batch ("study 2 of 5"), never by an accession, name or UID.
-
-Retrieval and import overlap across studies (issue #18): while one study is
-de-identified, the next is coming off the PACS. The quarantine holds at most two
-studies of a batch, so a slow import holds the PACS back. A study is imported
-whole or not at all, as before.
+Each instance goes from the association into the study's own folder inside
+the quarantine and straight on to the import, which de-identifies it while the
+next ones are still coming (issue #18): the import waits for the PACS, and a
+slow import holds the PACS back (a bounded queue between the two: the PACS's
+next C-STORE is answered only when there is room). A study's case is filed
+when its last instance is stored; its folder is removed straight after, also
+on failure or cancel. While one study's last images are de-identified the
+next study comes off the PACS; the quarantine holds at most two studies of a
+batch. A batch goes on past a study that fails. Problems and progress name a
+study by its position in the batch ("study 2 of 5"), never by an accession,
+name or UID.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from casefiles.errors import Cancelled, CaseDeckError, ValidationError
-from casefiles.ingest import DuplicateStudy, ImportProblem, ImportReport
+from casefiles.ingest import DuplicateStudy, Found, ImportProblem, ImportReport
 from casefiles.ingest.quarantine import QuarantineFolder
-from casefiles.pacs import client
+from casefiles.pacs import client, dcmtk
 from casefiles.pacs.dimse import _check_uid
 from casefiles.pacs.errors import PacsError, RetrieveInterrupted
 from casefiles.pacs.nodes import PacsNode
@@ -33,8 +34,10 @@ from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_prog
 
 #: Studies a batch keeps in the quarantine at once: one being imported, the next retrieved meanwhile.
 STUDIES_IN_QUARANTINE = 2
-#: Imports one quarantine folder (de-identifying it), reporting progress as it goes.
-ImportFolder = Callable[[Path, ProgressFn], ImportReport]
+#: Instances of a study received but not yet taken by the import; beyond this the PACS waits.
+ARRIVALS_WAITING = 64
+#: Imports the instances of one study while they arrive: (arrivals, expected count, progress) -> report.
+ImportArrivals = Callable[[Iterable[Found], int, ProgressFn], ImportReport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ def retrieve_studies(
     node: PacsNode,
     requests: Sequence[StudyRequest],
     *,
-    import_folder: ImportFolder,
+    import_arrivals: ImportArrivals,
     quarantine_dir: Path,
     on_study: StudyProgressFn = no_study_progress,
     progress: ProgressFn = no_progress,
@@ -120,7 +123,7 @@ def retrieve_studies(
         on_study(StudyProgress(position, _label(position, count), Stage.WAITING, 0, expected))
     problems: list[ImportProblem] = []
     imported: dict[int, ImportReport] = {}
-    importer = _Importer(import_folder, on_study, cancel, problems, imported)
+    importer = _Importer(import_arrivals, on_study, cancel, problems, imported)
     importer.start()
     cancelled_from: int | None = None
     try:
@@ -130,24 +133,18 @@ def retrieve_studies(
             try:
                 importer.take_a_slot(cancel)  # waits while two studies are in the quarantine
                 cancel.raise_if_cancelled()
-                retrieved = _retrieve(
-                    node,
-                    request,
-                    position,
-                    label,
-                    quarantine_dir=quarantine_dir,
-                    on_study=on_study,
-                    cancel=cancel,
-                    problems=importer.problems_lock,
-                    problem_list=problems,
-                )
             except Cancelled:
                 cancelled_from = position
                 break
-            if retrieved is None:
-                importer.free_a_slot()  # nothing to import: its folder is gone already
-            else:
-                importer.hand_over(retrieved)
+            workspace = QuarantineFolder(quarantine_dir, "pull-")
+            study = _Arriving(position, label, workspace, request.expected_instances, cancel)
+            importer.hand_over(study)  # the import starts on its first instance, while the rest arrive
+            try:
+                _retrieve(node, request, study, on_study=on_study, cancel=cancel, problem=importer.problem)
+            except Cancelled:
+                study.abandon()
+                cancelled_from = position
+                break
     finally:
         importer.finish()  # the studies handed over are imported (or, after a cancel, discarded)
     first_lost = min([p for p in importer.cancelled] + ([cancelled_from] if cancelled_from else []), default=None)
@@ -170,40 +167,147 @@ def retrieve_studies(
     return PullReport(tuple(case_ids), len(imported), instances, tuple(problems), tuple(duplicates))
 
 
-@dataclass(frozen=True, slots=True)
-class _Retrieved:
-    """A study wholly in its quarantine folder, waiting to be imported (the importer removes the folder)."""
+class _Abandoned(CaseDeckError):
+    """The retrieve of a study failed in a way that keeps none of it: its import stops and saves nothing."""
 
-    position: int
-    label: str
-    workspace: QuarantineFolder
-    expected: int
+
+class _Arriving:
+    """One study's instances on their way from the association to the import.
+
+    The retrieve writes each instance into the study's quarantine folder and
+    :meth:`put` s it here; the import takes them from :meth:`arrivals` as they
+    come. The queue is bounded: when the import falls behind, ``put`` waits,
+    and with it the answer to the PACS's C-STORE.
+    """
+
+    def __init__(
+        self, position: int, label: str, workspace: QuarantineFolder, expected: int | None, cancel: CancelToken
+    ) -> None:
+        self.position = position
+        self.label = label
+        self.workspace = workspace
+        self.expected = expected or 0
+        self.received = 0
+        self.closed = threading.Event()  # the retrieve is over: no instance will come any more
+        self._queue: queue.Queue[Found | None] = queue.Queue(maxsize=ARRIVALS_WAITING)
+        self._abandoned = threading.Event()
+        #: Stops this study's retrieve: the user's cancel, or its import giving up.
+        self.cancel = _EitherCancel(cancel, self._abandoned)
+        self._counter = itertools.count(1)
+
+    def put(self, data: bytes) -> int:
+        """Write one instance (raw, identifiable) into the quarantine folder and queue it; its arrival number."""
+        self.cancel.raise_if_cancelled()
+        number = next(self._counter)
+        path = self.workspace.path / f"{number:07d}.dcm"
+        path.write_bytes(data)
+        return self._queue_up(Found(f"image {number}", path), number)
+
+    def put_file(self, whole: Path) -> int:
+        """Queue an instance another program wrote inside this study's folder (moved, not copied)."""
+        self.cancel.raise_if_cancelled()
+        number = next(self._counter)
+        path = self.workspace.path / f"{number:07d}.dcm"
+        whole.rename(path)
+        return self._queue_up(Found(f"image {number}", path), number)
+
+    def _queue_up(self, found: Found, number: int) -> int:
+        while True:
+            self.cancel.raise_if_cancelled()
+            try:
+                self._queue.put(found, timeout=0.2)
+                break
+            except queue.Full:
+                continue  # the import is behind: the PACS waits for our answer meanwhile
+        self.received = number
+        return number
+
+    def close(self) -> None:
+        """Nothing more will arrive: the import files the study once it has taken what is queued."""
+        self.closed.set()
+        self._put_end()
+
+    def abandon(self) -> None:
+        """Keep nothing of this study: its import raises and saves nothing."""
+        self._abandoned.set()
+        self.close()
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self._queue.put(None, timeout=0.2)
+                return
+            except queue.Full:
+                if self._abandoned.is_set():
+                    self._drain()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def arrivals(self, cancel: CancelToken) -> Iterator[Found]:
+        """Each instance as it arrives, until the retrieve is over; raises if the study is abandoned."""
+        while True:
+            try:
+                found = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                cancel.raise_if_cancelled()
+                continue
+            cancel.raise_if_cancelled()
+            if self._abandoned.is_set():
+                raise _Abandoned("The retrieve of this study failed; nothing of it is kept.")
+            if found is None:
+                return
+            yield found
+
+
+class _EitherCancel(CancelToken):
+    """Cancelled when the user cancels the batch, or when one study is abandoned."""
+
+    __slots__ = ("_batch",)
+
+    def __init__(self, batch: CancelToken, study: threading.Event) -> None:
+        super().__init__()
+        self._batch = batch
+        self._event = study
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set() or self._batch.cancelled
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled("The operation was cancelled; nothing partial was kept.")
 
 
 class _Importer:
-    """The second stage: imports retrieved studies one by one in a thread, while the next is retrieved.
+    """The second stage, in a thread: imports each study while its instances arrive, one study at a time.
 
-    At most two studies are in the quarantine at once (one imported, one retrieved or waiting):
-    ``take_a_slot`` holds the retrieval back until the importer has removed a folder. After a
-    cancel, a waiting study is discarded unimported and its folder removed.
+    At most two studies are in the quarantine at once (one imported, the next
+    retrieved or waiting): ``take_a_slot`` holds the retrieval back until the
+    importer has removed a folder. After a cancel, a waiting study is discarded
+    unimported and its folder removed.
     """
 
     def __init__(
         self,
-        import_folder: ImportFolder,
+        import_arrivals: ImportArrivals,
         on_study: StudyProgressFn,
         cancel: CancelToken,
         problems: list[ImportProblem],
         imported: dict[int, ImportReport],
     ) -> None:
-        self._import_folder = import_folder
+        self._import_arrivals = import_arrivals
         self._on_study = on_study
         self._cancel = cancel
         self._problems = problems
-        self.problems_lock = threading.Lock()
+        self._problems_lock = threading.Lock()
         self.imported = imported
         self.cancelled: list[int] = []
-        self._waiting: queue.Queue[_Retrieved | None] = queue.Queue()
+        self._waiting: queue.Queue[_Arriving | None] = queue.Queue()
         self._slots = threading.Semaphore(STUDIES_IN_QUARANTINE)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="casedeck-pull-import", daemon=True)
@@ -215,11 +319,12 @@ class _Importer:
         while not self._slots.acquire(timeout=0.2):
             cancel.raise_if_cancelled()
 
-    def free_a_slot(self) -> None:
-        self._slots.release()
+    def hand_over(self, study: _Arriving) -> None:
+        self._waiting.put(study)
 
-    def hand_over(self, retrieved: _Retrieved) -> None:
-        self._waiting.put(retrieved)
+    def problem(self, label: str, reason: str) -> None:
+        with self._problems_lock:
+            self._problems.append(ImportProblem(label, reason))
 
     def finish(self) -> None:
         self._waiting.put(None)
@@ -228,26 +333,51 @@ class _Importer:
             raise self._error
 
     def _run(self) -> None:
-        while (retrieved := self._waiting.get()) is not None:
+        while (study := self._waiting.get()) is not None:
             try:
                 if self._cancel.cancelled:
-                    self.cancelled.append(retrieved.position)
+                    self.cancelled.append(study.position)
                     continue
-                report = _import(retrieved, self._import_folder, self._on_study, self._fail)
+                report = self._import(study)
                 if report is not None:
-                    self.imported[retrieved.position] = report
+                    self.imported[study.position] = report
             except Cancelled:
-                self.cancelled.append(retrieved.position)
+                self.cancelled.append(study.position)
             except BaseException as exc:  # raised in the caller's thread by finish(); the rest is discarded
                 if self._error is None:
                     self._error = exc
+                study.abandon()
             finally:
-                retrieved.workspace.remove()
+                if not study.closed.is_set():
+                    study.abandon()  # the retrieve still running stops: nothing more of it is wanted
+                study.workspace.remove()
                 self._slots.release()
 
-    def _fail(self, label: str, reason: str) -> None:
-        with self.problems_lock:
-            self._problems.append(ImportProblem(label, reason))
+    def _import(self, study: _Arriving) -> ImportReport | None:
+        """De-identify and store one study as it arrives (the caller removes its folder)."""
+
+        def report(stage: Stage, done: int, total: int, message: str = "") -> None:
+            self._on_study(StudyProgress(study.position, study.label, stage, done, total, message))
+
+        def importing(done: int, total: int, message: str) -> None:
+            if study.closed.is_set():  # while images arrive, the retrieve reports the study's progress
+                report(Stage.IMPORTING, done, max(total, study.received), "de-identifying")
+
+        try:
+            result = self._import_arrivals(study.arrivals(self._cancel), study.expected, importing)
+        except _Abandoned:
+            return None  # the retrieve said why
+        except Cancelled:
+            raise
+        except CaseDeckError as exc:
+            reason = f"the images could not be imported: {exc}"
+            self.problem(study.label, reason)
+            report(Stage.FAILED, 0, study.expected, reason)
+            return None
+        if result.instances_imported == 0 and study.received == 0:
+            return None  # nothing arrived: the retrieve said why
+        report(Stage.DONE, result.instances_imported, result.instances_imported, "done")
+        return result
 
 
 def _label(position: int, count: int) -> str:
@@ -257,102 +387,80 @@ def _label(position: int, count: int) -> str:
 def _retrieve(
     node: PacsNode,
     request: StudyRequest,
-    position: int,
-    label: str,
+    study: _Arriving,
     *,
-    quarantine_dir: Path,
     on_study: StudyProgressFn,
     cancel: CancelToken,
-    problems: threading.Lock,
-    problem_list: list[ImportProblem],
-) -> _Retrieved | None:
-    """The first stage: the study into its own quarantine folder (None: nothing to import, folder removed)."""
-    expected = request.expected_instances or 0
+    problem: Callable[[str, str], None],
+) -> None:
+    """The first stage: the study's instances into its quarantine folder and on to the import, as they come.
+
+    Closes ``study`` when the retrieve is over; abandons it when the retrieve
+    failed in a way that keeps nothing. Raises Cancelled on a cancel.
+    """
+    expected = study.expected
+    label = study.label
+    lock = threading.Lock()
 
     def report(stage: Stage, done: int, total: int, message: str = "") -> None:
-        on_study(StudyProgress(position, label, stage, done, total, message))
-
-    def problem(reason: str) -> None:
-        with problems:
-            problem_list.append(ImportProblem(label, reason))
+        on_study(StudyProgress(study.position, label, stage, done, total, message))
 
     def fail(reason: str) -> None:
-        problem(reason)
+        problem(label, reason)
         report(Stage.FAILED, 0, expected, reason)
 
-    workspace = QuarantineFolder(quarantine_dir, "pull-")
-    handed_over = False
+    def received(done: int) -> None:
+        report(Stage.RETRIEVING, done, max(expected, done), f"{done} image(s) received")
+
+    def keep_encoded(data: bytes) -> None:
+        with lock:  # one instance at a time, in the order the PACS sent them
+            done = study.put(data)
+        received(done)
+
+    def keep_file(path: Path) -> None:
+        received(study.put_file(path))
+
+    report(Stage.RETRIEVING, 0, expected, "retrieving")
+    series_uids = request.series_uids or None
     try:
-        counter = itertools.count(1)
-        lock = threading.Lock()
-        received = 0
-        report(Stage.RETRIEVING, 0, expected, "retrieving")
-
-        def received_one() -> None:
-            nonlocal received
-            with lock:
-                received += 1
-                done = received
-            report(Stage.RETRIEVING, done, max(expected, done), f"{done} image(s) received")
-
-        def keep_encoded(data: bytes) -> None:
-            # Raw, identifiable: written only inside this quarantine folder, under a counter name.
-            (workspace.path / f"{next(counter):07d}.dcm").write_bytes(data)
-            received_one()
-
-        try:
-            outcome = client.retrieve(
+        if dcmtk.uses_dcmtk(node):
+            workdir = study.workspace.path / "transport"
+            workdir.mkdir()
+            outcome = dcmtk.get_study_files(
                 node,
                 request.study_uid,
-                series_uids=request.series_uids or None,
-                on_encoded=keep_encoded,
-                cancel=cancel,
+                series_uids=series_uids,
+                workdir=workdir,
+                on_file=keep_file,
+                cancel=study.cancel,
             )
-            if outcome.failed:
-                problem(
-                    f"{outcome.failed} image(s) could not be retrieved (the PACS refused to send them, or they "
-                    "are of a kind CaseDeck does not take); the others were"
-                )
-        except RetrieveInterrupted as exc:
-            problem(f"the retrieve stopped part-way ({exc}); the images that arrived were kept")
-            if exc.partial.received == 0:
-                report(Stage.FAILED, 0, expected, "nothing arrived")
-                return None
-        except PacsError as exc:
-            fail(f"the retrieve failed: {exc}")
-            return None
-        if received == 0:
-            fail("the PACS sent no images for this study")
-            return None
-        handed_over = True
-        return _Retrieved(position, label, workspace, expected)
-    finally:
-        if not handed_over:
-            workspace.remove()
-
-
-def _import(
-    retrieved: _Retrieved,
-    import_folder: ImportFolder,
-    on_study: StudyProgressFn,
-    fail: Callable[[str, str], None],
-) -> ImportReport | None:
-    """The second stage: de-identify and store one retrieved study (the caller removes its folder)."""
-
-    def report(stage: Stage, done: int, total: int, message: str = "") -> None:
-        on_study(StudyProgress(retrieved.position, retrieved.label, stage, done, total, message))
-
-    def importing(done: int, total: int, message: str) -> None:
-        report(Stage.IMPORTING, done, total, "de-identifying")
-
-    try:
-        result = import_folder(retrieved.workspace.path, importing)
+        else:
+            outcome = client.retrieve(
+                node, request.study_uid, series_uids=series_uids, on_encoded=keep_encoded, cancel=study.cancel
+            )
+        if outcome.failed:
+            problem(
+                label,
+                f"{outcome.failed} image(s) could not be retrieved (the PACS refused to send them, or they "
+                "are of a kind CaseDeck does not take); the others were",
+            )
     except Cancelled:
-        raise
-    except CaseDeckError as exc:
-        reason = f"the images could not be imported: {exc}"
-        fail(retrieved.label, reason)
-        report(Stage.FAILED, 0, retrieved.expected, reason)
-        return None
-    report(Stage.DONE, result.instances_imported, result.instances_imported, "done")
-    return result
+        if cancel.cancelled:
+            raise
+        return  # the import gave up on this study (and said why): nothing more of it is wanted
+    except RetrieveInterrupted as exc:
+        problem(label, f"the retrieve stopped part-way ({exc}); the images that arrived were kept")
+        if exc.partial.received == 0:
+            report(Stage.FAILED, 0, expected, "nothing arrived")
+            study.abandon()
+            return
+    except PacsError as exc:
+        fail(f"the retrieve failed: {exc}")
+        study.abandon()
+        return
+    cancel.raise_if_cancelled()
+    if study.received == 0:
+        fail("the PACS sent no images for this study")
+        study.abandon()
+        return
+    study.close()

@@ -18,6 +18,7 @@ from pages.session import acting_services, routed
 from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_labels,
+    case_thumbnails,
     pick_conference,
     plain,
     progress_bar,
@@ -106,25 +107,29 @@ def plan_changed(conference_id: str, case_id: str, key_count: int, loaded: Confe
         st.session_state[shown] = plan
 
 
-with st.expander("New conference", expanded=not services.list_conferences()), st.form("new_conference"):
-    title = st.text_input("Title", placeholder="Tumor board, Thu 26 Nov", key="conf_new_title")
-    c1, c2 = st.columns(2)
-    kind = c1.selectbox("Kind", list(ConferenceKind), format_func=lambda k: k.label, key="conf_new_kind")
-    date = c2.date_input("Date", value=dt.date.today(), key="conf_new_date")
-    presenters = st.text_input("Presenter(s), comma separated", key="conf_new_presenters")
+with st.expander("New conference", expanded=not services.list_conferences()):
+    # The cases are picked outside the form, so their pictures follow the choice as it is made.
     cases = services.case_summaries()
     labels_by_id = case_labels(cases)
     chosen = st.multiselect("Cases", [c.id for c in cases], format_func=labels_by_id.__getitem__, key="conf_new_cases")
-    if st.form_submit_button("Create conference", type="primary"):
-        if not title.strip():
-            st.warning("Give the conference a title.")
-        else:
-            with user_errors("Creating the conference"):
-                created = services.create_conference(
-                    title, kind, date=date, presenters=presenters.split(","), case_ids=chosen
-                )
-                show_conference(created.id)
-                st.rerun()
+    by_id = {c.id: c for c in cases}
+    case_thumbnails(services, [by_id[i] for i in chosen], labels_by_id)  # in the order chosen
+    with st.form("new_conference"):
+        title = st.text_input("Title", placeholder="Tumor board, Thu 26 Nov", key="conf_new_title")
+        c1, c2 = st.columns(2)
+        kind = c1.selectbox("Kind", list(ConferenceKind), format_func=lambda k: k.label, key="conf_new_kind")
+        date = c2.date_input("Date", value=dt.date.today(), key="conf_new_date")
+        presenters = st.text_input("Presenter(s), comma separated", key="conf_new_presenters")
+        if st.form_submit_button("Create conference", type="primary"):
+            if not title.strip():
+                st.warning("Give the conference a title.")
+            else:
+                with user_errors("Creating the conference"):
+                    created = services.create_conference(
+                        title, kind, date=date, presenters=presenters.split(","), case_ids=chosen
+                    )
+                    show_conference(created.id)
+                    st.rerun()
 
 conferences = services.list_conferences()
 if not conferences:
@@ -240,6 +245,8 @@ add_col, button_col = st.columns([4, 1])
 to_add = add_col.multiselect(
     "Add cases", [c.id for c in others], format_func=other_labels.__getitem__, key=ckey(cid, "conf_add")
 )
+others_by_id = {c.id: c for c in others}
+case_thumbnails(services, [others_by_id[i] for i in to_add], other_labels)
 if button_col.button("Add", key=ckey(cid, "conf_add_button"), disabled=not to_add):
     with user_errors("Adding cases"):
         services.add_cases(cid, to_add)
@@ -258,7 +265,9 @@ if refused_plan:
 for index, (case, plan) in enumerate(bundle.entries()):
     with st.container(border=True):
         head, up, down, remove = st.columns([8, 1, 1, 1])
-        head.markdown(f"**{index + 1}. {plain(case.title)}**  \n{case.modality} · {len(case.key_images)} key image(s)")
+        head.markdown(
+            f"**{index + 1}. {plain(case.title)}**  \n{plain(case.modality)} · {len(case.key_images)} key image(s)"
+        )
         if up.button("↑", key=ckey(cid, f"conf_up_{case.id}"), disabled=index == 0, help="Move earlier"):
             services.move_case(cid, case.id, index - 1)
             st.rerun()

@@ -6,7 +6,7 @@ from casefiles.accounts.permissions import Action
 from casefiles.errors import CaseDeckError, NotFoundError
 from casefiles.search import SearchQuery
 from pages.session import acting_services, routed
-from pages.ui import SELECTED_CASE, open_case, plain, user_errors
+from pages.ui import SELECTED_CASE, case_labels, open_case, plain, short_id, user_errors
 
 routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
@@ -118,6 +118,8 @@ with user_errors("Searching the library"):
     st.caption(f"{total} case(s){ranked}")
     columns_per_row = 4
     hits = list(results.hits)
+    # Cards name title · modality · date like every case picker; cards alike end with a short id.
+    labels = case_labels([hit.summary for hit in hits])
     for start in range(0, len(hits), columns_per_row):
         row = st.columns(columns_per_row)
         for column, hit in zip(row, hits[start : start + columns_per_row], strict=False):
@@ -127,7 +129,8 @@ with user_errors("Searching the library"):
                 if thumb:
                     st.image(thumb, width="stretch")
                 st.markdown(f"**{plain(case.title)}**")
-                st.caption(" · ".join(x for x in (case.modality, case.body_part, case.difficulty) if x))
+                told = (case.modality, case.created.date().isoformat(), case.body_part, case.difficulty)
+                st.caption(plain(" · ".join(x for x in (*told, short_id(labels[case.id])) if x)))
                 if case.tags:
                     st.caption(" ".join(f"#{plain(t)}" for t in case.tags))
                 open_col, delete_col = st.columns(2)

@@ -124,6 +124,41 @@ def case_labels(cases: Sequence[Case | CaseSummary]) -> dict[str, str]:
     )
 
 
+def short_id(label: str) -> str:
+    """The short id a :func:`case_labels` label ends with when another case shares its title ("" if none)."""
+    last = label.rsplit(" · ", 1)[-1]
+    return last if last.startswith("#") else ""
+
+
+class ThumbnailSource(Protocol):
+    """The services (acting or not) a picker's pictures come from."""
+
+    def summary_thumbnail(self, summary: CaseSummary) -> bytes | None: ...
+
+
+def case_thumbnails(
+    services: ThumbnailSource,
+    cases: Sequence[CaseSummary],
+    labels: dict[str, str],
+    *,
+    width: int = 96,
+    captions: bool = True,
+) -> None:
+    """The pictures of the cases a picker holds (its chosen ones), each captioned with its picker label.
+
+    Pickers list title · modality · date (:func:`case_labels`); the picture shows what was picked, so
+    two cases of one title are told apart by their image too. Cases without a picture are left out.
+    ``captions=False`` for a picture right beside a picker that names its one case already.
+    """
+    shown = [(picture, labels[c.id]) for c in cases if (picture := services.summary_thumbnail(c))]
+    if shown:
+        st.image(
+            [picture for picture, _ in shown],
+            caption=[label for _, label in shown] if captions else None,
+            width=width,
+        )
+
+
 def conference_labels(conferences: Sequence[Conference]) -> dict[str, str]:
     """Picker labels by conference id: title · date · kind, unique like :func:`case_labels`'s."""
     return _unique(
@@ -165,7 +200,15 @@ def release_panel(blockers: Sequence[Blocker], *, key: str) -> bool:
     return False
 
 
-def pick_case(services: Services, *, key: str) -> Case:
+class CasePicking(ThumbnailSource, Protocol):
+    """The services (acting or not) :func:`pick_case` lists and opens cases with."""
+
+    def case_summaries(self) -> list[CaseSummary]: ...
+
+    def get_case(self, case_id: str) -> Case: ...
+
+
+def pick_case(services: CasePicking, *, key: str) -> Case:
     """The case picker shared by the Case and Export pages, bound to ``?case=<id>`` in the URL.
 
     The URL names the case (a link, browser back/forward, a second tab); without one, the case
@@ -185,7 +228,12 @@ def pick_case(services: Services, *, key: str) -> Case:
         case_id = selected if selected in ids else ids[0]
     st.session_state[key] = case_id  # the picker shows the URL's case, whatever it showed before
     labels = case_labels(cases)
-    st.selectbox("Case", ids, format_func=labels.__getitem__, key=key, on_change=_picked, args=(key,))
+    # The picked case's picture beside the picker (in its row: the page below does not move down).
+    pick_col, picture_col = st.columns([14, 1], vertical_alignment="bottom")
+    with pick_col:
+        st.selectbox("Case", ids, format_func=labels.__getitem__, key=key, on_change=_picked, args=(key,))
+    with picture_col:
+        case_thumbnails(services, [c for c in cases if c.id == case_id], labels, width=56, captions=False)
     st.session_state[SELECTED_CASE] = case_id
     if st.query_params.get(CASE_PARAM) != case_id:
         st.query_params[CASE_PARAM] = case_id

@@ -6,8 +6,8 @@ own cases and reads what the app stored back from the data directory:
 (a) open case A, switch to case B with the picker, Save: B keeps its own text (and back/forward
     bring the form of the case shown);
 (b) two cases with the same title: open the first from the library, pick the second in the Case picker,
-    scroll its series (a rerun) and mark a key image: the page stays on the second case and the key image
-    is stored there;
+    scroll its series (a rerun), mark a key image and draw an arrow on it in the viewer: the page stays on
+    the second case and the key image and its arrow are stored there;
 (c) two tabs on two cases type and save at once: each case keeps its own tab's text;
 (d) a save made on a case another tab changed meanwhile is refused with the message, the other
     tab's text is kept, what was typed stays in the form, and after a reload the save goes through.
@@ -242,6 +242,31 @@ def test_the_second_of_two_cases_with_one_title_stays_open_through_a_rerun(
     marked = wait_stored(data_dir, second.id, lambda c: len(c.key_images) == 1, "the key image on the second case")
     assert (marked.key_images[0].asset_id, marked.key_images[0].frame) == (asset_id, frame)
     assert stored(data_dir, first.id).key_images == ()
+    expect(history(page)).to_have_value(second.history)
+    wait_settled(page)
+
+    # An arrow drawn in the viewer (its Annotate mode) lands on the second case, on that slice.
+    page.get_by_role("button", name="Annotate").click()
+    page.wait_for_function(f"() => {VIEWER}.state().annotating === true")
+    view = page.evaluate(f"() => {VIEWER}.state().imageView")
+    rect = page.locator("canvas.cdsv-overlay").bounding_box()
+    tail, head = (16, 16), (44, 40)  # image pixels of the 64 x 64 slice
+    page.mouse.move(rect["x"] + view["x"] + tail[0] * view["scaleX"], rect["y"] + view["y"] + tail[1] * view["scaleY"])
+    page.mouse.down()
+    page.mouse.move(
+        rect["x"] + view["x"] + head[0] * view["scaleX"], rect["y"] + view["y"] + head[1] * view["scaleY"], steps=8
+    )
+    page.mouse.up()
+    drawn = wait_stored(
+        data_dir,
+        second.id,
+        lambda c: [type(a).__name__ for k in c.key_images for a in k.annotations] == ["Arrow"],
+        "the arrow on the second case",
+    )
+    assert (drawn.key_images[0].asset_id, drawn.key_images[0].frame) == (asset_id, frame)
+    assert stored(data_dir, first.id).key_images == (), "nothing drawn on the first case"
+    wait_settled(page)
+    assert f"case={second.id}" in page.url
     expect(history(page)).to_have_value(second.history)
 
 

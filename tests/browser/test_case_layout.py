@@ -131,3 +131,37 @@ def test_the_viewer_is_on_the_first_screen_and_the_rail_switches_series(
         raise
     finally:
         page.close()
+
+
+def test_a_link_straight_to_a_case_on_a_fresh_server_opens_that_case_with_the_app_s_navigation(
+    library: tuple[Path, dict[str, str]], browser: Any, tmp_path: Path
+) -> None:
+    """The very first request of a fresh server is a link to /case?case=<id> (a bookmark, a colleague's
+    link): the page shows that case, with app.py's navigation, not Streamlit's own list of the files in
+    pages/ (which offered "share link", "upload link", "sign in"...)."""
+    from playwright.sync_api import expect
+
+    data_dir, cases = library
+    env = {**os.environ, "CASEDECK_DATA": str(data_dir), "CASEDECK_SAMPLES": "0"}
+    with streamlit_app("app.py", env=env, log_path=tmp_path / "fresh.log") as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        try:
+            page.goto(f"{url}/case?case={cases['held']}")
+            expect(page.get_by_role("heading", name="Layout held case", level=1)).to_be_visible()
+            wait_settled(page)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            expect(nav.get_by_role("link", name="Library", exact=True)).to_be_visible()
+            expect(nav.get_by_role("link", name="Conferences", exact=True)).to_be_visible()
+            # Each link reads "<icon name>\n\n<title>": the titles are app.py's, none is a file's name.
+            names = [n.strip().split("\n")[-1].lower() for n in nav.get_by_role("link").all_inner_texts()]
+            assert {"library", "import", "case", "conferences", "export"} <= set(names), names
+            assert not {"share link", "upload link", "sign in", "import studies"} & set(names), names
+            assert f"case={cases['held']}" in page.url
+        except BaseException:
+            page.screenshot(path=str(tmp_path / "fresh_link.png"), full_page=True)
+            raise
+        finally:
+            page.close()
+    assert "Traceback" not in (tmp_path / "fresh.log").read_text()

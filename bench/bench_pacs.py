@@ -50,6 +50,7 @@ from casefiles.config import Settings
 from casefiles.pacs.dcmtk import TRANSPORT_SETTING, uses_dcmtk
 from casefiles.pacs.dimse import get_study
 from casefiles.pacs.nodes import PacsNode
+from casefiles.release import ReleaseBlocked
 from casefiles.services import Services
 from tests.dicom_factory import ct_slice
 
@@ -329,8 +330,110 @@ def run(
     }
 
 
+def generate_mixed_board(folder: Path) -> tuple[list[Path], list[str]]:
+    """The issue's usual tumor board, 12 studies of one accession, 114 instances.
+
+    4 CT 512² (20, 20, 20, 13 slices), 3 MR 256² (12 slices each), 2 ultrasound cines with the
+    patient's name burned into a banner (12 frames, RLE), 2 chest radiographs (1024², RLE) and a
+    dose-report screenshot with burned-in text. Fake PHI throughout.
+    """
+    from sample_data.synth import make_ct_series, make_mr_series, make_radiograph, make_ultrasound
+    from tests.support.burned_in import dicom_image, dose_report
+
+    paths: list[Path] = []
+    uids: list[str] = []
+
+    def study(make: Any, **kwargs: Any) -> None:
+        uid = generate_uid()
+        uids.append(uid)
+        paths.extend(make(folder / f"study-{len(uids):02d}", study_uid=uid, seed=len(uids), **kwargs))
+
+    for slices in (20, 20, 20, 13):
+        study(make_ct_series, slices=slices, size=512)
+    for _ in range(3):
+        study(make_mr_series, slices=12, size=256)
+    for _ in range(2):
+        study(make_ultrasound, frames=12)
+    for _ in range(2):
+        study(make_radiograph, size=1024)
+    screen = dicom_image(dose_report(seed=7).pixels, modality="OT")
+    screen.PatientName, screen.PatientID, screen.StudyDate = "SMITH^JOHN", "MRN4471", "20240302"
+    uids.append(str(screen.StudyInstanceUID))
+    screen_path = folder / "study-12" / "screen.dcm"
+    screen_path.parent.mkdir(parents=True)
+    screen.save_as(screen_path, enforce_file_format=True)
+    paths.append(screen_path)
+    for path in paths:  # one accession for the whole board, as a registrar pastes it
+        ds = pydicom.dcmread(path)
+        ds.AccessionNumber = ACCESSION
+        ds.save_as(path, enforce_file_format=True)
+    return paths, uids
+
+
+def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> dict[str, Any]:
+    """getscu of the board vs CaseDeck's pull of it into a tumor board conference plus its PPTX export."""
+    (files, study_uids), gen_seconds = timed(lambda: generate_mixed_board(workdir / "source"))
+    our_port = free_port()
+    best: dict[str, float] = {}
+    blocked: list[str] = []
+    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
+        load(files, dicom_port)
+        if count_instances(http_port) != len(files):
+            raise SystemExit(f"Orthanc holds {count_instances(http_port)} of {len(files)} instances after loading")
+        node = PacsNode("bench", ORTHANC_AET, "127.0.0.1", dicom_port, our_ae_title=OUR_AET, our_port=our_port)
+        for _attempt in range(repeat):
+            got, seconds = timed(
+                lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
+            )
+            shutil.rmtree(workdir / "getscu")
+            if got != len(files):
+                raise SystemExit(f"getscu wrote {got} of {len(files)} files")
+            best["getscu"] = min(best.get("getscu", float("inf")), seconds)
+            data = workdir / "casedeck-board"
+            services = Services(Settings(data_dir=data, seed_samples=False))
+            services.save_pacs_node(node)
+            start = time.perf_counter()
+            report, conference = services.pull_from_pacs(node.name, [ACCESSION], conference_title="Tumor board")
+            pulled = time.perf_counter() - start
+            if report.instances_imported != len(files) or conference is None:
+                raise SystemExit(f"CaseDeck imported {report.instances_imported} of {len(files)}: {report.problems}")
+            try:
+                services.export(conference.id, "pptx", workdir / "board.pptx")
+            except ReleaseBlocked as exc:
+                blocked = [str(exc)]
+            exported = time.perf_counter() - start
+            best["pull"] = min(best.get("pull", float("inf")), pulled)
+            best["pull_export"] = min(best.get("pull_export", float("inf")), exported)
+            shutil.rmtree(data)
+    steps = [
+        Step("dcmtk getscu of the 12 studies", len(files), best["getscu"]),
+        Step("CaseDeck pull into a tumor board", len(files), best["pull"]),
+        Step("CaseDeck pull + PPTX export", len(files), best["pull_export"]),
+    ]
+    return {
+        "benchmark": "pacs-mixed-board",
+        "parameters": {"instances": len(files), "studies": len(study_uids), "orthanc_max_pdu": max_pdu},
+        "source": {"generate_seconds": round(gen_seconds, 3)},
+        "steps": [{**asdict(s), "per_second": round(s.per_second, 2)} for s in steps],
+        "repeat": repeat,
+        "pull_seconds": round(best["pull"], 2),
+        "pull_and_export_seconds": round(best["pull_export"], 2),
+        "pull_seconds_vs_getscu_seconds": round(best["pull"] / best["getscu"], 2),
+        "export_blocked": blocked,
+    }
+
+
 def print_table(result: dict[str, Any]) -> None:
     params, source = result["parameters"], result["source"]
+    if result["benchmark"] == "pacs-mixed-board":
+        print(f"Mixed tumor board: {params['instances']} instances in {params['studies']} studies")
+        for step in result["steps"]:
+            print(f"{step['name']:50} {step['items']:>6} {step['seconds']:>9.3f} {step['per_second']:>9.1f}")
+        print(
+            f"pull {result['pull_seconds']:.1f} s ({result['pull_seconds_vs_getscu_seconds']:.1f}x getscu's time), "
+            f"pull + PPTX export {result['pull_and_export_seconds']:.1f} s; export blocked: {result['export_blocked']}"
+        )
+        return
     print(
         f"{'CT 512 + MR 256 board:' if params.get('board') else 'CT'} {params['instances']} x "
         f"{params['size']}x{params['size']} in {params.get('studies', 1)} study(ies) "
@@ -359,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
     parser.add_argument("--studies", type=int, default=1, help="split the instances over this many studies")
     parser.add_argument(
+        "--mixed-board", action="store_true", help="the usual 12-study board with US, CR and a screenshot, + PPTX"
+    )
+    parser.add_argument(
         "--board", action="store_true", help="twelve studies of mixed CT 512 and MR 256 sizes (a tumor board)"
     )
     parser.add_argument(
@@ -373,7 +479,10 @@ def main(argv: list[str] | None = None) -> int:
         if not tool.exists():
             parser.error(f"{tool} is missing (Debian packages orthanc and dcmtk)")
     with tempfile.TemporaryDirectory(prefix="casedeck-bench-pacs-") as tmp:
-        result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu, args.studies, args.board)
+        if args.mixed_board:
+            result = run_mixed_board(Path(tmp), args.repeat, args.pdu)
+        else:
+            result = run(args.instances, args.size, Path(tmp), args.repeat, args.pdu, args.studies, args.board)
     print_table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

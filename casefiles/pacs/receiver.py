@@ -43,7 +43,7 @@ from casefiles.pacs.dimse import (
 from casefiles.pacs.errors import PacsConnectionError, PacsError
 from casefiles.pacs.listeners import register, unregister
 from casefiles.pacs.tce import KOS_SOP_CLASS, TceError, TeachingSelection, parse_kos
-from casefiles.pacs.validators import check_ae_title
+from casefiles.pacs.validators import MAX_INSTANCE_BYTES, check_ae_title
 
 OnInstance = Callable[[Dataset], None]
 
@@ -51,7 +51,7 @@ OnInstance = Callable[[Dataset], None]
 _OK = 0x0000
 _OUT_OF_RESOURCES = 0xA700
 #: Limits a sender cannot push past: one instance's size, the free space left, associations at once.
-DEFAULT_MAX_INSTANCE_BYTES = 2 * 2**30
+DEFAULT_MAX_INSTANCE_BYTES = MAX_INSTANCE_BYTES
 DEFAULT_MIN_FREE_BYTES = 2 * 2**30
 DEFAULT_MAX_ASSOCIATIONS = 8
 _CANNOT_UNDERSTAND = 0xC000

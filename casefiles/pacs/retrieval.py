@@ -30,6 +30,7 @@ from casefiles.pacs import client, dcmtk
 from casefiles.pacs.dimse import _check_uid
 from casefiles.pacs.errors import PacsError, RetrieveInterrupted
 from casefiles.pacs.nodes import PacsNode
+from casefiles.pacs.validators import MAX_INSTANCE_BYTES
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 #: Studies a batch keeps in the quarantine at once: one being imported, the next retrieved meanwhile.
@@ -137,7 +138,9 @@ def retrieve_studies(
                 cancelled_from = position
                 break
             workspace = QuarantineFolder(quarantine_dir, "pull-")
-            study = _Arriving(position, label, workspace, request.expected_instances, cancel)
+            study = _Arriving(
+                position, label, workspace, request.expected_instances, cancel=cancel, problem=importer.problem
+            )
             importer.hand_over(study)  # the import starts on its first instance, while the rest arrive
             try:
                 _retrieve(node, request, study, on_study=on_study, cancel=cancel, problem=importer.problem)
@@ -181,9 +184,17 @@ class _Arriving:
     """
 
     def __init__(
-        self, position: int, label: str, workspace: QuarantineFolder, expected: int | None, cancel: CancelToken
+        self,
+        position: int,
+        label: str,
+        workspace: QuarantineFolder,
+        expected: int | None,
+        *,
+        cancel: CancelToken,
+        problem: Callable[[str, str], None],
     ) -> None:
         self.position = position
+        self._problem = problem
         self.label = label
         self.workspace = workspace
         self.expected = expected or 0
@@ -196,20 +207,38 @@ class _Arriving:
         self._counter = itertools.count(1)
 
     def put(self, data: bytes) -> int:
-        """Write one instance (raw, identifiable) into the quarantine folder and queue it; its arrival number."""
+        """Write one instance (raw, identifiable) into the quarantine folder and queue it; its arrival number.
+
+        Raises PacsError for an instance over the size limit (said as a problem by its position):
+        the PACS is told it was not stored, and sends the rest.
+        """
         self.cancel.raise_if_cancelled()
         number = next(self._counter)
+        if len(data) > MAX_INSTANCE_BYTES:
+            self._too_large(number)
+            raise PacsError("The instance is larger than the limit.")
         path = self.workspace.path / f"{number:07d}.dcm"
         path.write_bytes(data)
         return self._queue_up(Found(f"image {number}", path), number)
 
     def put_file(self, whole: Path) -> int:
-        """Queue an instance another program wrote inside this study's folder (moved, not copied)."""
+        """Queue an instance another program wrote inside this study's folder (moved, not copied).
+
+        A file over the size limit is deleted and said as a problem by its position.
+        """
         self.cancel.raise_if_cancelled()
         number = next(self._counter)
+        if whole.stat().st_size > MAX_INSTANCE_BYTES:
+            whole.unlink()
+            self._too_large(number)
+            return self.received
         path = self.workspace.path / f"{number:07d}.dcm"
         whole.rename(path)
         return self._queue_up(Found(f"image {number}", path), number)
+
+    def _too_large(self, number: int) -> None:
+        limit = MAX_INSTANCE_BYTES / 2**20
+        self._problem(self.label, f"image {number} is larger than the limit of {limit:,.0f} MB; it was not kept")
 
     def _queue_up(self, found: Found, number: int) -> int:
         while True:

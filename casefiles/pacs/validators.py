@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from casefiles.pacs.errors import InvalidNode
 
+#: The largest single instance CaseDeck takes from a PACS, pushed or pulled (a whole-slide level or a long
+#: cine can be large; anything beyond this is refused with a message rather than filling the disk).
+MAX_INSTANCE_BYTES = 2 * 2**30
+
 
 def check_ae_title(value: object, what: str) -> None:
     """Raise :class:`InvalidNode` unless ``value`` is a usable AE title; ``what`` names it in the message."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -345,3 +346,37 @@ def test_a_missing_ca_file_is_named(orthanc: Orthanc, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-ca.pem"
     with pytest.raises(PacsConnectionError, match=r"CA file .*no-such-ca\.pem for its TLS certificate does not exist"):
         echo(orthanc.node(tls=True, ca_file=str(missing)))
+
+
+# --- an instance over the size limit, mid-stream ------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["pynetdicom", "dcmtk"])
+def test_an_image_over_the_size_limit_is_reported_by_position_and_the_rest_are_kept(
+    own_orthanc: Orthanc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    from casefiles.pacs import dcmtk, retrieval
+
+    if transport == "dcmtk" and dcmtk.getscu_program() is None:
+        pytest.skip("dcmtk's getscu is not installed")
+    files = write_ct_study(tmp_path / "ct", slices=4)
+    big = pydicom.dcmread(files[0])
+    big.SOPInstanceUID = big.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    big.InstanceNumber = 99
+    big.Rows = big.Columns = 256
+    big.PixelData = bytes(256 * 256 * 2)  # a slice 16 times the size of the others
+    big.save_as(tmp_path / "big.dcm", enforce_file_format=True)
+    own_orthanc.store([*files, tmp_path / "big.dcm"])
+    monkeypatch.setattr(retrieval, "MAX_INSTANCE_BYTES", 2 * max(f.stat().st_size for f in files))
+    monkeypatch.setenv(dcmtk.TRANSPORT_SETTING, transport)
+    node = own_orthanc.node()
+    services = _services(tmp_path, node)
+
+    report, _ = services.pacs.pull_accessions(node.name, [FAKE_ACCESSION])
+
+    assert report.instances_imported == 4, "the images under the limit are kept"
+    assert len(_instances(services, report.case_ids)) == 4
+    too_large = [p for p in report.problems if "larger than the limit" in p.reason]
+    assert [p.item for p in too_large] == ["study 1 of 1"]
+    assert re.fullmatch(r"image [1-5] is larger than the limit of 0 MB; it was not kept", too_large[0].reason)
+    assert _quarantine_is_empty(services)

@@ -248,7 +248,7 @@ class _DocumentFile:
             problem = f"its {self._table_name!r} table is not a mapping"
         else:
             for key, doc in table.items():
-                if not (isinstance(key, str) and key.isdigit()):
+                if not (isinstance(key, str) and key.isascii() and key.isdigit()):
                     problem = "a document is filed under a key that is not a number"
                 elif not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
                     problem = f"document {key} has no id"

@@ -316,12 +316,15 @@ HAND_EDITS = {
     "filed under a name": lambda data: data["cases"].__setitem__(
         "first", data["cases"].pop(next(k for k, d in data["cases"].items() if d["id"] == "c1"))
     ),
+    "filed under a superscript two": lambda data: data["cases"].__setitem__(
+        "\u00b2", data["cases"].pop(next(k for k, d in data["cases"].items() if d["id"] == "c1"))
+    ),
 }
 
 
 #: Edits that leave a shape CaseDeck never writes: the whole file is refused, for reading and writing.
 FILE_SHAPE = {"created removed", "title removed", "id removed", "version as text", "table made a list"}
-FILE_SHAPE |= {"document made a list", "filed under a name"}
+FILE_SHAPE |= {"document made a list", "filed under a name", "filed under a superscript two"}
 
 
 def _stored_c1(shard: Path) -> object:

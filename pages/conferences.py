@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from casefiles.errors import StaleEditError
+from casefiles.errors import CaseDeckError, StaleEditError
 from casefiles.model import Case, CasePlan, Conference, ConferenceKind
 from pages.session import acting_services, routed
 from pages.sharing_panel import sharing_panel
@@ -210,12 +210,16 @@ with st.expander("Edit or delete this conference"):
         if sure.button("Delete for good", type="primary", key=f"conf_delete_confirm_{conference.id}"):
             st.session_state.pop("conf_delete_pending", None)
             with user_errors("Deleting the conference"):
-                gone = services.delete_conference(conference.id)
-                show_conference(None)
-                st.session_state["conf_edit_done"] = (
-                    f"Deleted the conference “{plain(gone.title)}”; its cases stay in the library."
-                )
-                st.rerun()
+                try:
+                    gone = services.delete_conference(conference.id)
+                except CaseDeckError as exc:  # e.g. its deck is being made: the message names titles
+                    st.error(f"Deleting the conference failed: {plain(str(exc))}")
+                else:
+                    show_conference(None)
+                    st.session_state["conf_edit_done"] = (
+                        f"Deleted the conference “{plain(gone.title)}”; its cases stay in the library."
+                    )
+                    st.rerun()
         if keep.button("Keep it", key=f"conf_delete_cancel_{conference.id}"):
             st.session_state.pop("conf_delete_pending", None)
             st.rerun()

@@ -146,3 +146,23 @@ def test_titles_in_the_delete_confirmation_and_message_stay_text(monkeypatch, da
     done = texts(at.success)
     assert done.count("\\[Open\\]\\(http") == 2, done  # the case's title and the conference's
     assert "[Open](" not in done and ":red[" not in done
+
+
+def test_a_conference_whose_deck_is_being_made_is_not_deleted_and_the_page_says_why(monkeypatch, data_dir, tmp_path):
+    from pages.ui import get_services
+    from tests.test_export_while_deleting import HeldExport
+
+    services, (case_id,) = library_with(data_dir, tmp_path, "Nodule")
+    board = services.create_conference("Tumor board", case_ids=[case_id])
+    at = start(monkeypatch, data_dir, "pages/conferences.py")
+    export = HeldExport(get_services(), board.id, "html", tmp_path / "board.html")
+    try:
+        at.button(key=f"conf_delete_{board.id}").click().run()
+        at.button(key=f"conf_delete_confirm_{board.id}").click().run()
+        assert not at.exception, at.exception
+        refused = texts(at.error).replace("\\", "")
+        assert "Deleting the conference failed: The conference “Tumor board” cannot be deleted while" in refused
+        assert "Nothing was deleted" in refused
+        assert services.get_conference(board.id).case_ids == (case_id,)
+    finally:
+        export.finish()

@@ -273,15 +273,18 @@ for index, (case, plan) in enumerate(bundle.entries()):
             f"**{index + 1}. {plain(case.title)}**  \n{plain(case.modality)} · {len(case.key_images)} key image(s)"
         )
         if up.button("↑", key=ckey(cid, f"conf_up_{case.id}"), disabled=index == 0, help="Move earlier"):
-            services.move_case(cid, case.id, index - 1)
-            st.rerun()
+            with user_errors("Moving the case"):
+                services.move_case(cid, case.id, index - 1)
+                st.rerun()
         last = index == len(bundle.cases) - 1
         if down.button("↓", key=ckey(cid, f"conf_down_{case.id}"), disabled=last, help="Move later"):
-            services.move_case(cid, case.id, index + 1)
-            st.rerun()
+            with user_errors("Moving the case"):
+                services.move_case(cid, case.id, index + 1)
+                st.rerun()
         if remove.button("✕", key=ckey(cid, f"conf_remove_{case.id}"), help="Remove from this conference"):
-            services.remove_case(cid, case.id)
-            st.rerun()
+            with user_errors("Removing the case"):
+                services.remove_case(cid, case.id)
+                st.rerun()
         p1, p2, p3 = st.columns([4, 1, 1])
         count = len(case.key_images)
         show_plan(cid, plan, count)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from casefiles.config import Settings
 from casefiles.errors import StaleEditError
-from casefiles.model import Asset, AssetKind, Case, CasePlan, Region, new_id
+from casefiles.model import Asset, AssetKind, Case, CasePlan, Conference, Region, new_id
 from casefiles.services import STALE_CONFERENCE_MESSAGE, STALE_EDIT_MESSAGE, Services
 from tests.dicom_factory import write_ct_study
 from tests.support.held_case import held_case
@@ -207,3 +207,35 @@ def test_a_case_plan_set_on_an_old_copy_of_the_conference_is_refused(services, c
         services.set_plan(board.id, CasePlan(case.id, stacks=True), loaded=board)
     assert services.get_conference(board.id) == other_tab
     assert services.set_plan(board.id, CasePlan(case.id, reveal=True, stacks=True), loaded=other_tab).items[0].stacks
+
+
+def test_the_running_order_is_read_and_saved_under_the_edit_lock(services, case) -> None:
+    """Adding, removing and moving cases hold the lock every other edit holds (issue #14, two tabs at once):
+    a case deleted out of the conference, or a plan saved, never meets them in the store's version check."""
+    from casefiles.usecases.conferences import Conferences
+
+    class Lock:
+        held = False
+
+        def __enter__(self) -> None:
+            Lock.held = True
+
+        def __exit__(self, *exc: object) -> None:
+            Lock.held = False
+
+    class Records:
+        def __getattr__(self, name: str) -> object:
+            return getattr(services.store, name)
+
+        def save_conference(self, conference: Conference) -> Conference:
+            assert Lock.held, "saved outside the edit lock"
+            return services.store.save_conference(conference)
+
+    other = services.store.save_case(replace(case, id=new_id(), version=0))
+    board = services.create_conference("Tumor board", case_ids=[case.id])
+    conferences = Conferences(Records(), edit_lock=Lock(), refuse_while_exported=lambda *_: None)
+    added = conferences.add_cases(board.id, [other.id])
+    moved = conferences.move_case(board.id, other.id, 0)
+    removed = conferences.remove_case(board.id, case.id)
+    assert (added.case_ids, moved.case_ids, removed.case_ids) == ((case.id, other.id), (other.id, case.id), (other.id,))
+    assert added.updated > board.updated and moved.updated > added.updated and removed.updated > moved.updated

@@ -130,29 +130,32 @@ class Conferences:
         conference = stored.edited(updated=max(utcnow(), stored.updated + dt.timedelta(microseconds=1)), **changes)
         return self._records.save_conference(conference)  # as stored, with its new version
 
+    # The running order is read and saved under the edit lock, as every other edit of a conference:
+    # two tabs (or a case being deleted out of it) never meet in the store's version check.
+
     def add_cases(self, conference_id: str, case_ids: Sequence[str]) -> Conference:
         """Append cases (those already in the conference are left where they are)."""
-        conference = self._records.get_conference(conference_id)
-        reveal = conference.kind is ConferenceKind.UNKNOWN_CASE_QUIZ
-        new = [c for c in dict.fromkeys(case_ids) if c not in conference.case_ids]
-        for case_id in new:
-            self._records.get_case(case_id)
-        updated = conference.edited(items=(*conference.items, *(CasePlan(c, reveal=reveal) for c in new)))
-        return self._records.save_conference(updated)
+        with self._edit_lock:
+            conference = self._records.get_conference(conference_id)
+            reveal = conference.kind is ConferenceKind.UNKNOWN_CASE_QUIZ
+            new = [c for c in dict.fromkeys(case_ids) if c not in conference.case_ids]
+            for case_id in new:
+                self._records.get_case(case_id)
+            return self._save_edit(conference, items=(*conference.items, *(CasePlan(c, reveal=reveal) for c in new)))
 
     def remove_case(self, conference_id: str, case_id: str) -> Conference:
-        conference = self._records.get_conference(conference_id)
-        updated = conference.edited(items=tuple(i for i in conference.items if i.case_id != case_id))
-        return self._records.save_conference(updated)
+        with self._edit_lock:
+            conference = self._records.get_conference(conference_id)
+            return self._save_edit(conference, items=tuple(i for i in conference.items if i.case_id != case_id))
 
     def move_case(self, conference_id: str, case_id: str, new_index: int) -> Conference:
         """Put a case at ``new_index`` (clamped to the list), keeping the others in order."""
-        conference = self._records.get_conference(conference_id)
-        plan = conference.plan(case_id)
-        rest = [i for i in conference.items if i.case_id != case_id]
-        rest.insert(max(0, min(new_index, len(rest))), plan)
-        updated = conference.edited(items=tuple(rest))
-        return self._records.save_conference(updated)
+        with self._edit_lock:
+            conference = self._records.get_conference(conference_id)
+            plan = conference.plan(case_id)
+            rest = [i for i in conference.items if i.case_id != case_id]
+            rest.insert(max(0, min(new_index, len(rest))), plan)
+            return self._save_edit(conference, items=tuple(rest))
 
     def set_plan(self, conference_id: str, plan: CasePlan, *, loaded: Conference | None = None) -> Conference:
         """What one case shows in the conference; with ``loaded``, refused if its plan changed since."""

@@ -121,3 +121,27 @@ def test_pickers_show_title_date_kind_and_tell_equal_titles_apart(monkeypatch, d
     add = at.multiselect(key=f"conf_add_{first.id}")
     created = {c.id: c.created.date().isoformat() for c in services.list_cases()}
     assert sorted(add.options) == sorted(f"Same title · CT · {created[c]} · #{c[:6]}" for c in (one, two))
+
+
+def test_the_running_order_changed_in_another_tab_is_a_message_and_nothing_is_lost(
+    monkeypatch, data_dir, tmp_path
+) -> None:
+    """Two tabs on one conference (bad input of issue #14): ↑ pressed on a case the other tab has taken out
+    changes nothing (no traceback), and the page then shows the order as stored, where the next moves act."""
+    services, (one, two, three) = library(data_dir, tmp_path, "One", "Two", "Three")
+    board = services.create_conference("Tumor board", case_ids=[one, two])
+    at = open_page(monkeypatch, data_dir, board.id)
+    services.remove_case(board.id, two)  # the other tab takes Two out, and adds Three
+    services.add_cases(board.id, [three])
+
+    at.button(key=f"conf_up_{two}_{board.id}").click().run()  # Two, as this page still shows it
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert services.get_conference(board.id).case_ids == (one, three), "the other tab's order is kept"
+    assert f"conf_up_{two}_{board.id}" not in [b.key for b in at.button], "the page shows the order as stored"
+
+    at.button(key=f"conf_down_{one}_{board.id}").click().run()
+    assert not at.exception, at.exception
+    assert services.get_conference(board.id).case_ids == (three, one)
+    at.button(key=f"conf_remove_{one}_{board.id}").click().run()
+    assert services.get_conference(board.id).case_ids == (three,)

@@ -44,3 +44,25 @@ def test_a_hostile_title_is_shown_as_text(app: AppTest, page: str) -> None:
     shown = [s for s in _markdown_sources(app) if "Open the report" in s]
     assert shown, "the title is not on the page"
     assert not [s for s in shown if ACTING.search(s)], shown
+
+
+def test_a_hostile_title_in_the_release_panel_is_shown_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Conferences page names a held case in its release panel: as text (issue #14 follow-up)."""
+    from tests.support.held_case import held_case
+
+    data = tmp_path / "data"
+    services = Services(Settings(data_dir=data, seed_samples=False))
+    case_id = held_case(services, tmp_path)
+    services.update_case(case_id, {"title": HOSTILE})
+    board = services.create_conference("Board", case_ids=[case_id])
+    monkeypatch.setenv("CASEDECK_DATA", str(data))
+    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/conferences.py")
+    at.query_params["conference"] = board.id
+    at.run()
+    assert not at.exception, at.exception
+    shown = [s for s in _markdown_sources(at) if "Open the report" in s]
+    assert any(s.startswith("- **") for s in shown), "the release panel names the case"
+    assert not [s for s in shown if ACTING.search(s)], shown

@@ -61,3 +61,13 @@ from tests.postgres import postgres_server, postgres_url  # noqa: E402, F401
 
 # A real SMTP sink (aiosmtpd): plain, STARTTLS, implicit TLS and AUTH variants (tests/smtp_sink.py).
 pytest_plugins = ["tests.smtp_sink"]
+
+
+@pytest.fixture(autouse=True)
+def _import_workers_stopped_after_each_test() -> Iterator[None]:
+    """Imports keep their worker processes a while for the next one (casefiles.ingest.pool.KeptPool);
+    each test starts without any, so a test that counts worker processes sees only its own."""
+    yield
+    from casefiles.ingest import pipeline
+
+    pipeline._KEPT.close()

@@ -58,7 +58,7 @@ from casefiles.ingest.nonradiology import (
     slide_picture,
     video_clip,
 )
-from casefiles.ingest.pool import PoolPlan, WorkerPool, default_workers
+from casefiles.ingest.pool import KeptPool, PoolPlan, WorkerPool, default_workers
 from casefiles.ingest.prepare import (
     Job,
     Prepared,
@@ -234,15 +234,23 @@ ImportWorkers = WorkerPool[Job, Prepared]
 """Import worker processes kept for several imports into one library (:func:`import_workers`)."""
 
 
-def import_workers(deidentifier: Deidentifier, blobs: BlobStore, workers: int | None = None) -> ImportWorkers:
-    """Worker processes for every import of a batch (a PACS pull), started once: use it in a ``with`` block.
+_KEPT: KeptPool[Job, Prepared] = KeptPool()
+
+
+def import_workers(
+    deidentifier: Deidentifier, blobs: BlobStore, workers: int | None = None
+) -> contextlib.AbstractContextManager[ImportWorkers]:
+    """Worker processes for the imports of a batch (a PACS pull), in a ``with`` block: started once.
 
     Each worker builds the de-identifier and its screening models when it
     starts, which costs about as much as de-identifying a hundred CT slices;
-    a pull of twelve studies pays that once instead of twelve times.
+    a pull of twelve studies pays that once instead of twelve times. The
+    workers are kept a while afterwards for the library's next import (a
+    folder, the receiver's next study, the next pull).
     """
     count = default_workers() if workers is None else workers
-    return WorkerPool(_plan(deidentifier, blobs, count))
+    key = (deidentifier, _worker_setup(deidentifier, blobs).blob_root, count)
+    return _KEPT.lease(key, functools.partial(_plan, deidentifier, blobs, count))
 
 
 def _plan(deidentifier: Deidentifier, blobs: BlobStore, workers: int) -> PoolPlan[Job, Prepared]:
@@ -431,8 +439,8 @@ class _Run:
             yield from self._through(pool, files, workdir)
             return
         if workers > 1 and isinstance(files, Sized) and len(files) > pool_threshold:
-            with WorkerPool(_plan(self.deidentifier, self.blobs, min(workers, len(files)))) as one_off:
-                yield from self._through(one_off, files, workdir)
+            with import_workers(self.deidentifier, self.blobs, workers) as kept:
+                yield from self._through(kept, files, workdir)
             return
         for found in files:
             self.cancel.raise_if_cancelled()

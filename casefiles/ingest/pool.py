@@ -11,10 +11,12 @@ a worker again is given up, with a plain reason.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -164,6 +166,90 @@ class WorkerPool(Generic[T, R]):
         for item in items:
             cancel.raise_if_cancelled()
             yield item, here(item)
+
+
+#: Seconds a kept pool waits, idle, for the next import before its workers are stopped.
+IDLE_SECONDS = 120.0
+
+
+class KeptPool(Generic[T, R]):
+    """A worker pool kept between imports of one library, so the next import finds its workers started.
+
+    :meth:`lease` hands out the pool kept under ``key`` (starting it if there
+    is none); after the last lease of it ends, it waits ``idle_seconds`` for
+    the next one, then stops. One pool is kept at a time: a lease under
+    another key stops an idle one first, and gets a pool of its own for the
+    run while the kept one is in use. The key must hold what the workers were
+    started with (the library's de-identifier and blob folder), so a pool is
+    never used for another library.
+    """
+
+    def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
+        self._idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._kept: _Kept[T, R] | None = None
+
+    @contextlib.contextmanager
+    def lease(self, key: tuple[object, ...], plan: Callable[[], PoolPlan[T, R]]) -> Iterator[WorkerPool[T, R]]:
+        stale: _Kept[T, R] | None = None
+        with self._lock:
+            kept = self._kept
+            if kept is not None and kept.key == key:
+                kept.users += 1
+                kept.cancel_timer()
+            elif kept is not None and kept.users:
+                kept = None  # in use by an import of another library: this one gets a pool of its own
+            else:
+                stale, kept = kept, _Kept(key, WorkerPool(plan()))
+                self._kept = kept
+        if stale is not None:
+            stale.cancel_timer()
+            stale.pool.close()
+        if kept is None:
+            with WorkerPool(plan()) as own:
+                yield own
+            return
+        try:
+            yield kept.pool
+        finally:
+            self._release(kept)
+
+    def close(self) -> None:
+        """Stop the kept pool now (waits for a run using it to end first)."""
+        with self._lock:
+            kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.cancel_timer()
+            kept.pool.close()
+
+    def _release(self, kept: _Kept[T, R]) -> None:
+        with self._lock:
+            kept.users -= 1
+            if kept.users or self._kept is not kept:
+                return
+            kept.timer = threading.Timer(self._idle_seconds, self._expire, (kept,))
+            kept.timer.daemon = True
+            kept.timer.start()
+
+    def _expire(self, kept: _Kept[T, R]) -> None:
+        with self._lock:
+            if self._kept is not kept or kept.users:
+                return
+            self._kept = None
+        kept.pool.close()
+
+
+class _Kept(Generic[T, R]):
+    def __init__(self, key: tuple[object, ...], pool: WorkerPool[T, R]) -> None:
+        self.key = key
+        self.pool = pool
+        self.users = 1
+        self.timer: threading.Timer | None = None
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 def _ping() -> int:

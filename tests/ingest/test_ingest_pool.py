@@ -7,6 +7,7 @@ import io
 import multiprocessing
 import operator
 import os
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,8 @@ from pydicom.data import get_testdata_file
 
 from casefiles.deid import Deidentifier
 from casefiles.errors import Cancelled, ValidationError
-from casefiles.ingest import ImportReport, Upload, import_sources
-from casefiles.ingest.pool import PoolPlan, map_in_order
+from casefiles.ingest import ImportReport, Upload, import_sources, pipeline
+from casefiles.ingest.pool import KeptPool, PoolPlan, map_in_order
 from casefiles.ingest.reading import encode, is_raw_explicit_little, read_dataset, source_syntax, write_explicit_little
 from casefiles.model import Case, Review
 from casefiles.progress import CancelToken
@@ -90,7 +91,6 @@ def test_pooled_import_gives_the_same_cases_and_files_as_in_process(
     )
 
     assert max(workers_seen) >= 1  # the files really went through worker processes
-    assert multiprocessing.active_children() == []  # and none is left running
     assert (second.instances_imported, second.problems, second.deid) == (40, (), first.deid)
     (case_here,), (case_pooled,) = here.store.list_cases(), pooled.store.list_cases()
     assert case_pooled.title == case_here.title
@@ -101,6 +101,39 @@ def test_pooled_import_gives_the_same_cases_and_files_as_in_process(
     assert list(pooled.blobs.digests()) == list(here.blobs.digests())
     assert list(pooled.quarantine.iterdir()) == []
     assert_no_phi(pooled)
+
+
+def test_the_workers_wait_for_the_next_import_of_the_library_and_stop_when_told(
+    tmp_path: Path, library: Library, deid: Deidentifier, make_study: MakeStudy
+) -> None:
+    make_study(tmp_path / "one", slices=30, second_series_slices=0)
+    make_study(tmp_path / "two", slices=30, second_series_slices=0)
+    run(library, deid, [tmp_path / "one"], **POOLED)
+    kept = {p.pid for p in multiprocessing.active_children()}
+    assert kept, "the workers wait for the library's next import"
+
+    second = run(library, deid, [tmp_path / "two"], **POOLED)
+
+    assert second.instances_imported == 30
+    assert {p.pid for p in multiprocessing.active_children()} == kept, "the next import used the same workers"
+    pipeline._KEPT.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_kept_pool_stops_when_idle_and_gives_way_to_another_library() -> None:
+    plan = PoolPlan(task=operator.call, crashed=lambda item: "crashed", size_of=lambda item: 1, workers=1)
+    kept: KeptPool[functools.partial[int], int] = KeptPool(idle_seconds=0.3)
+    items = [functools.partial(abs, -n) for n in range(3)]
+    with kept.lease(("library A",), lambda: plan) as pool:
+        assert [r for _, r in pool.map(items)] == [0, 1, 2]
+        first = {p.pid for p in multiprocessing.active_children()}
+    with kept.lease(("library B",), lambda: plan) as pool:  # the idle pool of A is stopped first
+        assert [r for _, r in pool.map(items)] == [0, 1, 2]
+        assert not first & {p.pid for p in multiprocessing.active_children()}
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == [], "an idle pool stops by itself"
 
 
 def test_pooled_import_reports_bad_files_and_imports_the_rest(
@@ -164,7 +197,8 @@ def test_cancel_during_pooled_import_saves_nothing_and_stops_the_workers(
     assert seen == [0, 1, 2, 3, 4, 5]
     assert library.store.list_cases() == []
     assert list(library.quarantine.iterdir()) == []
-    assert multiprocessing.active_children() == []
+    again = run(library, deid, [archive], **POOLED)  # the kept workers are free again at once
+    assert again.instances_imported == 30
 
 
 def test_worker_settings_are_checked(tmp_path: Path, library: Library, deid: Deidentifier) -> None:

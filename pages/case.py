@@ -249,7 +249,7 @@ if pending:
             held = bool(review_instance.review_original)
             sop = review_instance.sop_instance_uid
             st.caption(
-                f"{review_asset.label} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
+                f"{plain(review_asset.label)} · image {review_frame + 1} · {len(review_instance.redacted)} box(es)"
                 + (" · the original as it came in" if held else " · as stored, blanked regions outlined")
             )
             st.image(services.review_image_png(review_asset, review_frame, review_instance), width="stretch")
@@ -386,7 +386,8 @@ with viewer_col:
     view: ViewerState | None = None  # stays None when the series cannot be opened
     with rail_col:
         if series:
-            labels = {a.id: f"{a.label} ({a.frame_count} img)" for a in series}
+            # Series descriptions come from the study: shown as text (radio and button labels are Markdown).
+            labels = {a.id: plain(f"{a.label} ({a.frame_count} img)") for a in series}
             asset_id = st.radio(
                 "Series", [a.id for a in series], format_func=lambda i: labels[i], key=ck("viewer_series")
             )

@@ -66,3 +66,29 @@ def test_a_hostile_title_in_the_release_panel_is_shown_as_text(tmp_path: Path, m
     shown = [s for s in _markdown_sources(at) if "Open the report" in s]
     assert any(s.startswith("- **") for s in shown), "the release panel names the case"
     assert not [s for s in shown if ACTING.search(s)], shown
+
+
+def test_a_hostile_series_description_is_shown_as_text_on_the_case_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A series is labelled by its DICOM Series Description: the rail's radio and buttons show it as text."""
+    from tests.dicom_factory import write_ct_study
+
+    data = tmp_path / "data"
+    services = Services(Settings(data_dir=data, seed_samples=False))
+    (case_id,) = services.import_dicom(write_ct_study(tmp_path / "ct", slices=2), title="Plain title").case_ids
+    case = services.get_case(case_id)
+    series = replace(case.assets[0], label=HOSTILE)
+    services.store.save_case(replace(case, assets=(series, *case.assets[1:])))
+    monkeypatch.setenv("CASEDECK_DATA", str(data))
+    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/case.py")
+    at.query_params["case"] = case_id
+    at.run()
+    assert not at.exception, at.exception
+    shown = [o for r in at.radio for o in r.options] + [s for s in _markdown_sources(at)]
+    shown = [s for s in shown if "Open the report" in s]
+    assert len(shown) >= 2, "the series is in the rail's radio and on its button"
+    assert not [s for s in shown if ACTING.search(s)], shown

@@ -17,6 +17,7 @@ from casefiles.accounts.shares import LinkRefused, token_key
 from casefiles.acting.links import DECK_FORMATS, SharedView
 from casefiles.model import AssetKind, Case
 from pages.components.stack_viewer import stack_viewer, viewer_window
+from pages.link_access import password_if_asked, refused
 from pages.session import routed, where
 from pages.share_panel import share_links
 from pages.ui import get_services, stack_payload, user_errors
@@ -29,10 +30,7 @@ DECK_KEY = "casedeck_shared_deck"
 
 
 def _refused(message: str) -> NoReturn:
-    st.session_state.pop(VIEW_KEY, None)
-    st.error(message, icon="🔒")
-    st.stop()
-    raise AssertionError("st.stop() ends the run")  # for the type checker
+    refused(VIEW_KEY, message)
 
 
 def _opened(token: str) -> SharedView:
@@ -44,13 +42,7 @@ def _opened(token: str) -> SharedView:
             return links.still_open(view)
         except LinkRefused as exc:
             _refused(str(exc))
-    password = None
-    if links.needs_password(token):
-        with st.form("shared_password"):
-            st.write("This link is protected by a password; the person who shared it gave it to you.")
-            password = st.text_input("Password", type="password")
-            if not st.form_submit_button("Open"):
-                st.stop()
+    password = password_if_asked(token, form_key="shared_password", sender="shared")
     try:
         view = links.open_shared(token, password, where=where())
     except LinkRefused as exc:

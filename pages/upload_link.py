@@ -14,6 +14,7 @@ import streamlit as st
 from casefiles.accounts.shares import LinkRefused, token_key
 from casefiles.acting.links import UploadRefused, UploadTarget
 from casefiles.ingest import Upload
+from pages.link_access import password_if_asked, refused
 from pages.session import routed, where
 from pages.share_panel import share_links
 from pages.ui import progress_bar, user_errors
@@ -31,10 +32,7 @@ def _size(n: int) -> str:
 
 
 def _refused(message: str) -> NoReturn:
-    st.session_state.pop(TARGET_KEY, None)
-    st.error(message, icon="🔒")
-    st.stop()
-    raise AssertionError("st.stop() ends the run")  # for the type checker
+    refused(TARGET_KEY, message)
 
 
 def _opened(token: str) -> UploadTarget:
@@ -43,13 +41,7 @@ def _opened(token: str) -> UploadTarget:
     target = st.session_state.get(TARGET_KEY)
     if isinstance(target, UploadTarget) and target.grant.link.key == token_key(token):
         return target
-    password = None
-    if links.needs_password(token):
-        with st.form("upload_password"):
-            st.write("This link is protected by a password; the person who sent it gave it to you.")
-            password = st.text_input("Password", type="password")
-            if not st.form_submit_button("Open"):
-                st.stop()
+    password = password_if_asked(token, form_key="upload_password", sender="sent")
     try:
         target = links.open_upload(token, password, where=where())
     except LinkRefused as exc:

@@ -11,6 +11,7 @@ from functools import partial
 import streamlit as st
 
 from casefiles.annotations.model import annotations_from_list, annotations_to_list
+from casefiles.errors import CaseDeckError
 from casefiles.ingest import Upload
 from casefiles.jobs import JobState
 from casefiles.media.pdf import parse_pages
@@ -30,6 +31,8 @@ from pages.session import acting_services, routed
 from pages.sharing_panel import sharing_panel
 from pages.ui import (
     case_key,
+    case_labels,
+    case_thumbnails,
     get_jobs,
     get_services,
     job_panel,
@@ -205,6 +208,9 @@ if drawing_kept is not None:
         st.toast("Annotations saved.")
 
 st.title(plain(case.title))
+merged_note = st.session_state.pop(ck("merge_done"), None)
+if merged_note:
+    st.success(merged_note)
 
 pending = services.images_for_review(case)
 clips_pending = services.media_for_review(case)
@@ -225,12 +231,55 @@ def _open_series(case_id: str, asset_id: str) -> None:
 # the teaching content and the burned-in review in tabs on the right, so neither pushes the image down.
 viewer_col, side_col = st.columns([7, 3])
 
+# Other cases holding images of this case's (de-identified) study: offered for merging into this one.
+studies = {a.study_uid for a in case.assets if a.study_uid}
+same_study = [s for s in services.case_summaries() if s.id != case.id and studies & set(s.study_uids)]
+
 with side_col:
     side_tabs = st.tabs(
-        ([f"Burned-in review ({len(pending)} left)"] if pending else []) + ["Teaching content", "Sharing"]
+        ([f"Burned-in review ({len(pending)} left)"] if pending else [])
+        + ["Teaching content", "Sharing"]
+        + ([f"Same study ({len(same_study)})"] if same_study else [])
     )
-    with side_tabs[-1]:
+    sharing_tab = side_tabs[-2] if same_study else side_tabs[-1]
+    with sharing_tab:
         sharing_panel(services, case)
+
+if same_study:
+    with side_tabs[-1]:
+        st.caption(
+            "These cases hold images of the same study (imported twice, or in parts). Merging one into this "
+            "case moves its series, images and key images here (a series both hold is kept once), fills this "
+            "case's empty text from it, puts this case in its conferences, and deletes it."
+        )
+        merge_labels = case_labels(same_study)
+        merging = st.session_state.get(ck("merge_pending"))
+        for other in same_study:
+            with st.container(border=True):
+                case_thumbnails(services, [other], merge_labels)
+                if merging != other.id:
+                    if st.button("Merge it into this case", key=ck(f"merge_{other.id}")):
+                        st.session_state[ck("merge_pending")] = other.id
+                        st.rerun()
+                    continue
+                st.warning(
+                    f"Merge “{plain(other.title)}” into “{plain(case.title)}”? “{plain(other.title)}” is deleted "
+                    "afterwards. This cannot be undone."
+                )
+                sure, keep = st.columns(2)
+                if sure.button("Merge for good", type="primary", key=ck(f"merge_confirm_{other.id}")):
+                    st.session_state.pop(ck("merge_pending"), None)
+                    with user_errors("Merging the cases"):
+                        try:
+                            services.merge_cases(case.id, other.id)
+                        except CaseDeckError as exc:  # e.g. an export of it runs: the message names titles
+                            st.error(f"Merging the cases failed: {plain(str(exc))}")
+                        else:
+                            st.session_state[ck("merge_done")] = f"Merged “{plain(other.title)}” into this case."
+                            st.rerun()
+                if keep.button("Keep both", key=ck(f"merge_cancel_{other.id}")):
+                    st.session_state.pop(ck("merge_pending"), None)
+                    st.rerun()
 
 if pending:
     with side_tabs[0]:
@@ -294,7 +343,7 @@ if pending:
                     services.confirm_reviewed(case.id, review_asset.id, sop, loaded=on_screen)
                     st.rerun()
 
-form_tab = side_tabs[-2]
+form_tab = side_tabs[-3] if same_study else side_tabs[-2]
 if _form_values(case) != _form_values(loaded):
     with form_tab:
         st.warning("This case was changed elsewhere (another tab or user) after this form was filled.")

@@ -158,6 +158,11 @@ class _Target:
                 f"PostgreSQL has no {self.description} for CaseDeck's library: {reason}. Create the database "
                 "(createdb) or correct CASEDECK_DATABASE_URL; nothing was changed."
             )
+        if sqlstate in ("53100", "53200") or "no space left on device" in lowered or "disk full" in lowered:
+            return StorageError(
+                f"The PostgreSQL server of CaseDeck's library ({self.description}) has run out of disk space: "
+                f"{reason}. Free space on the database server (it may need a restart); nothing was changed."
+            )
         if isinstance(exc, psycopg.OperationalError):
             return StorageError(
                 f"Cannot reach PostgreSQL for CaseDeck's library ({self.description}): {reason}. Is the server "

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -324,5 +324,87 @@ def test_a_killed_writer_and_a_crashed_server_keep_every_committed_edit() -> Non
         tags = _every_edit_whole(url)
         assert set(committed) <= set(tags), sorted(set(committed) - set(tags))[:5]
         assert len(tags) >= 120
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 96 MB tmpfs of its own (grown later by remounting); skipped where mounting is not allowed.
+
+    Mounted under the system temp dir, not pytest's (private to root): the server runs as ``postgres``."""
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="casedeck-small-disk-"))
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96m,mode=0755", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"a small file system for a full disk cannot be mounted here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
+        where.rmdir()
+
+
+def _opened_once_recovered(url: str, wait_s: float = 120) -> PostgresCaseStore:
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return PostgresCaseStore(url)
+        except StorageError as exc:
+            if time.monotonic() > deadline or not any(w in str(exc) for w in ("recovery", "starting up", "reach")):
+                raise
+            time.sleep(0.5)
+
+
+def test_a_full_disk_under_postgresql_keeps_every_committed_case(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The department server's disk fills while cases are saved: the save that cannot be made fails with
+    a StorageError that names the library (never the password) and leaves nothing half saved; once there
+    is room again (and the server restarted, if it stopped) every case whose save returned is there."""
+    monkeypatch.setenv("CASEDECK_TEST_PG_DIR", str(small_disk))
+    server = start_server()
+    try:
+        server.pg_ctl("stop", "-m", "fast")
+        server.options = server.options.replace("synchronous_commit=off", "synchronous_commit=on")
+        server.pg_ctl("start", "-w")
+        url = server.create_database("full_disk")
+        store = PostgresCaseStore(url)
+        saved: list[str] = []
+        with pytest.raises(StorageError) as caught:
+            for n in range(5000):
+                store.save_case(make_case(f"c{n}", series=2, images=150, history=f"Case {n}. " * 200))
+                saved.append(f"c{n}")
+        store.close()
+        message = str(caught.value)
+        assert server.password not in message and "CaseDeck's library" in message, message
+        assert "run out of disk space" in message and "nothing was changed" in message, message
+        assert len(saved) > 5, "the disk filled before any case was saved"
+
+        subprocess.run(["mount", "-o", "remount,size=512m", str(small_disk)], check=True, capture_output=True)
+        alive = subprocess.run(
+            [*server.run_as, str(server.bin_dir / "pg_ctl"), "status", "-D", str(server.root / "data")],
+            capture_output=True,
+            check=False,
+        )
+        if alive.returncode != 0:  # the server stopped; it recovers from its WAL when started
+            server.pg_ctl("start", "-w")
+        store = _opened_once_recovered(url)  # after a PANIC the server restarts itself and replays its WAL
+        present = [s.id for s in store.summaries()]
+        assert set(saved) <= set(present), sorted(set(saved) - set(present))[:5]
+        assert len(present) <= len(saved) + 1  # at most the one whose commit was not acknowledged
+        for case_id in present[:: max(1, len(present) // 10)]:
+            assert [len(a.instances) for a in store.get_case(case_id).assets] == [150, 150]
+        store.save_case(make_case("after", series=1, images=3))
+        store.close()
     finally:
         server.stop()

@@ -2,7 +2,7 @@
 
 Burned-in text is made of thin strokes in high contrast against a locally flat
 background, in glyphs of similar height standing side by side on a line.
-The gate looks for exactly that, in about 4 ms for a 512² slice:
+The gate looks for exactly that, in about 1 ms of CPU for a 512² CT slice:
 
 1. **Top-hat and black-hat** with a square a little wider than a stroke keep
    thin light (and, separately, thin dark) marks and drop the slowly varying
@@ -114,10 +114,36 @@ def candidate_lines(frame: npt.NDArray[np.uint8], *, pad: int | None = None) -> 
     for image in (frame, inverse):  # light text on dark, then dark text on light
         response = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, kernel)  # on the inverse: the black-hat
         _, marks = cv2.threshold(response, MIN_CONTRAST - 1, 255, cv2.THRESH_BINARY)
-        glyphs = _glyphs(np.asarray(marks, np.uint8), image)
+        glyphs = _glyphs_in_marks(np.asarray(marks, np.uint8), image)
         lines.extend(_lines(glyphs))
     boxes = [_padded(line, pad).clipped(width, height) for line in _merged(lines)]
     return [box for box in boxes if box is not None]
+
+
+def _glyphs_in_marks(marks: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8]) -> list[_Glyph]:
+    """:func:`_glyphs` of the part of the frame that holds marks: the same glyphs, found cheaper.
+
+    Nothing outside the marks' bounding rectangle can be part of a glyph, so labelling
+    runs on that rectangle, widened by one pixel (the 3×3 erosion then sees the same
+    empty neighbours as on the whole frame) and started on even coordinates (the labeller
+    works in 2×2 blocks, so it meets the marks in the same order and numbers the
+    components alike); glyph positions are moved back into frame coordinates. A frame
+    without any mark has no glyphs. ``tests/redaction/test_gate_equivalence.py`` pins
+    the result to the whole-frame code's on a wide corpus.
+    """
+    x, y, width, height = cv2.boundingRect(marks)
+    if width == 0 or height == 0:
+        return []  # no mark at all
+    rows, columns = marks.shape
+    left, top = max(x - 1, 0) & ~1, max(y - 1, 0) & ~1
+    # An even number of rows and columns where the frame allows: OpenCV's labeller takes rows in
+    # pairs, and measured 2-3× slower on an odd number of them.
+    right = min(x + width + 1 + (x + width + 1 - left) % 2, columns)
+    bottom = min(y + height + 1 + (y + height + 1 - top) % 2, rows)
+    if left == 0 and top == 0 and right == columns and bottom == rows:
+        return _glyphs(marks, image)
+    glyphs = _glyphs(marks[top:bottom, left:right], image[top:bottom, left:right])
+    return [_Glyph(g.x + left, g.y + top, g.width, g.height, g.blob, g.peak) for g in glyphs]
 
 
 def _glyphs(marks: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8]) -> list[_Glyph]:
@@ -131,11 +157,6 @@ def _glyphs(marks: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8]) -> list[
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(marks, 8, cv2.CV_32S, cv2.CCL_GRANA)
     if count <= 1:
         return []
-    core = cv2.erode(marks, _CORE_KERNEL)
-    cores = np.bincount(labels[core > 0], minlength=count)[1:]
-    inside = marks > 0
-    peaks = np.zeros(count, np.int64)
-    np.maximum.at(peaks, np.asarray(labels, np.intp)[inside], image[inside])
     stats = stats[1:]
     widths = stats[:, cv2.CC_STAT_WIDTH]
     heights = stats[:, cv2.CC_STAT_HEIGHT]
@@ -145,6 +166,14 @@ def _glyphs(marks: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8]) -> list[
     keep = (heights >= MIN_GLYPH_HEIGHT) & (heights <= MAX_GLYPH_HEIGHT) & (widths <= 4 * heights)
     fill = areas / np.maximum(widths * heights, 1)
     keep &= (fill <= 0.95) | (widths <= 3)  # a solid block (a filled marker) is not a glyph; "I" and "l" are
+    if not keep.any():
+        return []  # cores and peaks describe kept components only
+    inside = marks > 0
+    owners = np.asarray(labels, np.int32)[inside]  # each mark's component (int32 already: no copy of the labels)
+    core = cv2.erode(marks, _CORE_KERNEL)
+    cores = np.bincount(owners[core[inside] > 0], minlength=count)[1:]  # the core lies inside the marks
+    peaks = np.zeros(count, np.int64)
+    np.maximum.at(peaks, owners, image[inside])
     aspect = widths / np.maximum(heights, 1)
     blob = (cores >= 0.25 * areas) | ((fill >= 0.6) & (aspect >= 0.6) & (aspect <= 1.6))
     return [

@@ -9,18 +9,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from casefiles.acting.cli import add_parsers as add_account_parsers
-from casefiles.acting.vocabulary_cli import add_parsers as add_vocabulary_parsers
 from casefiles.config import Settings, settings_from_env
 from casefiles.errors import CaseDeckError
-from casefiles.logsafety import silence_value_logging
 from casefiles.model import CASE_EDITABLE_FIELDS
 from casefiles.progress import ProgressFn
-from casefiles.search.cli import add_parsers as add_search_parsers
+
+# Start-up stays cheap: each command imports what it needs when it runs (the account CLI alone pulls
+# in argon2, LDAP and the notifications, about a second), and the commands registered by other
+# modules (_MODULE_COMMANDS) are only registered when one of them runs or every command is listed.
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -85,7 +85,11 @@ def cmd_deid(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     deidentifier = Deidentifier(load_or_create_secret(settings.secret_path), profile)
     report = deidentify_tree(
-        Path(args.src), Path(args.dst), deidentifier, progress=_progress_printer(sys.stderr.isatty())
+        Path(args.src),
+        Path(args.dst),
+        deidentifier,
+        progress=_progress_printer(sys.stderr.isatty()),
+        workers=args.workers,
     )
     if args.report:
         Path(args.report).write_text(report.to_json(), encoding="utf-8")
@@ -671,7 +675,58 @@ def _conference_kinds() -> list[Any]:
     return list(ConferenceKind)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _account_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from casefiles.acting.cli import add_parsers
+
+    add_parsers(sub, _settings)
+
+
+def _vocabulary_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from casefiles.acting.vocabulary_cli import add_parsers
+
+    add_parsers(sub, _settings)
+
+
+def _search_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from casefiles.search.cli import add_parsers
+
+    add_parsers(sub, _settings)
+
+
+#: Commands another module registers, with that module's registration (tests check the names).
+_MODULE_COMMANDS: tuple[
+    tuple[frozenset[str], Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]], ...
+] = (
+    (frozenset({"user", "share", "audit"}), _account_commands),
+    (frozenset({"vocabulary"}), _vocabulary_commands),
+    (frozenset({"search"}), _search_commands),
+)
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (after the main parser's ``--data DIR``), or None when it names none
+    plainly (``--help``, another option first, nothing): then every command is registered."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--data":
+            i += 2
+        elif word.startswith("--data="):
+            i += 1
+        elif word.startswith("-"):
+            return None
+        else:
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only that command is certain to be registered (a faster start).
+
+    Every built-in command is always registered (they import nothing until they run); the
+    commands of :data:`_MODULE_COMMANDS` when ``command`` is None or one of theirs. For an
+    unknown command the whole parser is built, so its error lists every command.
+    """
     parser = argparse.ArgumentParser(prog="python -m casefiles", description="CaseDeck command line.")
     parser.add_argument("--data", help="data directory (default: $CASEDECK_DATA or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -687,6 +742,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dst", metavar="DST")
     p.add_argument("--profile", default="teaching-file")
     p.add_argument("--report", metavar="FILE", help="write a JSON report (counts and reasons, no PHI)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes for trees of more than 500 files (default: the CPUs, at most 4; 1: none)",
+    )
     p.set_defaults(func=cmd_deid)
 
     p = sub.add_parser("export", help="export a conference or a case: pptx, pdf, html or package")
@@ -818,19 +879,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--key-from", help="the installation key written by the backup (default SOURCE/installation.key)")
     p.set_defaults(func=cmd_store)
 
-    add_account_parsers(sub, _settings)
-    add_vocabulary_parsers(sub, _settings)
-    add_search_parsers(sub, _settings)
+    for names, register in _MODULE_COMMANDS:
+        if command is None or command in names:
+            register(sub)
 
     p = sub.add_parser("list", help="list cases")
     p.add_argument("--text")
     p.add_argument("--modality")
     p.set_defaults(func=cmd_list)
+    if command is not None and command not in sub.choices:
+        return build_parser()  # an unknown command: its error lists every command
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(command_word(words)).parse_args(words)
+    from casefiles.logsafety import silence_value_logging  # imports pydicom: only once a command runs
+
     silence_value_logging()
     try:
         return int(args.func(args))

@@ -86,7 +86,8 @@ def file_received_study(services: InboxLibrary, received: ReceivedStudy) -> Inbo
     duplicates: tuple[DuplicateStudy, ...] = ()
     if received.instance_count > 0:
         try:
-            report = services.import_dicom([received.folder])
+            # Imported while it arrived (the receiver's import_arrivals), or now from its folder.
+            report = received.imported() if received.imported else services.import_dicom([received.folder])
         except CaseDeckError as exc:
             problems.append(ImportProblem("received study", f"it could not be imported: {exc}"))
         else:

@@ -302,8 +302,23 @@ class PacsService:
             on_study=inbox_handler(self._services, on_result=on_result),
             quiet_seconds=quiet_seconds,
             allowed_calling_aes=allowed_calling_aes,
+            import_arrivals=self._import_arriving,
             **limits,
         )
+
+    def _import_arriving(self, arrivals: Iterable[Found]) -> ImportReport:
+        """A received study de-identified while it arrives, on the workers kept for this library's imports."""
+        library = self._services
+        with import_workers(library.deidentifier, library.blobs) as workers:
+            return import_arriving(
+                arrivals,
+                store=library.store,
+                blobs=library.blobs,
+                deidentifier=library.deidentifier,
+                quarantine_dir=library.settings.quarantine_dir,
+                workers=workers,
+                review_area=library.review_area,
+            )
 
     # -- push ---------------------------------------------------------------------------
     def push_case(

@@ -8,17 +8,24 @@ never written. A study is complete when nothing more has arrived for it for
 ``quiet_seconds``: the selection may come before or after its images. Then
 ``on_study`` (the inbox, which de-identifies) runs on a worker thread, and the
 study's folder is removed afterwards whatever happened.
+
+With ``import_arrivals`` (issue #18), each instance also goes on to the import
+as soon as it is written (a bounded queue: a slow import holds the sender
+back), so a study is de-identified while it arrives; when it is complete the
+import files it, and ``on_study`` receives the import's outcome with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import math
+import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +38,7 @@ from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from casefiles.errors import CaseDeckError, StorageError, ValidationError
+from casefiles.ingest import Found, ImportReport
 from casefiles.ingest.quarantine import QuarantineFolder
 from casefiles.pacs.dimse import (
     COMMON_IMAGE_CLASSES,
@@ -71,6 +79,9 @@ class ReceivedStudy:
     instance_count: int
     selections: tuple[TeachingSelection, ...]
     calling_ae: str
+    #: The import of the study's instances, done while they arrived: returns its report or raises its error.
+    #: None when the receiver was given no ``import_arrivals`` (the folder is to be imported).
+    imported: Callable[[], ImportReport] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,65 @@ class ReceiverStatus:
 
 
 OnStudy = Callable[[ReceivedStudy], None]
+#: Imports a study's instances while they arrive (each a whole file in the quarantine), filing it at the end.
+ImportArrivals = Callable[[Iterable[Found]], ImportReport]
+#: Instances of one study written but not yet taken by its import; beyond this the sender waits.
+ARRIVALS_WAITING = 64
+
+
+class _StudyImport:
+    """One study's import, running in a thread of its own from the study's first instance to its filing."""
+
+    def __init__(self, import_arrivals: ImportArrivals) -> None:
+        self._queue: queue.Queue[Found | None] = queue.Queue(maxsize=ARRIVALS_WAITING)
+        self._report: ImportReport | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(import_arrivals,), name="casedeck-receiver-import", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, found: Found) -> None:
+        """Hand on one written instance; waits while the import is behind (the sender waits with it)."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(found, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        # The import ended early (it failed): the study's files stay for the filing to report.
+
+    def finish(self) -> ImportReport:
+        """Nothing more will arrive: wait for the import to file the study; its report, or its error raised."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.2)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._report is not None
+        return self._report
+
+    def _run(self, import_arrivals: ImportArrivals) -> None:
+        try:
+            self._report = import_arrivals(self._arrivals())
+        except BaseException as exc:  # raised to the filing thread by finish()
+            self._error = exc
+            self._drain()
+
+    def _arrivals(self) -> Iterator[Found]:
+        while (found := self._queue.get()) is not None:
+            yield found
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
 
 
 @dataclass(slots=True)
@@ -100,6 +170,8 @@ class _Pending:
     instances: int = 0
     writing: int = 0
     selections: list[TeachingSelection] = field(default_factory=list)
+    importing: _StudyImport | None = None
+    arrived: int = 0  # instances begun, for their position ("image 7") in the import's problems
 
 
 class StorageReceiver:
@@ -123,6 +195,7 @@ class StorageReceiver:
         max_instance_bytes: int = DEFAULT_MAX_INSTANCE_BYTES,
         min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
         max_associations: int = DEFAULT_MAX_ASSOCIATIONS,
+        import_arrivals: ImportArrivals | None = None,
     ) -> None:
         check_ae_title(ae_title, "The receiver's AE title")
         for name, value, least in (
@@ -162,6 +235,7 @@ class StorageReceiver:
         self._max_instance_bytes = max_instance_bytes
         self._min_free_bytes = min_free_bytes
         self._max_associations = max_associations
+        self._import_arrivals = import_arrivals
 
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
@@ -341,7 +415,7 @@ class StorageReceiver:
         if claimed is not None:
             return self._hand_over(event, ds, claimed)
         if sop_class == KOS_SOP_CLASS:
-            return self._keep_selection(ds, calling_ae)
+            return self._keep_selection(ds, calling_ae, study_uid)
         if not _is_uid(study_uid):
             self._problem("An instance without a valid Study Instance UID was refused.")
             return _CANNOT_UNDERSTAND
@@ -358,12 +432,21 @@ class StorageReceiver:
             self._received += 1
         return _OK
 
-    def _keep_selection(self, ds: Dataset, calling_ae: str) -> int:
+    def _keep_selection(self, ds: Dataset, calling_ae: str, study_uid: str) -> int:
+        with self._lock:  # the study it came with waits for it to be read (reading it may take a while)
+            busy = self._pending.get(study_uid)
+            if busy is not None:
+                busy.writing += 1
         try:
             selection = parse_kos(ds)
         except TceError as exc:
             self._problem(f"A key object selection was refused: {exc}")
             return _CANNOT_UNDERSTAND
+        finally:
+            if busy is not None:
+                with self._lock:
+                    busy.writing -= 1
+                    busy.last_arrival = time.monotonic()
         with self._lock:
             pending = self._pending_for(selection.study_uid, calling_ae)
             pending.selections.append(selection)
@@ -397,10 +480,17 @@ class StorageReceiver:
             pending = self._pending_for(study_uid, calling_ae)
             pending.writing += 1  # the study is not filed while a file of it is being written
             path = pending.folder / f"{next(self._files):07d}.dcm"
+            pending.arrived += 1
+            position = pending.arrived
+            if self._import_arrivals is not None and pending.importing is None:
+                pending.importing = _StudyImport(self._import_arrivals)
+            importing = pending.importing
         written = False
         try:
             path.write_bytes(data)
             written = True
+            if importing is not None:
+                importing.put(Found(f"image {position}", path))
         except OSError as exc:
             self._problem(f"A received instance could not be written to the quarantine ({exc.strerror}).")
         finally:
@@ -443,16 +533,21 @@ class StorageReceiver:
         filer = self._filer
         for pending in studies:
             if filer is None:  # not running: nothing can file it, but the raw files must still go
+                if pending.importing is not None:
+                    with contextlib.suppress(Exception):
+                        pending.importing.finish()  # its reader is done with the files before they go
                 shutil.rmtree(pending.folder, ignore_errors=True)
                 continue
             filer.submit(self._file, pending)
 
     def _file(self, pending: _Pending) -> None:
+        importing = pending.importing
         received = ReceivedStudy(
             folder=pending.folder,
             instance_count=pending.instances,
             selections=tuple(pending.selections),
             calling_ae=pending.calling_ae,
+            imported=importing.finish if importing is not None else None,
         )
         try:
             self._on_study(received)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from casefiles.config import Settings
-from casefiles.inbox import inbox_handler
 from casefiles.pacs.receiver import StorageReceiver
 from casefiles.services import Services
 from tests.inbox.kit import Results
@@ -26,14 +25,12 @@ def results() -> Results:
 
 @pytest.fixture
 def inbox(library: Services, results: Results) -> Iterator[StorageReceiver]:
-    """The receiver on 127.0.0.1 (a port the system picks), filing into ``library``."""
-    receiver = StorageReceiver(
-        ae_title="CASEDECK",
-        host="127.0.0.1",
-        port=0,
-        quarantine_dir=library.settings.quarantine_dir,
-        on_study=inbox_handler(library, on_result=results.add),
-        quiet_seconds=0.6,
+    """The receiver on 127.0.0.1 (a port the system picks), filing into ``library`` as the app sets it up.
+
+    That is: each instance is de-identified while the study arrives (PacsService.receiver).
+    """
+    receiver = library.pacs.receiver(
+        ae_title="CASEDECK", host="127.0.0.1", port=0, quiet_seconds=0.6, on_result=results.add
     )
     with receiver:
         yield receiver

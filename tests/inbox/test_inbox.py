@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pydicom
@@ -47,7 +48,7 @@ def test_a_for_teaching_selection_makes_one_draft_case_with_its_key_images(
     assert _key_image_sops(case) == [library.deidentifier.remap_uid(u) for u in sop_uids(selected)]
     assert CLEAN_PART in case.history
     assert {"inbox", "for teaching"} <= set(case.tags)
-    assert all(r.problems == () for r in filed)
+    assert all(r.problems == () for r in filed), [r.problems for r in filed]
     assert sum(r.key_images_added for r in filed) == 2
     assert library.list_conferences() == []
 
@@ -155,3 +156,30 @@ def test_a_selection_whose_images_never_arrived_is_reported(inbox, library, resu
     assert "send the study itself too" in result.problems[0].reason
     status = settled_status(inbox, lambda s: s.problems > 0)
     assert status.problems == 1 and "Nothing of a received study could be filed" in status.last_problem
+
+
+def test_a_sent_study_is_de_identified_while_it_arrives_and_filed_once_complete(
+    library: Services, results: Results, tmp_path: Path
+) -> None:
+    from tests.dicom_factory import write_ct_study
+
+    study = write_ct_study(tmp_path / "big", slices=30)
+    receiver = library.pacs.receiver(host="127.0.0.1", port=0, quiet_seconds=6.0, on_result=results.add)
+    with receiver:
+        assert send(receiver.port, study).returncode == 0
+        # Within the quiet period (the study may still grow), its images are already de-identified and stored ...
+        deadline = time.monotonic() + 5.0
+        while len(list(library.blobs.digests())) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stored_early = len(list(library.blobs.digests()))
+        cases_early = library.count_cases()
+        # ... and the case is filed only once the study is complete.
+        results.wait_for(1)
+    assert stored_early == 30, f"{stored_early} of 30 images were de-identified before the study was complete"
+    assert cases_early == 0, "a case was filed before the study was complete"
+    case = _only_case(library)
+    assert sum(len(a.instances) for a in case.assets) == 30
+    assert not any(library.settings.quarantine_dir.iterdir()), "the quarantine is empty afterwards"
+    for blob in library.blobs.digests():
+        data = library.blobs.get(blob)
+        assert not any(phi.encode() in data for phi in FAKE_PHI)

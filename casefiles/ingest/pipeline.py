@@ -313,6 +313,8 @@ def _import(
         progress(settled, settled, "Making thumbnails and saving cases")
         cases = run.build_cases(title=title.strip() if title else None, author=author)
         cancel.raise_if_cancelled()
+        if isinstance(run.blobs, LocalBlobStore):
+            run.blobs.sync()  # workers wrote their blobs without a flush each: durable before any case refers to them
         cases.save(run.store)
         run.originals.settled()
     finally:

@@ -207,7 +207,8 @@ def start_worker(setup: WorkerSetup) -> None:
     """Pool initializer: silence pydicom's value-quoting logs, build this worker's de-identifier."""
     global _worker  # noqa: PLW0603 - one per worker process, set once at its start
     silence_value_logging()
-    blobs = LocalBlobStore(setup.blob_root) if setup.blob_root is not None else None
+    # The import makes the workers' blobs durable at once before its cases refer to them (LocalBlobStore.sync).
+    blobs = LocalBlobStore(setup.blob_root, sync_each=False) if setup.blob_root is not None else None
     _worker = _Worker(setup.deidentifier, blobs)
 
 

@@ -2,17 +2,27 @@
 
 Writes go to a temporary file in the same directory and are renamed into
 place, so a crash never leaves a half-written blob under a valid name.
+
+Each write is made durable (fsync) before it returns, except in a store
+opened with ``sync_each=False`` (an import's worker processes, issue #18):
+there the import makes all its blobs durable at once with :meth:`sync`
+before any case refers to them, which saves a disk flush per image. A blob
+a crash left short before that sync is written again by the next ``put`` of
+its content (its size is checked), so a short file never passes for a blob.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from casefiles.errors import NotFoundError, StorageError, ValidationError
 
@@ -23,8 +33,9 @@ _CHUNK = 1 << 20
 class LocalBlobStore:
     """A :class:`~casefiles.store.BlobStore` in a directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, sync_each: bool = True) -> None:
         self.root = Path(root)
+        self._sync_each = sync_each
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -38,10 +49,17 @@ class LocalBlobStore:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         target = self._path_for(digest)
-        if target.exists():
+        if _holds(target, len(data)):
             return digest
         self._write_atomically(target, data)
         return digest
+
+    def sync(self) -> None:
+        """Make every blob written so far durable, by any process (one flush of the disk, not one per blob)."""
+        try:
+            _sync_filesystem(self.root)
+        except OSError as exc:
+            raise StorageError(f"Cannot write the stored files to disk ({exc.strerror}); is the disk full?") from exc
 
     def put_file(self, path: Path) -> str:
         hasher = hashlib.sha256()
@@ -50,7 +68,7 @@ class LocalBlobStore:
                 hasher.update(chunk)
         digest = hasher.hexdigest()
         target = self._path_for(digest)
-        if not target.exists():
+        if not _holds(target, Path(path).stat().st_size):
             self._write_atomically(target, Path(path).read_bytes())
         return digest
 
@@ -62,7 +80,8 @@ class LocalBlobStore:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()
-                    os.fsync(fh.fileno())  # a power cut must not leave an empty file under a valid digest
+                    if self._sync_each:
+                        os.fsync(fh.fileno())  # a power cut must not leave an empty file under a valid digest
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -102,3 +121,38 @@ class LocalBlobStore:
                 for item in sorted(sub.iterdir()):
                     if _DIGEST.match(item.name):
                         yield item.name
+
+
+def _holds(target: Path, size: int) -> bool:
+    """Whether ``target`` is a whole blob of ``size`` bytes (a crash before a sync can leave it short)."""
+    try:
+        return target.stat().st_size == size
+    except OSError:
+        return False
+
+
+@functools.cache
+def _libc_syncfs() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    function = getattr(ctypes.CDLL(name, use_errno=True), "syncfs", None)
+    if function is None:
+        return None
+    function.argtypes = [ctypes.c_int]
+    return cast("Callable[[int], int]", function)
+
+
+def _sync_filesystem(root: Path) -> None:
+    """syncfs(2) on the file system holding ``root`` where there is one (Linux), else sync(2)."""
+    syncfs = _libc_syncfs()
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, os.strerror(errno))
+    finally:
+        os.close(fd)

@@ -1,6 +1,6 @@
 """The ``casefiles deid`` CLI end to end against the pydicom read+write floor, on CT and MR slices.
 
-    python -m bench.bench_deid_cli [--ct 600] [--mr 300] [--ct-size 512] [--mr-size 256]
+    python -m bench.bench_deid_cli [--ct 800] [--mr 400] [--ct-size 512] [--mr-size 256]
                                    [--repeat 2] [--baseline DIR] [--out bench/results/deid_cli.json]
 
 1. generates ``--ct`` CT slices and ``--mr`` MR slices with ``sample_data.synth`` (fake PHI
@@ -9,7 +9,8 @@
    in this one process (what any de-identifier must pay to parse and serialise);
 3. **CLI**: ``python -m casefiles deid SRC DST`` as a subprocess (default profile
    ``teaching-file``, which screens every image for burned-in text), wall-clock from
-   start to exit, start-up included; with ``--workers 1`` too when the CLI has that option;
+   start to exit, start-up included; with ``--workers 1`` and ``--workers 2`` too when the CLI
+   has that option;
    with ``--baseline DIR``, the CLI of another checkout (an earlier commit) too, the same way;
    the CPU seconds of the CLI process are reported beside the wall-clock (its worker
    processes are children of multiprocessing's fork server and are not counted);
@@ -171,6 +172,7 @@ def run(
     variants: list[tuple[str, list[str], Path]] = [("cli", [], ROOT)]
     if with_workers:
         variants.append(("cli_workers_1", ["--workers", "1"], ROOT))
+        variants.append(("cli_workers_2", ["--workers", "2"], ROOT))
     if baseline is not None:
         variants.append(("cli_baseline", [], baseline))
     best: dict[str, dict[str, float]] = {}
@@ -187,12 +189,15 @@ def run(
             if name not in best or wall < best[name]["seconds"]:
                 best[name] = {"seconds": round(wall, 3), "cpu_seconds": round(cpu, 3)}
     floor_seconds = min(floors)
-    from casefiles.batch_deid import POOL_THRESHOLD
+    from casefiles.batch_deid import ASKED_POOL_THRESHOLD, MIN_CPUS_FOR_WORKERS, POOL_THRESHOLD
     from casefiles.ingest.pool import default_workers
 
-    pooled = default_workers() if len(files) > POOL_THRESHOLD else 1
+    large = len(files) > POOL_THRESHOLD
+    default = default_workers() if large and default_workers() >= MIN_CPUS_FOR_WORKERS else 1
+    asked = 2 if len(files) > ASKED_POOL_THRESHOLD else 1
     for name, row in best.items():
-        row["processes"] = {"cli": pooled, "cli_workers_1": 1}.get(name)  # None: not known (baseline)
+        # worker processes used (1: the CLI's own); None: not known (baseline)
+        row["processes"] = {"cli": default, "cli_workers_1": 1, "cli_workers_2": asked}.get(name)
         row["per_second"] = round(len(files) / row["seconds"], 1)
         row["speed_vs_floor"] = round(floor_seconds / row["seconds"], 3)
     try:
@@ -240,9 +245,11 @@ def print_table(result: dict[str, Any]) -> None:
     label = "floor: dcmread + dcmwrite (1 process)"
     print(f"{label:44} {floor_row['seconds']:>8.3f} {'':>7} {floor_row['per_second']:>7.1f} {1:>8.2f}")
     for name, row in result["cli"].items():
-        label = "python -m casefiles deid" + {"cli_workers_1": " --workers 1", "cli_baseline": " (baseline)"}.get(
-            name, ""
-        )
+        label = "python -m casefiles deid" + {
+            "cli_workers_1": " --workers 1",
+            "cli_workers_2": " --workers 2",
+            "cli_baseline": " (baseline)",
+        }.get(name, "")
         seconds, cpu, rate, ratio = row["seconds"], row["cpu_seconds"], row["per_second"], row["speed_vs_floor"]
         print(f"{label:44} {seconds:>8.3f} {cpu:>7.2f} {rate:>7.1f} {ratio:>8.2f}")
     up = result["startup"]
@@ -255,8 +262,8 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ct", type=int, default=600)
-    parser.add_argument("--mr", type=int, default=300)
+    parser.add_argument("--ct", type=int, default=800)
+    parser.add_argument("--mr", type=int, default=400)
     parser.add_argument("--ct-size", type=int, default=512)
     parser.add_argument("--mr-size", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=2)

@@ -746,7 +746,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="worker processes for trees of more than 500 files (default: the CPUs, at most 4; 1: none)",
+        help="N worker processes for trees of over 24 files (default: on 3+ CPUs, up to 4 for over 1000 files)",
     )
     p.set_defaults(func=cmd_deid)
 

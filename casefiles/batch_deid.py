@@ -37,14 +37,19 @@ from casefiles.logsafety import silence_value_logging
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 
 _JUNK = frozenset({".DS_Store", "Thumbs.db", "DICOMDIR", "desktop.ini"})
-POOL_THRESHOLD = 500
-"""Trees of more files than this are de-identified in worker processes.
+POOL_THRESHOLD = 1000
+"""Trees of more files than this are de-identified in worker processes (see :func:`deidentify_tree`).
 
-Higher than the import's (24): here this process has nothing else to do, and each
+Much higher than the import's (24): here this process has nothing else to do, and each
 worker pays its own start (the fork server's imports, then the free-text word lists
-and, when the gate finds a candidate, the recogniser's model: ~1–2 s of CPU per
-worker) against ~2 ms saved per CT slice with two workers; on 2 cores the pool
-starts paying off at a few hundred slices (#18, ``bench/bench_deid_cli.py``)."""
+and, when the gate finds a candidate, the recogniser's model: 1–2 s of CPU per
+worker) against at most half of ~5 ms of CPU per CT slice, and only while a core is free."""
+ASKED_POOL_THRESHOLD = 24
+"""With workers asked for (``workers=N``), trees of more files than this use them (the import's threshold)."""
+MIN_CPUS_FOR_WORKERS = 3
+"""By default, workers only where at least this many CPUs are usable. On the shared 2-core VM
+of #18 (``bench/bench_deid_cli.py``, 900–1,200 CT/MR slices) two workers were 10 % faster
+than one process once (load 5), even once (load 9) and 12–18 % slower twice (loads 4 and 6)."""
 UNREADABLE = "not a readable DICOM file; skipped"
 WORKER_CRASHED = "stopped the de-identification worker reading it (a badly damaged file?); skipped"
 _STAGING_PREFIX = ".casedeck-deid-"
@@ -197,12 +202,15 @@ def deidentify_tree(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
     workers: int | None = None,
-    pool_threshold: int = POOL_THRESHOLD,
+    pool_threshold: int | None = None,
 ) -> TreeReport:
     """De-identify every DICOM file under ``src`` into ``dst/<study>/<series>/<instance>.dcm``.
 
-    More than ``pool_threshold`` files are done by ``workers`` processes (default:
-    :func:`casefiles.ingest.pool.default_workers`); the result is the same either way.
+    Without ``workers``, trees of more than ``POOL_THRESHOLD`` files are done by
+    :func:`casefiles.ingest.pool.default_workers` processes where that is at least
+    ``MIN_CPUS_FOR_WORKERS``, else by this process alone; with ``workers=N``, trees of more
+    than ``ASKED_POOL_THRESHOLD`` files by N processes (1: this one). ``pool_threshold``
+    overrides the number of files. The result is the same either way.
     Cancelling stops before the next file is placed: files placed so far stay.
     """
     src, dst = Path(src).resolve(), Path(dst).resolve()
@@ -213,9 +221,14 @@ def deidentify_tree(
             raise ValidationError(f"{name} must be a whole number (got {value!r}).")
     files = input_files(src)
     report = TreeReport(files_seen=len(files))
-    count = default_workers() if workers is None else max(1, workers)
+    if workers is None:
+        count = default_workers() if default_workers() >= MIN_CPUS_FOR_WORKERS else 1
+        threshold = POOL_THRESHOLD if pool_threshold is None else pool_threshold
+    else:
+        count = max(1, workers)
+        threshold = ASKED_POOL_THRESHOLD if pool_threshold is None else pool_threshold
     with contextlib.closing(
-        _outcomes(files, dst, deidentifier, workers=count, pool_threshold=pool_threshold, cancel=cancel)
+        _outcomes(files, dst, deidentifier, workers=count, pool_threshold=threshold, cancel=cancel)
     ) as outcomes:
         for ordinal, outcome in enumerate(outcomes, start=1):
             progress(ordinal - 1, len(files), f"De-identifying {ordinal} of {len(files)}")

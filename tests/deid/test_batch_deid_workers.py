@@ -138,3 +138,29 @@ def test_a_cancel_stops_before_the_next_file_and_leaves_no_staging(tmp_path, wor
     assert 9 <= len(placed) <= 11
     assert not [p for p in dst.iterdir() if p.name.startswith(".")]
     shutil.rmtree(dst)
+
+
+def _pooled(monkeypatch, src: Path, dst: Path, **kwargs) -> bool:
+    """Whether deidentify_tree used worker processes (the parent de-identified nothing itself)."""
+    here: list[int] = []
+    original = batch_deid._deidentified
+
+    def counted(path: Path, deidentifier: Deidentifier) -> batch_deid._Outcome:
+        here.append(1)
+        return original(path, deidentifier)
+
+    monkeypatch.setattr(batch_deid, "_deidentified", counted)
+    deidentify_tree(src, dst, Deidentifier(SECRET, PROFILES["teaching-file"]), **kwargs)
+    return not here
+
+
+def test_workers_by_default_only_for_large_trees_on_three_cpus_or_more(tmp_path, monkeypatch):
+    src = _tree(tmp_path)  # 37 files
+    monkeypatch.setattr(batch_deid, "default_workers", lambda: 4)
+    assert not _pooled(monkeypatch, src, tmp_path / "a")  # not more than POOL_THRESHOLD files
+    monkeypatch.setattr(batch_deid, "POOL_THRESHOLD", 30)
+    assert _pooled(monkeypatch, src, tmp_path / "b")
+    monkeypatch.setattr(batch_deid, "default_workers", lambda: 2)
+    assert not _pooled(monkeypatch, src, tmp_path / "c")  # two CPUs: measured no gain
+    assert _pooled(monkeypatch, src, tmp_path / "d", workers=2)  # asked for: over 24 files
+    assert not _pooled(monkeypatch, src, tmp_path / "e", workers=1)

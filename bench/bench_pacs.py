@@ -242,7 +242,7 @@ def run(
 
         imported = 0
         problems: list[str] = []
-        for _attempt in range(repeat):
+        for attempt in range(repeat):
             got, seconds = timed(
                 lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
             )
@@ -251,7 +251,7 @@ def run(
             shutil.rmtree(workdir / "getscu")
             keep_best("getscu", seconds)
 
-            data = workdir / "casedeck"
+            data = workdir / f"casedeck-{attempt}"  # a library of its own each time (stores are kept open per folder)
             services = Services(Settings(data_dir=data, seed_samples=False))
             services.save_pacs_node(node)
             (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
@@ -261,7 +261,7 @@ def run(
             keep_best("pull", seconds)
             shutil.rmtree(data)
 
-            data = workdir / "casedeck-pynetdicom"
+            data = workdir / f"casedeck-pynetdicom-{attempt}"
             services = Services(Settings(data_dir=data, seed_samples=False))
             services.save_pacs_node(node)
             os.environ[TRANSPORT_SETTING] = "pynetdicom"
@@ -280,7 +280,7 @@ def run(
             if got != instances:
                 raise SystemExit(f"get_study received {got} of {instances}")
             keep_best("retrieve", seconds)
-            data = workdir / "casedeck-import"  # a library of its own (stores are kept open per folder)
+            data = workdir / f"casedeck-import-{attempt}"
             services = Services(Settings(data_dir=data, seed_samples=False))
             report, seconds = timed(lambda: services.import_dicom([workdir / "retrieved"]))  # noqa: B023
             if report.instances_imported != instances:
@@ -377,11 +377,16 @@ def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> d
     best: dict[str, float] = {}
     blocked: list[str] = []
     with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
-        load(files, dicom_port)
+        for path in files:  # over REST: Orthanc keeps each file's compressed transfer syntax as it is
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{http_port}/instances", data=path.read_bytes(), method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=60) as rsp:
+                rsp.read()
         if count_instances(http_port) != len(files):
             raise SystemExit(f"Orthanc holds {count_instances(http_port)} of {len(files)} instances after loading")
         node = PacsNode("bench", ORTHANC_AET, "127.0.0.1", dicom_port, our_ae_title=OUR_AET, our_port=our_port)
-        for _attempt in range(repeat):
+        for attempt in range(repeat):
             got, seconds = timed(
                 lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
             )
@@ -389,7 +394,7 @@ def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> d
             if got != len(files):
                 raise SystemExit(f"getscu wrote {got} of {len(files)} files")
             best["getscu"] = min(best.get("getscu", float("inf")), seconds)
-            data = workdir / "casedeck-board"
+            data = workdir / f"casedeck-board-{attempt}"
             services = Services(Settings(data_dir=data, seed_samples=False))
             services.save_pacs_node(node)
             start = time.perf_counter()

@@ -193,13 +193,15 @@ class PacsService:
         requests: Sequence[StudyRequest],
         *,
         conference_title: str | None = None,
+        conference_id: str | None = None,
         on_study: StudyProgressFn = no_study_progress,
         progress: ProgressFn = no_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> tuple[PullReport, Conference | None]:
-        """Retrieve, de-identify and import the chosen studies; gather them in a conference if titled.
+        """Retrieve, de-identify and import the chosen studies; gather them in a conference if asked.
 
-        The conference is the one with that title if it exists, else a new tumor board.
+        ``conference_id`` names an existing conference (the page's picker); ``conference_title`` the one
+        with that title if it exists, else a new tumor board (the CLI's ``--conference``).
         """
         library = self._services
         with self._workers_for(requests) as workers:
@@ -227,7 +229,7 @@ class PacsService:
                 progress=progress,
                 cancel=cancel,
             )
-        return report, self._gather(conference_title, report.case_ids)
+        return report, self._gather(conference_title, report.case_ids, conference_id)
 
     def _workers_for(self, requests: Sequence[StudyRequest]) -> contextlib.AbstractContextManager[ImportWorkers | None]:
         """Worker processes for the whole batch, started once; none for a few images (starting costs more)."""
@@ -265,7 +267,11 @@ class PacsService:
             conference,
         )
 
-    def _gather(self, conference_title: str | None, case_ids: Sequence[str]) -> Conference | None:
+    def _gather(
+        self, conference_title: str | None, case_ids: Sequence[str], conference_id: str | None = None
+    ) -> Conference | None:
+        if conference_id and case_ids:
+            return self._services.add_cases(conference_id, case_ids)
         title = (conference_title or "").strip()
         if not title or not case_ids:
             return None
@@ -360,7 +366,12 @@ class PacsService:
 
 
 def retrieval_job(
-    pacs: PacsService, name: str, requests: Sequence[StudyRequest], *, conference_title: str | None = None
+    pacs: PacsService,
+    name: str,
+    requests: Sequence[StudyRequest],
+    *,
+    conference_title: str | None = None,
+    conference_id: str | None = None,
 ) -> JobFunction:
     """The retrieval as a background job: one step per study, cancel honoured between images."""
     stage_state = {Stage.DONE: JobState.DONE, Stage.FAILED: JobState.FAILED, Stage.CANCELLED: JobState.CANCELLED}
@@ -375,6 +386,7 @@ def retrieval_job(
             name,
             requests,
             conference_title=conference_title,
+            conference_id=conference_id,
             on_study=on_study,
             progress=ctx.progress,
             cancel=ctx.cancel,

@@ -15,6 +15,7 @@ from pages.duplicate_panel import duplicate_warnings, merged_cases
 from pages.session import acting_services, routed
 from pages.ui import (
     app_receiver,
+    conference_labels,
     get_jobs,
     job_panel,
     job_running,
@@ -272,21 +273,23 @@ if found:
         )
 
 # --- retrieve ----------------------------------------------------------------------------
-conferences = services.list_conferences()
 NEW = "New conference…"
 NONE = "(do not gather in a conference)"
+gather_labels = {NONE: NONE, NEW: NEW, **conference_labels(services.list_conferences())}
 choice = st.selectbox(
     "Gather the cases in a conference",
-    [NONE, NEW, *[c.title for c in conferences]],
+    list(gather_labels),
+    format_func=gather_labels.__getitem__,  # title · date · kind; equal ones told apart by a short id
     key="pacs_conference_choice",
 )
 conference_title = ""
+gather_into: str | None = None
 if choice == NEW:
     conference_title = st.text_input(
         "New conference title", placeholder="Tumor board 2026-11-26", key="pacs_conference"
     )
 elif choice != NONE:
-    conference_title = choice
+    gather_into = choice  # a conference's id
 
 jobs = get_jobs()
 busy = job_running(st.session_state.get(JOB))
@@ -299,7 +302,13 @@ if st.button(
     with user_errors("Starting the retrieval"):
         st.session_state[JOB] = jobs.submit(
             f"Retrieving {len(chosen_requests)} study(ies)",
-            retrieval_job(pacs, node_name, chosen_requests, conference_title=conference_title.strip() or None),
+            retrieval_job(
+                pacs,
+                node_name,
+                chosen_requests,
+                conference_title=conference_title.strip() or None,
+                conference_id=gather_into,
+            ),
         )
         st.rerun()
 

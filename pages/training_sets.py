@@ -19,7 +19,7 @@ from casefiles.quiz.model import Choice, Question, SetState, TrainingSet
 from casefiles.store import CaseQuery
 from casefiles.visibility import Visibility
 from pages.session import acting_services, quizzes, routed
-from pages.ui import plain, user_errors
+from pages.ui import case_labels, case_thumbnails, conference_labels, plain, user_errors
 
 routed()  # app.py's routing decides first (sign-in, refusal, links): see pages.session.routed
 
@@ -57,20 +57,23 @@ def _new_set(manage: Quizzes) -> None:
             if actor.role is Role.PRESENTER:
                 summaries = [s for s in summaries if s.sharing.owner == actor.username]
                 st.caption("Presenters make sets of their own cases.")
-            titles = {s.id: s.title for s in summaries}
+            labels = case_labels(summaries)  # title · modality · date; equal titles told apart
             case_ids = st.multiselect(
-                "Cases, in order", list(titles), format_func=titles.__getitem__, key="ts_new_cases"
+                "Cases, in order", list(labels), format_func=labels.__getitem__, key="ts_new_cases"
             )
+            chosen_cases = [s for s in summaries if s.id in set(case_ids)]
+            case_thumbnails(acting, sorted(chosen_cases, key=lambda s: case_ids.index(s.id)), labels, width=72)
         else:
             conferences = {c.id: c for c in acting.list_conferences()}
             if not conferences:
                 st.caption("No conference is shared with you.")
+            names = conference_labels(list(conferences.values()))  # title · date · kind; equal ones told apart
             conference_id = (
                 st.selectbox(
                     "Conference",
                     list(conferences),
                     index=None,
-                    format_func=lambda i: f"{conferences[i].title} ({len(conferences[i].items)} cases)",
+                    format_func=lambda i: f"{names[i]} ({len(conferences[i].items)} cases)",
                     key="ts_new_conference",
                 )
                 or ""

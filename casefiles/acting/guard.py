@@ -286,7 +286,7 @@ class ActingPacs:
     def retrieve(self, name: str, requests: Sequence[Any], **kwargs: Any) -> Any:
         """Pull chosen studies; the new cases (and a new conference) are the puller's."""
         actor = self._checks.check(Action.PULL_FROM_PACS, None)
-        self._may_gather(actor, kwargs.get("conference_title"))
+        self._may_gather(actor, kwargs.get("conference_title"), kwargs.get("conference_id"))
         report, conference = self._pacs.retrieve(name, requests, **kwargs)
         return self._owned(actor, report, conference, name, ())
 
@@ -303,8 +303,10 @@ class ActingPacs:
         self._checks.audit("pacs.push", "case", case_id, node=name)
         return result
 
-    def _may_gather(self, actor: Actor, conference_title: str | None) -> None:
-        """A pull gathered into an existing conference (by its title) needs the right to edit that one."""
+    def _may_gather(self, actor: Actor, conference_title: str | None, conference_id: str | None = None) -> None:
+        """A pull gathered into an existing conference (by its id or title) needs the right to edit that one."""
+        if conference_id:
+            require(actor, Action.EDIT, self._checks.conference_sharing(conference_id))
         title = (conference_title or "").strip()
         for conference in self._checks._services.store.list_conferences() if title else ():
             if conference.title == title:

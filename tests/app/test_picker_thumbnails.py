@@ -123,3 +123,18 @@ def test_conference_pickers_show_the_chosen_cases_pictures(
     adding.select(other).run()
     assert not at.exception, at.exception
     assert f"Pneumothorax · CT · {_date(data, other)}" in _captions(at)
+
+
+def test_the_training_set_picker_tells_equal_titles_apart_and_shows_the_chosen(
+    monkeypatch: pytest.MonkeyPatch, library: tuple[Path, list[str]]
+) -> None:
+    data, ids = library
+    at = _app(monkeypatch, data, "pages/training_sets.py")
+    picker = at.multiselect(key="ts_new_cases")
+    labels = list(picker.options)  # as shown
+    equal = [label for label in labels if label.startswith(TITLE)]
+    assert len(equal) == 2 and len(set(equal)) == 2, labels  # not two identical entries
+
+    picker.set_value([ids[1]]).run()
+
+    assert len(_pictures(at)) == 1, "the chosen case's picture is shown"

@@ -356,15 +356,16 @@ def cmd_store(args: argparse.Namespace) -> int:
             progress=progress,
         )
         print(checked.summary())
-        return EXIT_FAILED if checked.missing_files else EXIT_OK
+        return EXIT_FAILED if checked.problems else EXIT_OK
     if args.store_command == "backup":
         dest = Path(args.dest)
         with maintenance.exclusive_job(lock, "backup"):
-            store = open_store(settings)
-            report = maintenance.copy_library(store, TinyDBCaseStore(dest / "library"), progress=progress)
-            copied, missing = maintenance.copy_blobs(
-                store, LocalBlobStore(settings.blob_dir), LocalBlobStore(dest / "blobs"), progress=progress
+            # Each case's files go with it, read again if one was replaced meanwhile: a consistent snapshot.
+            files = (LocalBlobStore(settings.blob_dir), LocalBlobStore(dest / "blobs"))
+            report = maintenance.copy_library(
+                open_store(settings), TinyDBCaseStore(dest / "library"), files=files, progress=progress
             )
+            copied, missing = report.files_copied, report.files_missing
         key_path = Path(args.key_to) if args.key_to else dest / "installation.key"
         maintenance.copy_key(settings.secret_path, key_path)
         print(report.summary())
@@ -383,10 +384,9 @@ def cmd_store(args: argparse.Namespace) -> int:
             key_path = Path(args.key_from) if args.key_from else source / "installation.key"
             maintenance.restore_key(key_path, settings.secret_path)
             backup = TinyDBCaseStore(source / "library")
-            report = maintenance.copy_library(backup, store, progress=progress)
-            copied, missing = maintenance.copy_blobs(
-                backup, LocalBlobStore(source / "blobs"), LocalBlobStore(settings.blob_dir), progress=progress
-            )
+            files = (LocalBlobStore(source / "blobs"), LocalBlobStore(settings.blob_dir))
+            report = maintenance.copy_library(backup, store, files=files, progress=progress)
+            copied, missing = report.files_copied, report.files_missing
         print(report.summary())
         print(f"{copied} file(s) restored." + (f" {missing} file(s) were missing in the backup." if missing else ""))
         return EXIT_FAILED if missing else EXIT_OK

@@ -37,7 +37,7 @@ class LocalBlobStore:
         self.root = Path(root)
         self._sync_each = sync_each
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # readable by CaseDeck's user only
         except OSError as exc:
             raise StorageError(f"Cannot create the blob directory {self.root}: {exc.strerror}.") from exc
 
@@ -74,7 +74,7 @@ class LocalBlobStore:
 
     def _write_atomically(self, target: Path, data: bytes) -> None:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:

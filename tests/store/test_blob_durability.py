@@ -62,3 +62,12 @@ def test_an_import_makes_its_blobs_durable_before_it_saves_a_case(
 
     assert report.instances_imported == 30
     assert events[:2] == ["sync", "save"], events
+
+
+def test_stored_files_and_their_folders_are_the_owners_only(tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    digest = blobs.put(b"pixels")
+    path = blobs.path(digest)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert blobs.root.stat().st_mode & 0o777 == 0o700

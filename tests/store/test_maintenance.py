@@ -508,3 +508,31 @@ def test_backup_of_a_postgresql_library_restores_into_a_fresh_postgresql(tmp_pat
     assert checked.returncode == 0 and "No file is missing." in checked.stdout, checked.stdout + checked.stderr
     live.close()
     copy.close()
+
+
+def test_store_check_on_the_command_line_fails_for_a_case_that_cannot_be_read(tmp_path: Path) -> None:
+    """A damaged case is a problem for a person even when no file is missing: the command exits 1."""
+    import subprocess
+    import sys
+
+    from casefiles.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", seed_samples=False)
+    blobs = LocalBlobStore(settings.blob_dir)
+    store = TinyDBCaseStore(settings.library_dir)
+    damaged = store.save_case(case_with_files("c1", blobs))
+    first_image = damaged.assets[0].instances[0].blob.encode()
+    (records,) = [p for p in (settings.library_dir / "manifests").rglob("*.json") if first_image in p.read_bytes()]
+    records.write_bytes(records.read_bytes()[:-30])
+
+    done = subprocess.run(
+        [sys.executable, "-m", "casefiles", "store", "check"],
+        check=False,
+        env={**os.environ, "CASEDECK_DATA": str(settings.data_dir), "CASEDECK_SAMPLES": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 case(s) cannot be read" in done.stdout

@@ -259,9 +259,9 @@ class Services:
         """Clips no one has yet checked for burned-in names (DICOM video: its frames were never searched)."""
         return self.media_items.for_review(case)
 
-    def confirm_media_reviewed(self, case_id: str, asset_id: str) -> Case:
+    def confirm_media_reviewed(self, case_id: str, asset_id: str, *, loaded: Case | None = None) -> Case:
         """A person watched the clip (or looked at the picture) and found no identifying text left."""
-        return self.media_items.confirm_reviewed(case_id, asset_id)
+        return self.media_items.confirm_reviewed(case_id, asset_id, loaded=loaded)
 
     # -- PACS ---------------------------------------------------------------------
     @property

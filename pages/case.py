@@ -684,7 +684,7 @@ for asset in media:
                 )
                 if middle.button("No identifying text left: confirm", key=ck(f"media_confirm_{asset.id}")):
                     with user_errors("Confirming the review"):
-                        services.confirm_media_reviewed(case.id, asset.id)
+                        services.confirm_media_reviewed(case.id, asset.id, loaded=on_screen)
                         st.rerun()
             if middle.toggle("Black out names or labels in every frame", key=ck(f"blackout_on_{asset.id}")):
                 with middle:

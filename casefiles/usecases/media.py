@@ -20,7 +20,7 @@ from casefiles.ingest import Upload
 from casefiles.model import Asset, AssetKind, Case, Review, new_id
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from casefiles.store import BlobStore
-from casefiles.usecases._parts import CheckedEdits, asset_part, save_file_change, stored_copy
+from casefiles.usecases._parts import CheckedEdits, asset_or_none, asset_part, save_file_change, stored_copy
 
 if TYPE_CHECKING:
     from casefiles.media.video import VideoInfo
@@ -231,11 +231,16 @@ class MediaItems:
         """Clips no one has yet checked for burned-in names (DICOM video: its frames were never searched)."""
         return [a for a in case.assets if a.kind is not AssetKind.DICOM_SERIES and a.review is Review.NEEDS_REVIEW]
 
-    def confirm_reviewed(self, case_id: str, asset_id: str) -> Case:
-        """A person watched the clip (or looked at the picture) and found no identifying text left."""
-        case = self._records.get_case(case_id)
-        assets = tuple(replace(a, review=Review.CONFIRMED) if a.id == asset_id else a for a in case.assets)
-        return self._records.save_case(case.edited(assets=assets))
+    def confirm_reviewed(self, case_id: str, asset_id: str, *, loaded: Case | None = None) -> Case:
+        """A person watched the clip (or looked at the picture) and found no identifying text left.
+
+        With ``loaded`` (the case as the reviewer saw it), refused if the item changed since (another
+        tab blacked out more, trimmed or replaced it): a confirmation is for what the person watched.
+        """
+        with self._edits.lock:
+            case = self._edits.checked(case_id, loaded, lambda c: asset_or_none(c, asset_id))
+            assets = tuple(replace(a, review=Review.CONFIRMED) if a.id == asset_id else a for a in case.assets)
+            return self._edits.save(case, assets=assets)
 
     def stored_copy(self, blob: str, name: str) -> AbstractContextManager[Path]:
         """A stored file copied as ``name`` into a fresh quarantine folder (the tools want a path); wiped after."""

@@ -55,6 +55,28 @@ def test_a_dicom_video_waits_for_review_until_someone_confirms(library: Services
     assert library.get_case(case_id).asset(clip.id).review is Review.CONFIRMED, "stored"
 
 
+def test_a_confirmation_for_a_clip_changed_since_it_was_watched_is_refused(library: Services, tmp_path: Path) -> None:
+    from casefiles.errors import StaleEditError
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    video_dicom(h264_stream(tmp_path, seconds=1.0), study_uid=generate_uid(), frames=25).save_as(
+        incoming / "video.dcm", enforce_file_format=True
+    )
+    case_id = library.import_dicom([incoming]).case_ids[0]
+    watched = library.get_case(case_id)  # the page as the reviewer saw it
+    (clip,) = [a for a in watched.assets if a.kind is AssetKind.VIDEO]
+    # Another tab changed the item meanwhile (here its caption; a black-out or a trim replaces its file).
+    library.set_asset_caption(case_id, clip.id, "edited in another tab")
+
+    with pytest.raises(StaleEditError):
+        library.confirm_media_reviewed(case_id, clip.id, loaded=watched)
+
+    assert library.get_case(case_id).asset(clip.id).review is Review.NEEDS_REVIEW, "still held for review"
+    fresh = library.get_case(case_id)
+    assert library.confirm_media_reviewed(case_id, clip.id, loaded=fresh).asset(clip.id).review is Review.CONFIRMED
+
+
 def test_black_boxes_on_a_clip_are_burned_into_every_frame(library: Services, tmp_path: Path) -> None:
     source = tmp_path / "scope.mp4"
     subprocess.run(

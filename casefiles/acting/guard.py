@@ -198,6 +198,11 @@ class _Checks:
         if self._announce is not None and self.actor is not None:
             self._announce.conference_changed(self.actor, self._services.store.get_conference(conference_id))
 
+    def _conferences_holding(self, case_id: str) -> list[str]:
+        if self._announce is None:
+            return []
+        return [c.id for c in self._services.store.list_conferences() if case_id in c.case_ids]
+
     def signed_in(self) -> Actor:
         if self.actor is None:
             raise PermissionDenied("Sign in first.")
@@ -262,10 +267,13 @@ class _Checks:
             bound.apply_defaults()
             kind, target_id, sharing = self.target_of(rule, dict(bound.arguments))
             self.check(rule.action, sharing)
+            holding = self._conferences_holding(target_id) if rule.audit == "case.delete" else []
             result = member(*args, **kwargs)
             self.audit(rule.audit, kind, target_id)
             if rule.audit == "conference.edit":
                 self.conference_changed(target_id)
+            for conference_id in holding:  # a deleted case left these conferences: their presenters are told
+                self.conference_changed(conference_id)
             return result
 
         call.__name__ = name

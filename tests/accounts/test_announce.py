@@ -84,3 +84,22 @@ def test_a_changed_conference_tells_its_presenters_once_until_read(
     assert len(dept.notifications.of("gus", unread_only=True)) == 1
     assert dept.notifications.of("pia") == []  # not told of their own change
     assert all(m["To"] == "gus@hospital.example" for m in smtp_sink.messages)
+
+
+def test_deleting_a_case_tells_the_presenters_of_the_conferences_it_leaves(
+    department: tuple[Services, Department, str],
+) -> None:
+    services, dept, case_id = department
+    as_pia = acting(services, dept, PIA)
+    board = as_pia.create_conference("GI board", presenters=["gus"])
+    as_pia.add_cases(board.id, [case_id])
+    as_pia.set_conference_sharing(board.id, Visibility.GROUP, ["gi"], cases_too=True)
+    for name in ("gus", "pia"):
+        for notice in dept.notifications.of(name):
+            dept.notifications.mark_read(notice.id)
+
+    acting(services, dept, Actor("cora", Role.COORDINATOR, frozenset({"gi"}))).delete_case(case_id)
+
+    assert services.get_conference(board.id).case_ids == ()
+    for name in ("gus", "pia"):  # its presenter and its owner
+        assert [n.kind for n in dept.notifications.of(name, unread_only=True)] == ["conference_changed"], name

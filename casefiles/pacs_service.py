@@ -203,28 +203,16 @@ class PacsService:
         ``conference_id`` names an existing conference (the page's picker); ``conference_title`` the one
         with that title if it exists, else a new tumor board (the CLI's ``--conference``).
         """
-        library = self._services
         with self._workers_for(requests) as workers:
 
             def import_arrivals(arrivals: Iterable[Found], expected: int, report: ProgressFn) -> ImportReport:
-                return import_arriving(
-                    arrivals,
-                    store=library.store,
-                    blobs=library.blobs,
-                    deidentifier=library.deidentifier,
-                    quarantine_dir=library.settings.quarantine_dir,
-                    expected=expected,
-                    progress=report,
-                    cancel=cancel,
-                    workers=workers,
-                    review_area=library.review_area,
-                )
+                return self._into_library(arrivals, workers, expected=expected, progress=report, cancel=cancel)
 
             report = retrieve_studies(
                 self.node(name),
                 requests,
                 import_arrivals=import_arrivals,
-                quarantine_dir=library.settings.quarantine_dir,
+                quarantine_dir=self._services.settings.quarantine_dir,
                 on_study=on_study,
                 progress=progress,
                 cancel=cancel,
@@ -314,17 +302,32 @@ class PacsService:
 
     def _import_arriving(self, arrivals: Iterable[Found]) -> ImportReport:
         """A received study de-identified while it arrives, on the workers kept for this library's imports."""
+        with import_workers(self._services.deidentifier, self._services.blobs) as workers:
+            return self._into_library(arrivals, workers)
+
+    def _into_library(
+        self,
+        arrivals: Iterable[Found],
+        workers: ImportWorkers | None,
+        *,
+        expected: int = 0,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> ImportReport:
+        """Instances of one study, de-identified as they arrive, into this library (pulls and the receiver)."""
         library = self._services
-        with import_workers(library.deidentifier, library.blobs) as workers:
-            return import_arriving(
-                arrivals,
-                store=library.store,
-                blobs=library.blobs,
-                deidentifier=library.deidentifier,
-                quarantine_dir=library.settings.quarantine_dir,
-                workers=workers,
-                review_area=library.review_area,
-            )
+        return import_arriving(
+            arrivals,
+            store=library.store,
+            blobs=library.blobs,
+            deidentifier=library.deidentifier,
+            quarantine_dir=library.settings.quarantine_dir,
+            expected=expected,
+            progress=progress,
+            cancel=cancel,
+            workers=workers,
+            review_area=library.review_area,
+        )
 
     # -- push ---------------------------------------------------------------------------
     def push_case(

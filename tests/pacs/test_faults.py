@@ -380,3 +380,38 @@ def test_an_image_over_the_size_limit_is_reported_by_position_and_the_rest_are_k
     assert [p.item for p in too_large] == ["study 1 of 1"]
     assert re.fullmatch(r"image [1-5] is larger than the limit of 0 MB; it was not kept", too_large[0].reason)
     assert _quarantine_is_empty(services)
+
+
+def test_pacs_killed_mid_retrieve_through_getscu_keeps_what_arrived_and_empties_the_quarantine(
+    own_orthanc: Orthanc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casefiles.pacs import dcmtk
+
+    if dcmtk.getscu_program() is None:
+        pytest.skip("dcmtk's getscu is not installed")
+    monkeypatch.setenv(dcmtk.TRANSPORT_SETTING, "dcmtk")
+    study, series = generate_uid(), generate_uid()
+    (tmp_path / "ct").mkdir()
+    files = []
+    for index in range(150):  # 512² slices: getscu is still receiving when the fifth is handed on
+        path = tmp_path / "ct" / f"{index:03d}.dcm"
+        ct_slice(study, series, index, size=512).save_as(path, enforce_file_format=True)
+        files.append(path)
+    own_orthanc.store(files)
+    node = own_orthanc.node(timeout=4)
+    services = _services(tmp_path, node)
+
+    def kill_after_five(event: StudyProgress) -> None:
+        if event.stage is Stage.RETRIEVING and event.done == 5:
+            own_orthanc.kill()  # SIGKILL: getscu is left with a dead peer
+
+    report, _ = services.pacs.pull_accessions(node.name, [FAKE_ACCESSION], on_study=kill_after_five)
+
+    [problem] = report.problems
+    assert problem.item == "study 1 of 1"
+    arrived = int(re.search(r"(\d+) instance\(s\) arrived intact", problem.reason).group(1))  # type: ignore[union-attr]
+    assert 5 <= arrived < 150, "getscu may have had a few more whole files than were handed on at the kill"
+    assert report.instances_imported == arrived, "every whole file that arrived is imported, no more"
+    assert len(set(_instances(services, report.case_ids))) == arrived
+    assert FAKE_ACCESSION not in problem.reason
+    assert _quarantine_is_empty(services)

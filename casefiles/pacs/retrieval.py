@@ -377,8 +377,10 @@ class _Importer:
                     self._error = exc
                 study.abandon()
             finally:
-                if not study.closed.is_set():
-                    study.abandon()  # the retrieve still running stops: nothing more of it is wanted
+                # Whatever happened, nothing more of this study is wanted: a retrieve still running
+                # stops, and one waiting for room to say it is complete is let go (after a cancel no
+                # one would ever take what it queued).
+                study.abandon()
                 study.workspace.remove()
                 self._slots.release()
 

@@ -1,0 +1,95 @@
+"""The pull's pipeline without a PACS (issue #18): the transfer is simulated, the import is the real one.
+
+A cancel while the next study has finished arriving but waits, its queue full, for the import of the
+one before must end the batch (nothing of either kept, the quarantine empty), never hang it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from casefiles.config import Settings
+from casefiles.ingest import Found, ImportReport, import_arriving
+from casefiles.pacs import client, retrieval
+from casefiles.pacs.nodes import PacsNode
+from casefiles.pacs.results import RetrieveResult
+from casefiles.pacs.retrieval import Stage, StudyProgress, StudyRequest, retrieve_studies
+from casefiles.progress import CancelToken, ProgressFn
+from casefiles.services import Services
+from tests.dicom_factory import write_ct_study
+
+
+def test_a_cancel_while_a_full_study_waits_for_the_import_ends_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrieval, "ARRIVALS_WAITING", 4)
+    services = Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+    studies = {}
+    for name, slices in (("one", 10), ("two", 4)):  # study 2 fills its queue of 4 exactly
+        studies[name] = write_ct_study(tmp_path / name, slices=slices)
+    uids = {name: _study_uid(files) for name, files in studies.items()}
+
+    def retrieve(node: object, study_uid: str, *, on_encoded: Callable[[bytes], None], **_: object) -> RetrieveResult:
+        name = next(n for n, uid in uids.items() if uid == study_uid)
+        for path in studies[name]:
+            on_encoded(path.read_bytes())
+        return RetrieveResult(len(studies[name]), 0, 0)
+
+    monkeypatch.setattr(client, "retrieve", retrieve)
+    token = CancelToken()
+    second_arrived = threading.Event()
+
+    def on_study(event: StudyProgress) -> None:
+        if event.position == 2 and event.stage is Stage.RETRIEVING and event.done >= 4:
+            second_arrived.set()  # study 2's queue is full: its retrieve waits for the import
+
+    def import_arrivals(arrivals: Iterable[Found], expected: int, report: ProgressFn) -> ImportReport:
+        def first_waits() -> Iterable[Found]:
+            yield from arrivals
+            if not token.cancelled:  # study 1, all arrived: its import is slow to finish ...
+                assert second_arrived.wait(20), "study 2 did not arrive meanwhile"
+                time.sleep(0.5)  # study 2's retrieve is now waiting to say it is complete
+                token.cancel()  # ... and the registrar presses Cancel
+
+        return import_arriving(
+            first_waits(),
+            store=services.store,
+            blobs=services.blobs,
+            deidentifier=services.deidentifier,
+            quarantine_dir=services.settings.quarantine_dir,
+            progress=report,
+            cancel=token,
+        )
+
+    outcome: list[object] = []
+    batch = threading.Thread(
+        target=lambda: outcome.append(
+            retrieve_studies(
+                PacsNode(name="pacs", ae_title="PACS", host="127.0.0.1", port=104),
+                [StudyRequest(uids["one"]), StudyRequest(uids["two"])],
+                import_arrivals=import_arrivals,
+                quarantine_dir=services.settings.quarantine_dir,
+                on_study=on_study,
+                cancel=token,
+            )
+        ),
+        daemon=True,
+    )
+    batch.start()
+    batch.join(30)
+
+    assert not batch.is_alive(), "the batch hung after the cancel"
+    (report,) = outcome
+    assert report.case_ids == () and services.count_cases() == 0  # type: ignore[attr-defined]
+    assert not any(services.settings.quarantine_dir.iterdir()), "the quarantine is empty afterwards"
+
+
+def _study_uid(files: list[Path]) -> str:
+    import pydicom
+
+    return str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)

@@ -299,7 +299,7 @@ def _import(
 
         if found.exact and found.total:
             progress(0, found.total, f"De-identifying 1 of {found.total}")
-        # closing(): whatever happens in the loop, worker processes are stopped before the quarantine is wiped
+        # closing(): whatever happens in the loop, no worker still reads a file when the quarantine is wiped
         consumed = 0
         with contextlib.closing(prepare(found.files, workdir=work)) as outcomes:
             for item, prepared in outcomes:

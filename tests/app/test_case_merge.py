@@ -15,7 +15,7 @@ from casefiles.model import AssetKind, new_id
 from casefiles.services import Services
 from pages.ui import case_key
 from tests.dicom_factory import ct_slice, write_ct_study
-from tests.helpers import ROOT
+from tests.support.app_pages import open_page
 
 
 def _series(folder: Path, study: str, number: int, slices: int) -> Path:
@@ -50,15 +50,7 @@ def library(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, data: Path, case_id: str) -> AppTest:
-    monkeypatch.setenv("CASEDECK_DATA", str(data))
-    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/case.py")
-    at.query_params["case"] = case_id
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(monkeypatch, data, "pages/case.py", case=case_id)
 
 
 def test_a_case_of_the_same_study_is_offered_and_merged_after_asking(

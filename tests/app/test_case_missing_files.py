@@ -17,7 +17,7 @@ from casefiles.config import Settings
 from casefiles.model import KeyImage
 from casefiles.services import Services
 from tests.dicom_factory import write_ct_study
-from tests.helpers import ROOT
+from tests.support.app_pages import open_page
 from tests.support.held_case import held_case
 
 MISSING = "cannot be shown: their stored files are missing"
@@ -29,19 +29,6 @@ def _lose_the_images(services: Services, case_id: str) -> None:
         for instance in asset.instances:
             services.blobs.delete(instance.blob)
             services.pixels.forget(instance.blob)
-
-
-def _app(monkeypatch: pytest.MonkeyPatch, data: Path, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("CASEDECK_DATA", str(data))
-    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _said(at: AppTest) -> str:
@@ -56,7 +43,7 @@ def test_a_case_whose_images_are_gone_says_so_on_the_case_page(monkeypatch: pyte
     services.set_key_images(case_id, [KeyImage(asset_id=case.assets[0].id, frame=1)])
     _lose_the_images(services, case_id)
 
-    at = _app(monkeypatch, data, "pages/case.py", case=case_id)
+    at = open_page(monkeypatch, data, "pages/case.py", case=case_id)
     said = _said(at)
     assert f"1 series of this case {MISSING}" in said
     assert "no DICOM series" not in said and "no pixel data" not in said, "the old, wrong explanations"
@@ -73,7 +60,7 @@ def test_a_held_image_whose_original_is_gone_is_a_message_not_a_traceback(
     assert services.images_for_review(services.get_case(case_id))
     _lose_the_images(services, case_id)
 
-    at = _app(monkeypatch, data, "pages/case.py", case=case_id)  # was: NotFoundError in Streamlit's red box
+    at = open_page(monkeypatch, data, "pages/case.py", case=case_id)  # was: NotFoundError in Streamlit's red box
     said = _said(at)
     assert "Showing the image for review failed: A stored file of this case is missing" in said
     assert MISSING in said
@@ -90,7 +77,7 @@ def test_exporting_a_conference_whose_case_lost_its_files_stops_with_a_message(
     conference = services.create_conference("Board", case_ids=[case_id])
     _lose_the_images(services, case_id)
 
-    at = _app(monkeypatch, data, "pages/conferences.py", conference=conference.id)
+    at = open_page(monkeypatch, data, "pages/conferences.py", conference=conference.id)
     for fmt in ("pptx", "html"):
         at.radio(key="conf_format").set_value(fmt).run()
         at.button(key="conf_export").click().run()

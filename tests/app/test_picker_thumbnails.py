@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from casefiles.config import Settings
 from casefiles.services import Services
 from tests.dicom_factory import write_ct_study
-from tests.helpers import ROOT
+from tests.support.app_pages import open_page
 
 TITLE = "Solitary pulmonary nodule"
 
@@ -30,19 +30,6 @@ def library(tmp_path: Path) -> tuple[Path, list[str]]:
     ]
     assert all(services.get_case(case_id).assets[0].thumbnail for case_id in ids)
     return data, ids
-
-
-def _app(monkeypatch: pytest.MonkeyPatch, data: Path, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("CASEDECK_DATA", str(data))
-    monkeypatch.setenv("CASEDECK_SAMPLES", "0")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _pictures(at: AppTest) -> list[tuple[str, Any]]:
@@ -71,7 +58,7 @@ def test_the_case_picker_tells_equal_titles_apart_and_shows_the_picked_case_s_pi
     monkeypatch: pytest.MonkeyPatch, library: tuple[Path, list[str]]
 ) -> None:
     data, (first, second, _) = library
-    at = _app(monkeypatch, data, "pages/case.py", case=first)
+    at = open_page(monkeypatch, data, "pages/case.py", case=first)
     picker = at.selectbox(key="case_picker")
     assert picker.format_func(first) == f"{TITLE} · CT · {_date(data, first)} · #{first[:6]}"
     assert picker.format_func(second) == f"{TITLE} · CT · {_date(data, second)} · #{second[:6]}"
@@ -89,7 +76,7 @@ def test_library_cards_show_modality_and_date_and_tell_equal_titles_apart(
     monkeypatch: pytest.MonkeyPatch, library: tuple[Path, list[str]]
 ) -> None:
     data, (first, second, _) = library
-    at = _app(monkeypatch, data, "pages/library.py")
+    at = open_page(monkeypatch, data, "pages/library.py")
     captions = [str(c.value).replace("\\", "") for c in at.caption]  # shown as text (plain() escapes)
     cards = [c for c in captions if c.startswith("CT · ")]
     assert len(cards) == 3, captions
@@ -103,7 +90,7 @@ def test_conference_pickers_show_the_chosen_cases_pictures(
     monkeypatch: pytest.MonkeyPatch, library: tuple[Path, list[str]]
 ) -> None:
     data, (first, second, other) = library
-    at = _app(monkeypatch, data, "pages/conferences.py")
+    at = open_page(monkeypatch, data, "pages/conferences.py")
     assert _pictures(at) == []
     at.multiselect(key="conf_new_cases").select(first).select(second).run()
     assert not at.exception, at.exception
@@ -129,7 +116,7 @@ def test_the_training_set_picker_tells_equal_titles_apart_and_shows_the_chosen(
     monkeypatch: pytest.MonkeyPatch, library: tuple[Path, list[str]]
 ) -> None:
     data, ids = library
-    at = _app(monkeypatch, data, "pages/training_sets.py")
+    at = open_page(monkeypatch, data, "pages/training_sets.py")
     picker = at.multiselect(key="ts_new_cases")
     labels = list(picker.options)  # as shown
     equal = [label for label in labels if label.startswith(TITLE)]

@@ -149,8 +149,11 @@ class _Wanted:
         self.series_uids = series_uids
         self.received: set[str] = set()
         self.refused = 0
+        self.arrived = 0  # files looked at, in the order getscu wrote them
+        self.strays: list[int] = []  # positions of those of another study or series
 
     def takes(self, path: Path) -> bool:
+        self.arrived += 1
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(_TAGS))
             study, series, sop = (str(ds.get(tag, "")) for tag in _TAGS)
@@ -159,6 +162,8 @@ class _Wanted:
             return False
         if study != self.study_uid or (self.series_uids and series not in self.series_uids) or not sop:
             self.refused += 1
+            if sop:
+                self.strays.append(self.arrived)
             return False
         if sop in self.received:
             return False  # sent twice: the first copy is on its way already
@@ -221,7 +226,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _outcome(node: PacsNode, returncode: int, printed: str, wanted: _Wanted) -> RetrieveResult:
     failed = sum(int(n) for n in _FAILED.findall(printed))
     warned = sum(int(n) for n in _WARNED.findall(printed))
-    result = RetrieveResult(len(wanted.received), max(failed, wanted.refused), warned)
+    result = RetrieveResult(len(wanted.received), max(failed, wanted.refused), warned, tuple(wanted.strays))
     if returncode == 0:
         return result
     where = f"PACS {node.name!r} ({node.host}:{node.port})"

@@ -618,6 +618,8 @@ class _Receiver:
         self.received: set[str] = set()
         self.refused: set[str] = set()
         self.unreadable = 0
+        self.arrived = 0  # readable instances that reached us, for the position of a stray one
+        self.strays: list[int] = []
         self.remote_failed = 0
         self.remote_warnings = 0
 
@@ -686,10 +688,14 @@ class _Receiver:
     def _accept(self, sop_uid: str, study_uid: object, series_uid: object, deliver: Callable[[], None]) -> int:
         if self.cancel.cancelled:
             return _STORE_OUT_OF_RESOURCES
+        with self.lock:
+            self.arrived += 1
+            position = self.arrived
         if study_uid != self.study_uid or (self.series_uids and series_uid not in self.series_uids):
             # Only what we asked for is taken, whatever else arrives on our port.
             with self.lock:
                 self.refused.add(sop_uid)
+                self.strays.append(position)
             return _STORE_CANNOT_UNDERSTAND
         with self.lock:
             if sop_uid in self.received:
@@ -707,7 +713,9 @@ class _Receiver:
         # The PACS counts the instances we refused as failed too, hence the larger of the two.
         with self.lock:
             local = len(self.refused) + self.unreadable
-            return RetrieveResult(len(self.received), max(local, self.remote_failed), self.remote_warnings)
+            return RetrieveResult(
+                len(self.received), max(local, self.remote_failed), self.remote_warnings, tuple(self.strays)
+            )
 
 
 def _callbacks(

@@ -26,3 +26,6 @@ class RetrieveResult:
     received: int
     failed: int
     warnings: int
+    #: Positions, in the order instances reached us (1 = first), of those of another study or series
+    #: than asked for: refused unread past their UIDs, named so the registrar can tell the PACS admin.
+    strays: tuple[int, ...] = ()

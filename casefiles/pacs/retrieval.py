@@ -411,6 +411,12 @@ class _Importer:
         return result
 
 
+def _ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st ..."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 def _label(position: int, count: int) -> str:
     return f"study {position} of {count}"
 
@@ -469,6 +475,8 @@ def _retrieve(
             outcome = client.retrieve(
                 node, request.study_uid, series_uids=series_uids, on_encoded=keep_encoded, cancel=study.cancel
             )
+        for position in outcome.strays:
+            problem(label, f"the instance that came {_ordinal(position)} is of another study or series; not kept")
         if outcome.failed:
             problem(
                 label,

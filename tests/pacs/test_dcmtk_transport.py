@@ -124,7 +124,7 @@ def test_instances_of_another_study_are_deleted_unread(
 
     dcmtk._hand_over(incoming, wanted, handed.append, all_whole=True)
 
-    assert handed == [] and wanted.refused == 1
+    assert handed == [] and wanted.refused == 1 and wanted.strays == [1]
     assert not any(incoming.iterdir()), "the stray instance was deleted"
 
 

@@ -148,6 +148,9 @@ def retrieve_studies(
                 study.abandon()
                 cancelled_from = position
                 break
+            except BaseException:
+                study.abandon()  # an unforeseen fault: its import must not wait for instances that never come
+                raise
     finally:
         importer.finish()  # the studies handed over are imported (or, after a cancel, discarded)
     first_lost = min([p for p in importer.cancelled] + ([cancelled_from] if cancelled_from else []), default=None)
@@ -495,6 +498,10 @@ def _retrieve(
             return
     except PacsError as exc:
         fail(f"the retrieve failed: {exc}")
+        study.abandon()
+        return
+    except OSError as exc:  # the quarantine could not take the instance (a full disk): said without its path
+        fail(f"the images could not be kept for de-identification: {exc.strerror or type(exc).__name__}")
         study.abandon()
         return
     cancel.raise_if_cancelled()

@@ -306,6 +306,7 @@ def test_a_pacs_pull_of_a_study_already_here_reports_it(
 
     class Outcome:
         failed = 0
+        strays: tuple[int, ...] = ()
 
     def retrieve(node: object, study_uid: str, *, on_encoded: Callable[[bytes], None], **_: object) -> Outcome:
         for path in study.files:

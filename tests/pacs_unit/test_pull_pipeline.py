@@ -93,3 +93,80 @@ def _study_uid(files: list[Path]) -> str:
     import pydicom
 
     return str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+
+
+def _pull_in_thread(services: Services, requests: list[StudyRequest], outcome: list[object]) -> threading.Thread:
+    def run() -> None:
+        try:
+            outcome.append(
+                retrieve_studies(
+                    PacsNode(name="pacs", ae_title="PACS", host="127.0.0.1", port=104),
+                    requests,
+                    import_arrivals=lambda arrivals, expected, report: import_arriving(
+                        arrivals,
+                        store=services.store,
+                        blobs=services.blobs,
+                        deidentifier=services.deidentifier,
+                        quarantine_dir=services.settings.quarantine_dir,
+                        progress=report,
+                    ),
+                    quarantine_dir=services.settings.quarantine_dir,
+                )
+            )
+        except BaseException as exc:  # the test looks at what the caller would have seen
+            outcome.append(exc)
+
+    batch = threading.Thread(target=run, daemon=True)
+    batch.start()
+    batch.join(30)
+    return batch
+
+
+def test_a_full_quarantine_fails_that_study_says_so_and_the_next_is_pulled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+    studies = {name: write_ct_study(tmp_path / name, slices=3) for name in ("full", "fine")}
+    uids = {name: _study_uid(files) for name, files in studies.items()}
+
+    def retrieve(node: object, study_uid: str, *, on_encoded: Callable[[bytes], None], **_: object) -> RetrieveResult:
+        name = next(n for n, uid in uids.items() if uid == study_uid)
+        for number, path in enumerate(studies[name], start=1):
+            if name == "full" and number == 2:
+                raise OSError(28, "No space left on device", str(path))
+            on_encoded(path.read_bytes())
+        return RetrieveResult(len(studies[name]), 0, 0)
+
+    monkeypatch.setattr(client, "retrieve", retrieve)
+    outcome: list[object] = []
+    batch = _pull_in_thread(services, [StudyRequest(uids["full"]), StudyRequest(uids["fine"])], outcome)
+
+    assert not batch.is_alive(), "the batch hung after the disk filled up"
+    (report,) = outcome
+    assert not isinstance(report, BaseException), report
+    assert len(report.case_ids) == 1 and report.studies_retrieved == 1  # type: ignore[attr-defined]
+    (problem,) = report.problems  # type: ignore[attr-defined]
+    assert problem.item == "study 1 of 2" and "No space left on device" in problem.reason
+    assert str(tmp_path) not in problem.reason
+    assert not any(services.settings.quarantine_dir.iterdir())
+
+
+def test_an_unforeseen_fault_in_the_retrieve_ends_the_batch_at_once_and_keeps_nothing_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services(Settings(data_dir=tmp_path / "data", seed_samples=False))
+    files = write_ct_study(tmp_path / "one", slices=3)
+
+    def retrieve(node: object, study_uid: str, *, on_encoded: Callable[[bytes], None], **_: object) -> object:
+        on_encoded(files[0].read_bytes())
+        raise RuntimeError("a defect in the transport")
+
+    monkeypatch.setattr(client, "retrieve", retrieve)
+    outcome: list[object] = []
+    batch = _pull_in_thread(services, [StudyRequest(_study_uid(files))], outcome)
+
+    assert not batch.is_alive(), "the batch hung: the import waited for instances that never came"
+    (error,) = outcome
+    assert isinstance(error, RuntimeError)
+    assert services.count_cases() == 0  # type: ignore[attr-defined]
+    assert not any(services.settings.quarantine_dir.iterdir())

@@ -46,6 +46,7 @@ import pynetdicom
 from pydicom.uid import MRImageStorage, generate_uid
 
 from bench.bench_import import Step, timed
+from bench.cpu_meter import CpuSpent, cpu_spent
 from casefiles.config import Settings
 from casefiles.pacs.dcmtk import TRANSPORT_SETTING
 from casefiles.pacs.dimse import get_study
@@ -84,8 +85,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterator[tuple[int, int]]:
-    """A private Orthanc; yields (DICOM port, HTTP port) and stops it on exit."""
+def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterator[tuple[int, int, int]]:
+    """A private Orthanc; yields (DICOM port, HTTP port, its pid) and stops it on exit."""
     if not only_loopback():
         raise SystemExit("Refusing to start Orthanc outside a loopback-only namespace: run scripts/bench-pacs.")
     http_port, dicom_port = free_port(), free_port()
@@ -124,7 +125,7 @@ def orthanc(workdir: Path, our_port: int, max_pdu: int = DEFAULT_PDU) -> Iterato
                 if time.monotonic() > deadline:
                     raise SystemExit("Orthanc did not answer within 30 s") from None
                 time.sleep(0.1)
-        yield dicom_port, http_port
+        yield dicom_port, http_port, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -229,40 +230,45 @@ def run(
     instances = len(files)
     source_bytes = sum(p.stat().st_size for p in files)
     our_port = free_port()
-    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
+    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port, orthanc_pid):
         _, load_seconds = timed(lambda: load(files, dicom_port))
         if count_instances(http_port) != instances:
             raise SystemExit(f"Orthanc holds {count_instances(http_port)} of {instances} instances after loading")
         shutil.rmtree(workdir / "source")  # Orthanc has them; free the disk for the runs
         node = PacsNode("bench", ORTHANC_AET, "127.0.0.1", dicom_port, our_ae_title=OUR_AET, our_port=our_port)
         best: dict[str, float] = {}
+        cpu: dict[str, dict[str, float]] = {}  # where the fastest run of each step spent CPU
 
-        def keep_best(name: str, seconds: float) -> None:
+        def keep_best(name: str, seconds: float, spent: CpuSpent | None = None) -> None:
+            if seconds < best.get(name, float("inf")) and spent is not None:
+                cpu[name] = {"wall": round(seconds, 3), **spent.as_dict()}
             best[name] = min(best.get(name, float("inf")), seconds)
 
         imported = 0
         problems: list[str] = []
         for attempt in range(repeat):
-            got, seconds = timed(
-                lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
-            )
+            with cpu_spent(orthanc_pid) as spent:
+                got, seconds = timed(
+                    lambda: sum(getscu(dicom_port, uid, workdir / "getscu" / uid, max_pdu) for uid in study_uids)
+                )
             if got != instances:
                 raise SystemExit(f"getscu wrote {got} of {instances} files")
             shutil.rmtree(workdir / "getscu")
-            keep_best("getscu", seconds)
+            keep_best("getscu", seconds, spent)
 
             data = workdir / f"casedeck-{attempt}"  # a library of its own each time (stores are kept open per folder)
             services = Services(Settings(data_dir=data, seed_samples=False))
             services.save_pacs_node(node)
             os.environ[TRANSPORT_SETTING] = "dcmtk"  # opt-in: getscu carries the bytes into the quarantine
             try:
-                (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
+                with cpu_spent(orthanc_pid) as spent:
+                    (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
             finally:
                 del os.environ[TRANSPORT_SETTING]
             imported, problems = report.instances_imported, [p.reason for p in report.problems]
             if imported != instances:
                 raise SystemExit(f"CaseDeck imported {imported} of {instances}: {problems}")
-            keep_best("pull", seconds)
+            keep_best("pull", seconds, spent)
             shutil.rmtree(data)
 
             data = workdir / f"casedeck-pynetdicom-{attempt}"
@@ -270,12 +276,13 @@ def run(
             services.save_pacs_node(node)
             os.environ[TRANSPORT_SETTING] = "pynetdicom"
             try:
-                (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
+                with cpu_spent(orthanc_pid) as spent:
+                    (report, _), seconds = timed(lambda: services.pull_from_pacs(node.name, [ACCESSION]))  # noqa: B023
             finally:
                 del os.environ[TRANSPORT_SETTING]
             if report.instances_imported != instances:
                 raise SystemExit(f"CaseDeck (pynetdicom) imported {report.instances_imported} of {instances}")
-            keep_best("pull_pynetdicom", seconds)
+            keep_best("pull_pynetdicom", seconds, spent)
             shutil.rmtree(data)
 
             got, seconds = timed(
@@ -330,6 +337,7 @@ def run(
         "pull_seconds_vs_getscu_seconds": round(best["pull"] / best["getscu"], 2),
         "retrieve_speed_vs_getscu": round(best["getscu"] / best["retrieve"], 2),
         "pull_problems": problems,
+        "cpu_seconds": cpu,
     }
 
 
@@ -378,8 +386,9 @@ def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> d
     (files, study_uids), gen_seconds = timed(lambda: generate_mixed_board(workdir / "source"))
     our_port = free_port()
     best: dict[str, float] = {}
+    cpu: dict[str, dict[str, float]] = {}
     blocked: list[str] = []
-    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port):
+    with orthanc(workdir / "orthanc", our_port, max_pdu) as (dicom_port, http_port, orthanc_pid):
         for path in files:  # over REST: Orthanc keeps each file's compressed transfer syntax as it is
             request = urllib.request.Request(
                 f"http://127.0.0.1:{http_port}/instances", data=path.read_bytes(), method="POST"
@@ -401,8 +410,11 @@ def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> d
             services = Services(Settings(data_dir=data, seed_samples=False))
             services.save_pacs_node(node)
             start = time.perf_counter()
-            report, conference = services.pull_from_pacs(node.name, [ACCESSION], conference_title="Tumor board")
+            with cpu_spent(orthanc_pid) as spent:
+                report, conference = services.pull_from_pacs(node.name, [ACCESSION], conference_title="Tumor board")
             pulled = time.perf_counter() - start
+            if pulled < best.get("pull", float("inf")):
+                cpu["pull"] = {"wall": round(pulled, 3), **spent.as_dict()}
             if report.instances_imported != len(files) or conference is None:
                 raise SystemExit(f"CaseDeck imported {report.instances_imported} of {len(files)}: {report.problems}")
             try:
@@ -428,6 +440,7 @@ def run_mixed_board(workdir: Path, repeat: int, max_pdu: int = DEFAULT_PDU) -> d
         "pull_and_export_seconds": round(best["pull_export"], 2),
         "pull_seconds_vs_getscu_seconds": round(best["pull"] / best["getscu"], 2),
         "export_blocked": blocked,
+        "cpu_seconds": cpu,
     }
 
 
@@ -441,6 +454,7 @@ def print_table(result: dict[str, Any]) -> None:
             f"pull {result['pull_seconds']:.1f} s ({result['pull_seconds_vs_getscu_seconds']:.1f}x getscu's time), "
             f"pull + PPTX export {result['pull_and_export_seconds']:.1f} s; export blocked: {result['export_blocked']}"
         )
+        print_cpu(result.get("cpu_seconds", {}))
         return
     print(
         f"{'CT 512 + MR 256 board:' if params.get('board') else 'CT'} {params['instances']} x "
@@ -460,6 +474,23 @@ def print_table(result: dict[str, Any]) -> None:
         f"CaseDeck pull (getscu transport) speed / getscu speed: {result['pull_speed_vs_getscu']:.2f} "
         f"(C-GET alone {result['retrieve_speed_vs_getscu']:.2f}; best of {result['repeat']})"
     )
+    print_cpu(result.get("cpu_seconds", {}))
+
+
+def print_cpu(cpu: dict[str, dict[str, float]]) -> None:
+    """Where the fastest run of each step spent its CPU (seconds), and how busy it kept the cores."""
+    if not cpu:
+        return
+    cores = len(os.sched_getaffinity(0))
+    heading = f"{'wall':>7} {'us':>7} {'waited':>7} {'workers':>8} {'Orthanc':>8} busy"
+    print(f"{'CPU seconds of the fastest run':32} {heading}")
+    for name, row in cpu.items():
+        total = row["this_process"] + row["waited_children"] + row["workers"] + row["peer"]
+        busy = total / (row["wall"] * cores) if row["wall"] else 0.0
+        print(
+            f"{name:32} {row['wall']:>7.2f} {row['this_process']:>7.2f} {row['waited_children']:>7.2f} "
+            f"{row['workers']:>8.2f} {row['peer']:>8.2f} {busy:>4.0%} of {cores} cores"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 Reads ``/proc/<pid>/stat`` (Linux) before and after a step. "this process" counts
 its own threads and the children it has waited for (a ``getscu`` subprocess);
 "workers" are its other descendants still alive at the end (the import's pool
-under multiprocessing's fork server); "peer" is a process named by pid (Orthanc).
+under multiprocessing's fork server); "peer" is a process named by pid (Orthanc,
+which the benchmark started: it is left out of "workers").
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class CpuSnapshot:
 def snapshot(peer_pid: int | None = None) -> CpuSnapshot:
     me = os.getpid()
     own = _stat(me)
-    workers = {pid: s[1] for pid in _descendants(me) if (s := _stat(pid)) is not None}
+    workers = {pid: s[1] for pid in _descendants(me) - {peer_pid} if (s := _stat(pid)) is not None}
     peer = _stat(peer_pid) if peer_pid else None
     return CpuSnapshot(own[1] if own else 0.0, own[2] if own else 0.0, workers, peer[1] if peer else 0.0)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.context
 import os
 import threading
 from collections import deque
@@ -23,6 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import spawn
 from typing import Any, Generic, TypeVar
 
 from casefiles.errors import ValidationError
@@ -42,13 +44,71 @@ _END: Any = object()  # an iterator's end, told apart from any item
 
 
 def _preload() -> list[str]:
-    """What the fork server imports once, so that each worker it forks has it already.
+    """What the fork server imports once, so that each worker it forks has it already."""
+    return [_WORKER_MODULE]
 
-    Our worker module, and (multiprocessing's default) the parent's main
-    script: every worker must otherwise import it itself, which for the
-    Streamlit launcher costs about a second per worker.
+
+_LAUNCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_script_left_out() -> Iterator[None]:
+    """While a worker is launched, leave the parent's main script out of what the worker is told to prepare.
+
+    A worker of any start method other than "fork" runs the parent's main
+    script again before its first task (as ``__mp_main__``), and the fork
+    server never preloads it although asked to (CPython passes it a key that
+    ``get_preparation_data`` does not make). Our tasks and initializers live in
+    importable modules and need nothing from the main script, which for the
+    Streamlit launcher or a benchmark costs ~0.8 s of CPU in every worker.
     """
-    return ["__main__", _WORKER_MODULE]
+    with _LAUNCH_LOCK:
+        original = spawn.get_preparation_data
+
+        def without_main(name: str) -> dict[str, Any]:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = without_main
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = original
+
+
+class _WorkerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _main_script_left_out():
+            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+
+
+class _SpawnedWorkerProcess(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _main_script_left_out():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _WorkerContext(multiprocessing.context.ForkServerContext):
+    """The fork server's context, its workers started without the parent's main script."""
+
+    Process = _WorkerProcess
+
+
+class _SpawnedWorkerContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnedWorkerProcess
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Where workers come from (see :func:`start_method`), with the fork server's preload set."""
+    if start_method() == "forkserver":
+        context = _WorkerContext()
+        context.set_forkserver_preload(_preload())  # imported once in the server, not in every worker
+        return context
+    return _SpawnedWorkerContext()
 
 
 def default_workers() -> int:
@@ -74,9 +134,7 @@ def warm_up_workers() -> None:
     """
     if start_method() != "forkserver":
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_preload())
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as executor:
         executor.submit(_ping).result()
 
 
@@ -267,12 +325,9 @@ class _Runner(Generic[T, R]):
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.executor is None:
-            context = multiprocessing.get_context(start_method())
-            if start_method() == "forkserver":
-                context.set_forkserver_preload(_preload())  # imported once in the server, not in every worker
             self.executor = ProcessPoolExecutor(
                 max_workers=self.plan.workers,
-                mp_context=context,
+                mp_context=_context(),
                 initializer=self.plan.initializer,
                 initargs=self.plan.initargs,
             )

@@ -7,6 +7,8 @@ import io
 import multiprocessing
 import operator
 import os
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -245,3 +247,31 @@ def test_fast_writer_writes_exactly_what_pydicom_writes(name: str, deid: Deident
     assert stored == expected.getvalue()
     if is_raw_explicit_little(result):
         assert write_explicit_little(result) == expected.getvalue()
+
+
+_MAIN_SCRIPT = """
+import os
+with open(os.environ["CASEDECK_TEST_RUNS"], "a") as runs:
+    runs.write(__name__ + "\\n")  # each time this script runs, in whichever process
+
+if __name__ == "__main__":
+    from casefiles.ingest.pool import PoolPlan, map_in_order
+
+    plan = PoolPlan(task=abs, crashed=lambda item: 0, size_of=lambda item: 1, workers=2)
+    print(sorted(result for _item, result in map_in_order(plan, [-1, -2, -3, -4])))
+"""
+
+
+def test_workers_do_not_run_the_main_script_again(tmp_path: Path) -> None:
+    """A worker's start used to run the parent's main script once more (~1 s of CPU for the app's
+    launcher or a benchmark): multiprocessing's fork server never preloads ``__main__``."""
+    script = tmp_path / "launcher.py"
+    script.write_text(_MAIN_SCRIPT)
+    runs = tmp_path / "runs.txt"
+    env = {**os.environ, "CASEDECK_TEST_RUNS": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[1, 2, 3, 4]"
+    assert runs.read_text().split() == ["__main__"]

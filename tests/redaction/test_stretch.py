@@ -37,3 +37,15 @@ def test_stretch_matches_the_float_formula(dtype: type, span: str, shape: tuple[
     got = _stretch(pixels)
     assert got.dtype == np.uint8 and got.shape == pixels.shape
     assert np.array_equal(got, _formula(pixels))
+
+
+@pytest.mark.parametrize("dtype", [">i2", ">u2", "<i2"])
+def test_stretch_of_a_byte_swapped_or_strided_frame_matches_the_float_formula(dtype: str) -> None:
+    rng = np.random.default_rng(11)
+    pixels = rng.integers(-1024, 3071, (40, 30), endpoint=True).astype(np.int32)
+    if dtype.endswith("u2"):
+        pixels += 1024
+    frame = pixels.astype(dtype)
+    strided = np.asarray(frame.T)  # a view that is not C-contiguous
+    for view in (frame, strided):
+        assert np.array_equal(_stretch(view), _formula(view))

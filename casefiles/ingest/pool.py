@@ -39,13 +39,13 @@ WINDOW_PER_WORKER = 3
 """Files in flight per worker: enough to keep every worker busy while the parent stores results."""
 WINDOW_BYTES = 256 * 1024**2
 """At most this much input in flight (the first file always goes, however big)."""
-_WORKER_MODULE = "casefiles.ingest.prepare"
+_WORKER_PRELOAD = "casefiles.ingest.worker_preload"
 _END: Any = object()  # an iterator's end, told apart from any item
 
 
 def _preload() -> list[str]:
     """What the fork server imports once, so that each worker it forks has it already."""
-    return [_WORKER_MODULE]
+    return [_WORKER_PRELOAD]
 
 
 _LAUNCH_LOCK = threading.Lock()

@@ -195,7 +195,9 @@ def import_arriving(
 
     ``arrivals`` yields each file once it is whole (its next item may still be
     on its way: the import waits). Files are read where they are, so they must
-    be in the quarantine, and the caller removes them. The cases are built and
+    be in the quarantine; each is deleted as soon as it is stored (or given up),
+    so raw input does not pile up while a study arrives, and the caller removes
+    its folder for whatever remains. The cases are built and
     saved once ``arrivals`` ends, so a study's case is filed when its last
     image is stored, and a cancel (or an error from ``arrivals``) saves
     nothing. ``workers`` (see :func:`import_workers`) de-identifies in worker
@@ -226,8 +228,15 @@ def import_arriving(
         title=None,
         author="",
         prepare=functools.partial(run.prepared, workers=1, pool_threshold=0, pool=workers),
+        taken_in=_delete_arrived,
     )
     return _report(run, cases, taken)
+
+
+def _delete_arrived(found: Found) -> None:
+    """An arrived file, stored or given up, is no longer needed: out of the quarantine at once."""
+    with contextlib.suppress(OSError):  # the caller's removal of the folder tries again
+        found.path.unlink(missing_ok=True)
 
 
 ImportWorkers = WorkerPool[Job, Prepared]
@@ -284,8 +293,12 @@ def _import(
     title: str | None,
     author: str,
     prepare: Callable[..., Generator[tuple[Found, Prepared], None, None]],
+    taken_in: Callable[[Found], None] | None = None,
 ) -> _Cases:
-    """Files -> de-identified blobs -> cases saved; raw input only in a quarantine folder removed at the end."""
+    """Files -> de-identified blobs -> cases saved; raw input only in a quarantine folder removed at the end.
+
+    ``taken_in`` is called with each file once its outcome is recorded.
+    """
     cancel = run.cancel
     folder = QuarantineFolder(quarantine_dir, _WORKSPACE_PREFIX)
     work = folder.path
@@ -304,6 +317,8 @@ def _import(
         with contextlib.closing(prepare(found.files, workdir=work)) as outcomes:
             for item, prepared in outcomes:
                 run.record(item, prepared)
+                if taken_in is not None:
+                    taken_in(item)
                 consumed += 1
                 if not found.exact or consumed < found.total:
                     progress(consumed, total(consumed), f"De-identifying {consumed + 1} of {total(consumed)}")

@@ -26,7 +26,7 @@ from casefiles.deid import Deidentifier
 from casefiles.deid.keys import STUDY_KEY_DOMAIN, remap_uid, study_key
 from casefiles.errors import ValidationError
 from casefiles.inbox import file_received_study
-from casefiles.ingest import DuplicateStudy, ImportReport, Upload, import_arriving, import_sources
+from casefiles.ingest import DuplicateStudy, ImportReport, Upload, import_sources
 from casefiles.model import AssetKind, Case
 from casefiles.pacs import client
 from casefiles.pacs.nodes import PacsNode
@@ -34,6 +34,7 @@ from casefiles.pacs.receiver import ReceivedStudy
 from casefiles.pacs.retrieval import StudyRequest, retrieve_studies
 from casefiles.services import Services
 from casefiles.store import CaseQuery
+from tests.support.arrivals import import_arrivals_into
 
 if TYPE_CHECKING:
     from conftest import Library, Study
@@ -317,14 +318,7 @@ def test_a_pacs_pull_of_a_study_already_here_reports_it(
     report = retrieve_studies(
         PacsNode(name="pacs", ae_title="PACS", host="127.0.0.1", port=104),
         [StudyRequest(study.study_uid)],
-        import_arrivals=lambda arrivals, expected, progress: import_arriving(
-            arrivals,
-            store=services.store,
-            blobs=services.blobs,
-            deidentifier=services.deidentifier,
-            quarantine_dir=services.settings.quarantine_dir,
-            progress=progress,
-        ),
+        import_arrivals=import_arrivals_into(services),
         quarantine_dir=services.settings.quarantine_dir,
     )
     assert report.duplicates == (DuplicateStudy((case_id,), case_id, 3, 0),)

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from casefiles.config import Settings
-from casefiles.ingest import Found, ImportReport, import_arriving
+from casefiles.ingest import Found, ImportReport
 from casefiles.pacs import PacsNode, retrieval
 from casefiles.pacs.retrieval import ImportArrivals, Stage, StudyProgress, StudyRequest, retrieve_studies
 from casefiles.progress import NEVER_CANCELLED, CancelToken, ProgressFn
 from casefiles.services import Services
 from tests.pacs.conftest import LoadedStudy
+from tests.support.arrivals import import_arrivals_into
 
 
 def _importing(
@@ -42,17 +43,7 @@ def _importing(
                 each(found)
                 yield found
 
-        return import_arriving(
-            watched(),
-            store=services.store,
-            blobs=services.blobs,
-            deidentifier=services.deidentifier,
-            quarantine_dir=services.settings.quarantine_dir,
-            expected=expected,
-            progress=report,
-            cancel=cancel,
-            review_area=services.review_area,
-        )
+        return import_arrivals_into(services, cancel=cancel)(watched(), expected, report)
 
     return import_arrivals
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from casefiles.config import Settings
-from casefiles.ingest import Found, ImportReport, import_arriving
+from casefiles.ingest import Found, ImportReport
 from casefiles.pacs import client, retrieval
 from casefiles.pacs.nodes import PacsNode
 from casefiles.pacs.results import RetrieveResult
@@ -22,6 +22,7 @@ from casefiles.pacs.retrieval import Stage, StudyProgress, StudyRequest, retriev
 from casefiles.progress import CancelToken, ProgressFn
 from casefiles.services import Services
 from tests.dicom_factory import write_ct_study
+from tests.support.arrivals import import_arrivals_into
 
 
 def test_a_cancel_while_a_full_study_waits_for_the_import_ends_the_batch(
@@ -56,15 +57,7 @@ def test_a_cancel_while_a_full_study_waits_for_the_import_ends_the_batch(
                 time.sleep(0.5)  # study 2's retrieve is now waiting to say it is complete
                 token.cancel()  # ... and the registrar presses Cancel
 
-        return import_arriving(
-            first_waits(),
-            store=services.store,
-            blobs=services.blobs,
-            deidentifier=services.deidentifier,
-            quarantine_dir=services.settings.quarantine_dir,
-            progress=report,
-            cancel=token,
-        )
+        return import_arrivals_into(services, cancel=token)(first_waits(), expected, report)
 
     outcome: list[object] = []
     batch = threading.Thread(
@@ -102,14 +95,7 @@ def _pull_in_thread(services: Services, requests: list[StudyRequest], outcome: l
                 retrieve_studies(
                     PacsNode(name="pacs", ae_title="PACS", host="127.0.0.1", port=104),
                     requests,
-                    import_arrivals=lambda arrivals, expected, report: import_arriving(
-                        arrivals,
-                        store=services.store,
-                        blobs=services.blobs,
-                        deidentifier=services.deidentifier,
-                        quarantine_dir=services.settings.quarantine_dir,
-                        progress=report,
-                    ),
+                    import_arrivals=import_arrivals_into(services),
                     quarantine_dir=services.settings.quarantine_dir,
                 )
             )

@@ -256,20 +256,29 @@ with open(os.environ["CASEDECK_TEST_RUNS"], "a") as runs:
     runs.write(__name__ + "\\n")  # each time this script runs, in whichever process
 
 if __name__ == "__main__":
+    from casefiles.ingest import pool
     from casefiles.ingest.pool import PoolPlan, map_in_order
+
+    pool.start_method = lambda: os.environ["CASEDECK_TEST_START_METHOD"]
 
     plan = PoolPlan(task=abs, crashed=lambda item: 0, size_of=lambda item: 1, workers=2)
     print(sorted(result for _item, result in map_in_order(plan, [-1, -2, -3, -4])))
 """
 
 
-def test_workers_do_not_run_the_main_script_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_workers_do_not_run_the_main_script_again(tmp_path: Path, start_method: str) -> None:
     """A worker's start used to run the parent's main script once more (~1 s of CPU for the app's
     launcher or a benchmark): multiprocessing's fork server never preloads ``__main__``."""
     script = tmp_path / "launcher.py"
     script.write_text(_MAIN_SCRIPT)
     runs = tmp_path / "runs.txt"
-    env = {**os.environ, "CASEDECK_TEST_RUNS": str(runs), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "CASEDECK_TEST_RUNS": str(runs),
+        "CASEDECK_TEST_START_METHOD": start_method,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     done = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120, check=False
     )

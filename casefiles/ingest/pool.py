@@ -318,49 +318,70 @@ def _ping() -> int:
 
 
 class _Runner(Generic[T, R]):
+    """The workers of one pool; :meth:`run` may be called from several threads at once.
+
+    The receiver imports two senders' studies at once on the library's kept
+    workers. A worker that dies breaks the pool for both runs: each retries its
+    own files in flight, one at a time, in a pool of that file's own, so a
+    file is given up only when it kills a worker by itself.
+    """
+
     def __init__(self, plan: PoolPlan[T, R]) -> None:
         self.plan = plan
         self.window = plan.workers * WINDOW_PER_WORKER
         self.executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # guards replacing ``executor``
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_context(),
+            initializer=self.plan.initializer,
+            initargs=self.plan.initargs,
+        )
 
     def _pool(self) -> ProcessPoolExecutor:
-        if self.executor is None:
-            self.executor = ProcessPoolExecutor(
-                max_workers=self.plan.workers,
-                mp_context=_context(),
-                initializer=self.plan.initializer,
-                initargs=self.plan.initargs,
-            )
-        return self.executor
+        with self._lock:
+            if self.executor is None:
+                self.executor = self._new_executor(self.plan.workers)
+            return self.executor
 
     def started(self) -> bool:
         """Whether a worker starts and answers (it has run the initializer by then)."""
+        executor = self._pool()
         try:
-            self._pool().submit(_ping).result()
+            executor.submit(_ping).result()
         except (BrokenProcessPool, OSError, RuntimeError):
-            self._restart()
+            self._restart(executor)
             return False
         return True
 
     def stop(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
-
-    def _restart(self) -> None:
-        executor, self.executor = self.executor, None
+        with self._lock:
+            executor, self.executor = self.executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def _submit(self, item: T) -> Future[R]:
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        """Drop ``broken`` (unless another run has replaced it already); the next submit starts a new pool."""
+        with self._lock:
+            if self.executor is not broken:
+                return
+            self.executor = None
+        broken.shutdown(wait=True)  # its futures have all failed already; nothing to cancel
+
+    def _submit(self, item: T) -> tuple[Future[R], ProcessPoolExecutor]:
+        """``item``'s future, and the pool it went to (to be dropped if that pool breaks)."""
+        executor = self._pool()
         try:
-            return self._pool().submit(self.plan.task, item)
+            return executor.submit(self.plan.task, item), executor
         except BrokenProcessPool:
-            self._restart()
-            return self._pool().submit(self.plan.task, item)
+            self._restart(executor)
+            executor = self._pool()
+            return executor.submit(self.plan.task, item), executor
 
     def run(self, items: Iterable[T], cancel: CancelToken) -> Generator[tuple[T, R], None, None]:
-        flight: deque[tuple[T, Future[R], int]] = deque()
+        flight: deque[tuple[T, Future[R], int, ProcessPoolExecutor]] = deque()
         flight_bytes = 0
         source = iter(items)
         more = True
@@ -372,21 +393,23 @@ class _Runner(Generic[T, R]):
                         more = False
                         break
                     size = max(0, self.plan.size_of(item))
-                    flight.append((item, self._submit(item), size))
+                    future, executor = self._submit(item)
+                    flight.append((item, future, size, executor))
                     flight_bytes += size
                 if not flight:
                     return
-                item, future, size = flight[0]
+                item, future, size, executor = flight[0]
                 try:
                     result = future.result()
                 except self.plan.fatal:
                     raise
                 except BrokenProcessPool:
-                    # A worker died: every file in flight failed with it. Retry them alone.
+                    # A worker died (this run's file or another run's): every file in flight failed
+                    # with it. Retry this run's alone.
                     retry = [entry[0] for entry in flight]
                     flight.clear()
                     flight_bytes = 0
-                    self._restart()
+                    self._restart(executor)
                     for again in retry:
                         cancel.raise_if_cancelled()
                         yield again, self._alone(again)
@@ -398,7 +421,7 @@ class _Runner(Generic[T, R]):
                 cancel.raise_if_cancelled()
                 yield item, result
         finally:
-            self._settle(future for _, future, _ in flight)
+            self._settle(entry[1] for entry in flight)
 
     def _settle(self, futures: Iterable[Future[R]]) -> None:
         """Drop work not started and wait for the running rest: the workers are free for the next run."""
@@ -407,13 +430,13 @@ class _Runner(Generic[T, R]):
             wait(running)
 
     def _alone(self, item: T) -> R:
-        """Run one item in a pool of its own making; a second crash gives up on it."""
+        """Run one item in a pool of its own, so no other file can break it; a second crash gives up on it."""
+        executor = self._new_executor(1)
         try:
-            return self._submit(item).result()
+            return executor.submit(self.plan.task, item).result()
         except self.plan.fatal:
             raise
-        except BrokenProcessPool:
-            self._restart()
+        except Exception:  # BrokenProcessPool: it killed its worker again
             return self.plan.crashed(item)
-        except Exception:
-            return self.plan.crashed(item)
+        finally:
+            executor.shutdown(wait=True)

@@ -9,6 +9,7 @@ import operator
 import os
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -22,12 +23,12 @@ from pydicom.data import get_testdata_file
 from casefiles.deid import Deidentifier
 from casefiles.errors import Cancelled, ValidationError
 from casefiles.ingest import ImportReport, Upload, import_sources, pipeline
-from casefiles.ingest.pool import KeptPool, PoolPlan, map_in_order
+from casefiles.ingest.pool import KeptPool, PoolPlan, WorkerPool, map_in_order
 from casefiles.ingest.reading import encode, is_raw_explicit_little, read_dataset, source_syntax, write_explicit_little
 from casefiles.model import Case, Review
 from casefiles.progress import CancelToken
 from tests.support.phi_paths import folder_position
-from tests.support.pool_tasks import word_lists_loaded
+from tests.support.pool_tasks import KILLS_ITS_WORKER, negate_slowly, word_lists_loaded
 
 if TYPE_CHECKING:
     from conftest import Library, Study
@@ -291,3 +292,25 @@ def test_workers_start_with_the_free_text_word_lists_loaded() -> None:
     """The fork server loads them once; before, every worker spent ~0.3 s on them at its first file."""
     plan = PoolPlan(task=word_lists_loaded, crashed=lambda item: False, size_of=lambda item: 1, workers=2)
     assert [loaded for _item, loaded in map_in_order(plan, [1, 2])] == [True, True]
+
+
+def test_two_imports_on_one_kept_pool_lose_nothing_when_a_file_kills_a_worker() -> None:
+    """The receiver imports two senders' studies at once on the library's kept workers: a file that kills
+    its worker in one import is given up alone; every file of the other import is still imported."""
+    plan = PoolPlan(task=negate_slowly, crashed=lambda item: "crashed", size_of=lambda item: 1, workers=2)
+    crashing = [1, 2, 3, KILLS_ITS_WORKER, 4, 5, 6]
+    innocent = list(range(10, 50))
+    results: dict[str, list[object]] = {}
+
+    def run(name: str, items: list[int], pool: WorkerPool[int, object]) -> None:
+        results[name] = [result for _item, result in pool.map(items)]
+
+    with WorkerPool(plan) as pool:
+        other = threading.Thread(target=run, args=("innocent", innocent, pool))
+        other.start()
+        time.sleep(0.1)  # the innocent import is under way when the crash comes
+        run("crashing", crashing, pool)
+        other.join(60)
+
+    assert results["crashing"] == [-1, -2, -3, "crashed", -4, -5, -6]
+    assert results["innocent"] == [-n for n in innocent]

@@ -61,6 +61,9 @@ def _main_script_left_out() -> Iterator[None]:
     ``get_preparation_data`` does not make). Our tasks and initializers live in
     importable modules and need nothing from the main script, which for the
     Streamlit launcher or a benchmark costs ~0.8 s of CPU in every worker.
+    multiprocessing has no per-context hook for this, so the module function is
+    swapped for the launch (under a lock; CaseDeck starts no other processes
+    through multiprocessing that could launch meanwhile).
     """
     with _LAUNCH_LOCK:
         original = spawn.get_preparation_data
@@ -78,18 +81,21 @@ def _main_script_left_out() -> Iterator[None]:
             spawn.get_preparation_data = original
 
 
+def _launched(popen: Callable[[Any], Any], process_obj: Any) -> Any:
+    with _main_script_left_out():
+        return popen(process_obj)
+
+
 class _WorkerProcess(multiprocessing.context.ForkServerProcess):
     @staticmethod
     def _Popen(process_obj: Any) -> Any:
-        with _main_script_left_out():
-            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+        return _launched(multiprocessing.context.ForkServerProcess._Popen, process_obj)
 
 
 class _SpawnedWorkerProcess(multiprocessing.context.SpawnProcess):
     @staticmethod
     def _Popen(process_obj: Any) -> Any:
-        with _main_script_left_out():
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+        return _launched(multiprocessing.context.SpawnProcess._Popen, process_obj)
 
 
 class _WorkerContext(multiprocessing.context.ForkServerContext):

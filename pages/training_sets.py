@@ -61,8 +61,8 @@ def _new_set(manage: Quizzes) -> None:
             case_ids = st.multiselect(
                 "Cases, in order", list(labels), format_func=labels.__getitem__, key="ts_new_cases"
             )
-            chosen_cases = [s for s in summaries if s.id in set(case_ids)]
-            case_thumbnails(acting, sorted(chosen_cases, key=lambda s: case_ids.index(s.id)), labels, width=72)
+            by_id = {s.id: s for s in summaries}
+            case_thumbnails(acting, [by_id[i] for i in case_ids], labels, width=72)  # in the chosen order
         else:
             conferences = {c.id: c for c in acting.list_conferences()}
             if not conferences:
